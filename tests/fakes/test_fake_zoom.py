@@ -130,6 +130,7 @@ def decrypt_app_context(header: str, client_secret: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("method", ["S256", "plain", None])
 def test_authorization_code_flow_with_pkce(fake_zoom: FakeZoom, method: str | None) -> None:
+    """The authorisation-code flow works with PKCE S256, plain and an omitted method."""
     verifier, challenge = pkce_pair(method or "plain")  # omitted method means plain
     code = code_from(authorize(fake_zoom, challenge, method))
     r = token_request(
@@ -152,6 +153,7 @@ def test_authorization_code_flow_with_pkce(fake_zoom: FakeZoom, method: str | No
 
 
 def test_pkce_wrong_verifier_and_code_single_use(fake_zoom: FakeZoom) -> None:
+    """A wrong code_verifier is refused and a code works only once."""
     _, challenge = pkce_pair("S256")
     code = code_from(authorize(fake_zoom, challenge, "S256"))
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
@@ -168,6 +170,7 @@ def test_pkce_wrong_verifier_and_code_single_use(fake_zoom: FakeZoom) -> None:
 
 
 def test_code_expires_after_five_minutes(fake_zoom: FakeZoom) -> None:
+    """Authorisation codes die after 5 minutes (NOTES §1.1)."""
     code = code_from(authorize(fake_zoom))
     fake_zoom.advance(301)
     r = token_request(fake_zoom, grant_type="authorization_code", code=code, redirect_uri=REDIRECT)
@@ -175,6 +178,7 @@ def test_code_expires_after_five_minutes(fake_zoom: FakeZoom) -> None:
 
 
 def test_token_redirect_uri_must_match(fake_zoom: FakeZoom) -> None:
+    """The token request's redirect_uri must be the one used to authorise."""
     fake_zoom.redirect_uris.append("http://localhost/other")
     code = code_from(authorize(fake_zoom))
     r = token_request(
@@ -187,6 +191,7 @@ def test_token_redirect_uri_must_match(fake_zoom: FakeZoom) -> None:
 
 
 def test_authorize_rejects_unknown_redirect_and_client(fake_zoom: FakeZoom) -> None:
+    """Redirects off the allow list and unknown clients get Zoom's 4700 error."""
     r = authorize(fake_zoom, redirect_uri="https://evil.example/cb")
     assert r.status_code == 400
     assert r.json() == {
@@ -199,6 +204,7 @@ def test_authorize_rejects_unknown_redirect_and_client(fake_zoom: FakeZoom) -> N
 
 
 def test_authorizing_user_is_settable_and_denial(fake_zoom: FakeZoom) -> None:
+    """Tests choose who clicks 'Allow', or make the user refuse."""
     other = FakeUser(id="otherUser01", email="mentor@example.org", account_id="acct2")
     fake_zoom.next_authorizing_user = other
     me = requests.get(f"{fake_zoom.api_url}/users/me", headers=bearer(login(fake_zoom)))
@@ -210,6 +216,7 @@ def test_authorizing_user_is_settable_and_denial(fake_zoom: FakeZoom) -> None:
 
 
 def test_refresh_rotates_and_invalidates_old_token(fake_zoom: FakeZoom) -> None:
+    """Refreshing rotates the refresh token and kills the old one (NOTES §1.1)."""
     first = login(fake_zoom)
     r = token_request(fake_zoom, grant_type="refresh_token", refresh_token=first["refresh_token"])
     assert r.status_code == 200
@@ -228,6 +235,7 @@ def test_refresh_rotates_and_invalidates_old_token(fake_zoom: FakeZoom) -> None:
 
 
 def test_concurrent_refreshes_only_one_wins(fake_zoom: FakeZoom) -> None:
+    """Racing refreshes with one token: one wins, the rest get invalid_grant."""
     refresh = login(fake_zoom)["refresh_token"]
     statuses: list[int] = []
     barrier = threading.Barrier(5)
@@ -248,6 +256,7 @@ def test_concurrent_refreshes_only_one_wins(fake_zoom: FakeZoom) -> None:
 
 
 def test_server_to_server_token(fake_zoom: FakeZoom) -> None:
+    """account_credentials gives a token without refresh token, plus api_url."""
     r = requests.post(
         f"{fake_zoom.oauth_url}/oauth/token",
         params={"grant_type": "account_credentials", "account_id": fake_zoom.account_id},
@@ -270,6 +279,7 @@ def test_server_to_server_token(fake_zoom: FakeZoom) -> None:
 
 
 def test_revoke_kills_the_grant(fake_zoom: FakeZoom) -> None:
+    """Revoking a token invalidates the user's access and refresh tokens."""
     tokens = login(fake_zoom)
     r = requests.post(
         f"{fake_zoom.oauth_url}/oauth/revoke",
@@ -287,6 +297,7 @@ def test_revoke_kills_the_grant(fake_zoom: FakeZoom) -> None:
 
 
 def test_oauth_requests_are_checked_by_hand(fake_zoom: FakeZoom) -> None:
+    """Malformed OAuth requests are violations; bad credentials are not."""
     no_auth = requests.post(
         f"{fake_zoom.oauth_url}/oauth/token", data={"grant_type": "refresh_token"}
     )
@@ -311,6 +322,7 @@ def test_oauth_requests_are_checked_by_hand(fake_zoom: FakeZoom) -> None:
 
 
 def test_expired_and_unknown_access_tokens(fake_zoom: FakeZoom) -> None:
+    """Expired and unknown tokens get Zoom's 401 code 124 answers."""
     tokens = login(fake_zoom)
     fake_zoom.expire_access_tokens()
     r = requests.get(f"{fake_zoom.api_url}/users/me/meetings", headers=bearer(tokens))
@@ -331,6 +343,7 @@ def test_expired_and_unknown_access_tokens(fake_zoom: FakeZoom) -> None:
 
 
 def test_meeting_lifecycle_with_breakout_rooms(fake_zoom: FakeZoom) -> None:
+    """Create, get, patch (rooms replaced) and delete a meeting."""
     tokens = login(fake_zoom)
     rooms = [{"name": "Room 1", "participants": ["a@example.com", "b@example.com"]}]
     r = create(
@@ -370,6 +383,7 @@ def test_meeting_lifecycle_with_breakout_rooms(fake_zoom: FakeZoom) -> None:
 
 
 def test_wrong_body_type_is_a_violation(fake_zoom: FakeZoom) -> None:
+    """A body off the schema is a violation and a Zoom validation error."""
     tokens = login(fake_zoom)
     r = create(fake_zoom, tokens, type="two")
     assert r.status_code == 400
@@ -387,7 +401,28 @@ def test_wrong_body_type_is_a_violation(fake_zoom: FakeZoom) -> None:
     assert fake_zoom.meetings() == []
 
 
+def test_body_must_be_a_json_object(fake_zoom: FakeZoom) -> None:
+    """Meeting bodies must be JSON; a charset parameter is fine."""
+    tokens = login(fake_zoom)
+    url = f"{fake_zoom.api_url}/users/me/meetings"
+    as_form = requests.post(url, headers=bearer(tokens), data={"type": "2"})
+    broken = requests.post(
+        url, headers={**bearer(tokens), "Content-Type": "application/json"}, data="{oops"
+    )
+    for r in (as_form, broken):
+        assert r.status_code == 400
+        assert r.json() == {"code": 300, "message": "Request Body should be a valid JSON object."}
+    assert len(fake_zoom.take_violations()) == 2
+    with_charset = requests.post(
+        url,
+        headers={**bearer(tokens), "Content-Type": "application/json; charset=utf-8"},
+        data=json.dumps({"type": 2}),
+    )
+    assert with_charset.status_code == 201
+
+
 def test_requests_off_the_spec_are_violations(fake_zoom: FakeZoom) -> None:
+    """Missing token, unknown path, bad path and query parameters are caught."""
     tokens = login(fake_zoom)
     no_token = requests.post(f"{fake_zoom.api_url}/users/me/meetings", json={"type": 2})
     assert no_token.status_code == 401
@@ -410,6 +445,7 @@ def test_requests_off_the_spec_are_violations(fake_zoom: FakeZoom) -> None:
 
 
 def test_meetings_are_private_to_their_host(fake_zoom: FakeZoom) -> None:
+    """Other users' meetings are refused (3000/3003) or hidden (3001)."""
     host = login(fake_zoom)
     mid = create(fake_zoom, host).json()["id"]
     fake_zoom.next_authorizing_user = fake_zoom.add_user(email="colleague@example.com")
@@ -429,6 +465,7 @@ def test_meetings_are_private_to_their_host(fake_zoom: FakeZoom) -> None:
 
 
 def test_daily_create_update_limit(fake_zoom: FakeZoom) -> None:
+    """The 101st create/update of a user in a UTC day gets Zoom's 429."""
     tokens = login(fake_zoom)
     mid = create(fake_zoom, tokens).json()["id"]
     with requests.Session() as s:
@@ -456,6 +493,7 @@ def test_daily_create_update_limit(fake_zoom: FakeZoom) -> None:
 
 
 def test_inject_401_then_normal(fake_zoom: FakeZoom) -> None:
+    """An injected 401 hits once, then requests go through."""
     tokens = login(fake_zoom)
     fake_zoom.inject("GET", "/v2/users/me/meetings", status=401)
     url = f"{fake_zoom.api_url}/users/me/meetings"
@@ -467,6 +505,7 @@ def test_inject_401_then_normal(fake_zoom: FakeZoom) -> None:
 
 @pytest.mark.parametrize("form", ["seconds", "date", "http-date"])
 def test_inject_429_retry_after_forms(fake_zoom: FakeZoom, form: str) -> None:
+    """Injected 429s carry Retry-After in seconds, ISO-8601 or HTTP-date form."""
     tokens = login(fake_zoom)
     fake_zoom.inject(
         "POST", "/v2/users/*/meetings", status=429, retry_after=form, retry_in=2, category="Medium"
@@ -490,8 +529,18 @@ def test_inject_429_retry_after_forms(fake_zoom: FakeZoom, form: str) -> None:
     assert create(fake_zoom, tokens).status_code == 201
 
 
+def test_inject_429_without_headers(fake_zoom: FakeZoom) -> None:
+    """A 429 can come without any rate-limit headers."""
+    tokens = login(fake_zoom)
+    fake_zoom.inject("POST", "/v2/users/me/meetings", 429, rate_limit_type="", category="")
+    r = create(fake_zoom, tokens)
+    assert r.status_code == 429
+    assert not any(h.lower().startswith(("x-ratelimit", "retry-after")) for h in r.headers)
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_inject_server_errors(fake_zoom: FakeZoom, status: int) -> None:
+    """Injected 5xx answers hit as many times as asked."""
     tokens = login(fake_zoom)
     fake_zoom.inject("*", "/v2/meetings/*", status=status, times=2)
     url = f"{fake_zoom.api_url}/meetings/123456789012"
@@ -503,6 +552,7 @@ def test_inject_server_errors(fake_zoom: FakeZoom, status: int) -> None:
 
 
 def test_inject_on_token_endpoint(fake_zoom: FakeZoom) -> None:
+    """Faults can be injected into the OAuth endpoints too."""
     tokens = login(fake_zoom)
     fake_zoom.inject("POST", "/oauth/token", status=503)
     r = token_request(fake_zoom, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
@@ -512,6 +562,7 @@ def test_inject_on_token_endpoint(fake_zoom: FakeZoom) -> None:
 
 
 def test_slow_create_still_creates_the_meeting(fake_zoom: FakeZoom) -> None:
+    """A create that times out on the client still creates the meeting."""
     tokens = login(fake_zoom)
     fake_zoom.inject("POST", "/v2/users/me/meetings", delay=1.0)
     with pytest.raises(requests.exceptions.ReadTimeout):
@@ -528,6 +579,7 @@ def test_slow_create_still_creates_the_meeting(fake_zoom: FakeZoom) -> None:
 
 
 def test_requests_are_recorded_without_secrets(fake_zoom: FakeZoom) -> None:
+    """The request log keeps bodies and who called, not Authorization headers."""
     tokens = login(fake_zoom)
     create(fake_zoom, tokens, topic="logged")
     rec = fake_zoom.requests_to("POST", "/v2/users/me/meetings")[0]
@@ -544,6 +596,7 @@ def test_requests_are_recorded_without_secrets(fake_zoom: FakeZoom) -> None:
 
 
 def test_past_participants_paging(fake_zoom: FakeZoom) -> None:
+    """Past participants page with next_page_token, which expires in 15 minutes."""
     tokens = login(fake_zoom)
     mid = create(fake_zoom, tokens).json()["id"]
     uuid = fake_zoom.end_meeting(mid, [{"user_email": f"p{i}@example.com"} for i in range(65)])
@@ -574,6 +627,7 @@ def test_past_participants_paging(fake_zoom: FakeZoom) -> None:
 
 
 def test_past_participants_uuid_encoding(fake_zoom: FakeZoom) -> None:
+    """UUIDs starting with '/' or holding '//' must arrive double-encoded."""
     tokens = login(fake_zoom)
     for uuid in ("/ab//cd+ef==", "ab/cd+ef==", "abcdEF12+/=="):
         fake_zoom.add_past_participants(uuid, [{"name": "A"}, {"name": "B"}])
@@ -600,6 +654,7 @@ def test_past_participants_uuid_encoding(fake_zoom: FakeZoom) -> None:
 
 
 def test_single_participant_is_hidden(fake_zoom: FakeZoom) -> None:
+    """One-participant meetings list nobody; unknown meetings are 404."""
     tokens = login(fake_zoom)
     fake_zoom.add_past_participants(98765432101, [{"name": "Alone"}])
     r = requests.get(
@@ -613,6 +668,7 @@ def test_single_participant_is_hidden(fake_zoom: FakeZoom) -> None:
 
 
 def test_every_operation_answers_within_the_spec(fake_zoom: FakeZoom) -> None:
+    """The fake's answers for all 11 operations match the spec."""
     tokens = login(fake_zoom)
     h = bearer(tokens)
     api = fake_zoom.api_url
@@ -640,6 +696,7 @@ def test_every_operation_answers_within_the_spec(fake_zoom: FakeZoom) -> None:
 
 
 def test_app_context_round_trip(fake_zoom: FakeZoom) -> None:
+    """make_app_context output decrypts with NOTES §5.1's algorithm."""
     before = int(time.time() * 1000)
     header = fake_zoom.make_app_context(fake_zoom.client_secret, mid="mtg==", aad=b"zoom")
     ctx = decrypt_app_context(header, fake_zoom.client_secret)
@@ -658,6 +715,7 @@ def test_app_context_round_trip(fake_zoom: FakeZoom) -> None:
 
 
 def test_webhook_signature_matches_notes(fake_zoom: FakeZoom) -> None:
+    """sign_webhook and url_validation_answer follow NOTES §4."""
     body = b'{"event":"meeting.started","event_ts":1700000000000,"payload":{}}'
     headers = fake_zoom.sign_webhook(body, "whsecret", timestamp=1700000000)
     assert headers["x-zm-request-timestamp"] == "1700000000"
@@ -674,6 +732,7 @@ def test_webhook_signature_matches_notes(fake_zoom: FakeZoom) -> None:
 
 
 def test_fixture_check_fails_on_violations(fake_zoom: FakeZoom) -> None:
+    """The fixture's teardown check fails a test with violations."""
     requests.get(f"{fake_zoom.api_url}/meetings/1")  # no token: a violation
     with pytest.raises(pytest.fail.Exception, match="does not accept"):
         check_no_violations(fake_zoom)
@@ -681,6 +740,7 @@ def test_fixture_check_fails_on_violations(fake_zoom: FakeZoom) -> None:
 
 
 def test_reset_forgets_everything(fake_zoom: FakeZoom) -> None:
+    """reset() keeps the port and forgets all state."""
     tokens = login(fake_zoom)
     create(fake_zoom, tokens)
     fake_zoom.inject("*", "*", status=500, times=None)
@@ -692,6 +752,7 @@ def test_reset_forgets_everything(fake_zoom: FakeZoom) -> None:
 
 
 def test_vendored_spec_matches_shared_copy() -> None:
+    """The spec copy in tests/fakes is the one in shared/specs/zoom."""
     shared = Path(__file__).resolve().parents[3] / "shared" / "specs" / "zoom"
     if not (shared / "meetings-openapi.json").exists():
         pytest.skip("shared/specs/zoom is not beside the repository")

@@ -724,7 +724,10 @@ class FakeZoom:
         is handled normally (so a slow create still creates the meeting) and only ``delay``
         applies. ``retry_after``: ``"seconds"`` → ``Retry-After: <retry_in>``, ``"date"`` →
         ISO-8601 time ``retry_in`` from now (NOTES §2.5), ``"http-date"`` → RFC 7231 date,
-        an int or other string → sent as is. ``delay`` sleeps that long before answering.
+        an int or other string → sent as is. ``rate_limit_type`` (default ``QPS``, or
+        ``Daily-limit`` with a date) and ``category`` (default ``Light``) fill the
+        ``X-RateLimit-*`` headers of a 429; ``""`` leaves one out. ``delay`` sleeps that long
+        before answering.
         """
         inj = Injection(
             method=method,
@@ -1041,9 +1044,14 @@ class FakeZoom:
         body: Any = inj.body
         content_type = inj.content_type
         if status == 429:
-            rl_type = inj.rate_limit_type or ("Daily-limit" if inj.retry_after == "date" else "QPS")
-            headers.setdefault("X-RateLimit-Type", rl_type)
-            headers.setdefault("X-RateLimit-Category", inj.category or "Light")
+            # NOTES §2.5 headers; "" leaves one out (as observed for the 100/day limit).
+            rl_type = inj.rate_limit_type
+            if rl_type is None:
+                rl_type = "Daily-limit" if inj.retry_after == "date" else "QPS"
+            if rl_type:
+                headers.setdefault("X-RateLimit-Type", rl_type)
+            if inj.category != "":
+                headers.setdefault("X-RateLimit-Category", inj.category or "Light")
             if rl_type == "QPS":
                 headers.setdefault("X-RateLimit-Limit", "30")
                 headers.setdefault("X-RateLimit-Remaining", "0")
@@ -1400,13 +1408,14 @@ class FakeZoom:
         ctx = self._authenticate(request)
         if "encoding" in kinds:
             raise _ZoomError(404, 3001, "This meeting is not available or ID is not valid.")
+        body_is_json = request.mimetype == "application/json" and (
+            request.get_json(silent=True) is not None
+        )
+        if request.get_data() and not body_is_json:
+            raise _ZoomError(400, 300, "Request Body should be a valid JSON object.")  # [guess]
         if kinds - {"detail", "encoding"}:
-            if request.mimetype != "application/json" and request.get_data():
-                raise _ZoomError(400, 300, "Request Body should be a valid JSON object.")
             fields = request.environ.get("fakezoom.fields") or []
             raise _ZoomError(400, 300, "Validation Failed.", errors=fields)  # NOTES §2.4
-        if request.get_data() and request.get_json(silent=True) is None:
-            raise _ZoomError(400, 300, "Request Body should be a valid JSON object.")  # [guess]
         handler: _Handler = getattr(self, route[0])
         response = handler(request, ctx, {"id": route[1]})
         if route[2] and 200 <= response.status_code < 300:
