@@ -71,7 +71,7 @@ DAILY_LIMIT_MESSAGE = (
     "You have exceeded the daily rate limit ({limit}) of Meeting Create/Update API requests "
     "permitted for this particular user. You may resume these requests at GMT 00:00:00."
 )
-# Zoom's texts for account-level 429s (docs "Rate limits"; [guess] body code 429).
+# [guess] Texts of account-level 429s (QPS / daily), not in NOTES; body code 429 is a guess.
 QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. Try again later."
 DAILY_MESSAGE = (
     "You have reached the maximum daily rate limit for this API. Refer to the response header "
