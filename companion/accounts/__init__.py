@@ -1,0 +1,1 @@
+"""Organisations, facilitator accounts, roles and who is asking (identity)."""

@@ -1,0 +1,189 @@
+"""Who is asking: a signed-in facilitator (cookie) or a participant (join link or bearer token).
+
+Facilitators sign in with a cookie session that carries their `session_version`, so a
+password change signs out every other browser. Participants have no account: opening their
+join link puts their identity in the cookie session; inside Zoom or Teams, where third-party
+cookies are blocked, the side panel carries the same identity as a short-lived bearer token.
+Both forms name the join link's nonce, so revoking the link revokes them too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g, request, session
+
+from companion.accounts.models import Facilitator
+from companion.core.db import get_db
+from companion.core.errors import NotSignedIn
+from companion.core.security import TokenError, sign_timed, unsign_timed
+from companion.programmes.models import Participant
+from companion.sessions.models import JoinLink
+
+#: Lifetime of a participant's bearer token (a side panel re-fetches one when it reconnects).
+PARTICIPANT_TOKEN_SECONDS = 12 * 3600
+#: Lifetime of a facilitator's API token.
+FACILITATOR_TOKEN_SECONDS = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind a request: exactly one of the two is set."""
+
+    facilitator: Facilitator | None = None
+    participant: Participant | None = None
+
+    @property
+    def is_facilitator(self) -> bool:
+        """Whether a facilitator is acting."""
+        return self.facilitator is not None
+
+
+def sign_in(facilitator: Facilitator) -> None:
+    """Start a fresh cookie session for the facilitator (a new session id against fixation)."""
+    language = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session["fid"] = facilitator.id
+    session["fv"] = facilitator.session_version
+    if language:
+        session["lang"] = language
+
+
+def sign_out() -> None:
+    """Forget whoever is signed in on this browser."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+
+
+def enter_as_participant(participant: Participant, link: JoinLink) -> None:
+    """Remember on this browser that the join link's owner is here (for the board and notes)."""
+    session["pid"] = participant.id
+    session["pn"] = link.nonce
+
+
+def participant_token(participant: Participant, link: JoinLink) -> str:
+    """A bearer token for the side panel, valid for PARTICIPANT_TOKEN_SECONDS."""
+    return sign_timed({"p": participant.id, "n": link.nonce}, "participant")
+
+
+def facilitator_token(facilitator: Facilitator) -> str:
+    """A bearer token for scripts using the API as this facilitator."""
+    return sign_timed({"f": facilitator.id, "v": facilitator.session_version}, "facilitator")
+
+
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer` header, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def current_facilitator() -> Facilitator | None:
+    """The signed-in facilitator (cookie or API token), or None."""
+    if "facilitator" in g:
+        cached: Facilitator | None = g.facilitator
+        return cached
+    facilitator = _facilitator_from_token() if bearer_token() else _facilitator_from_cookie()
+    g.facilitator = facilitator
+    if facilitator is not None and facilitator.language:
+        g.preferred_language = facilitator.language
+    return facilitator
+
+
+def _facilitator_from_cookie() -> Facilitator | None:
+    facilitator_id = session.get("fid")
+    if not isinstance(facilitator_id, int):
+        return None
+    facilitator = get_db().get(Facilitator, facilitator_id)
+    if facilitator is None or not facilitator.active:
+        return None
+    if session.get("fv") != facilitator.session_version:
+        return None
+    return facilitator
+
+
+def _facilitator_from_token() -> Facilitator | None:
+    token = bearer_token()
+    if token is None:
+        return None
+    try:
+        data = unsign_timed(token, "facilitator", FACILITATOR_TOKEN_SECONDS)
+    except TokenError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    facilitator = get_db().get(Facilitator, data.get("f"))
+    if facilitator is None or not facilitator.active:
+        return None
+    if data.get("v") != facilitator.session_version:
+        return None
+    return facilitator
+
+
+def current_participant() -> Participant | None:
+    """The participant whose join link (cookie) or bearer token came with the request."""
+    if "participant" in g:
+        cached: Participant | None = g.participant
+        return cached
+    participant_id: object = None
+    nonce: object = None
+    token = bearer_token()
+    if token is not None:
+        try:
+            data = unsign_timed(token, "participant", PARTICIPANT_TOKEN_SECONDS)
+        except TokenError:
+            data = None
+        if isinstance(data, dict):
+            participant_id, nonce = data.get("p"), data.get("n")
+    else:
+        participant_id, nonce = session.get("pid"), session.get("pn")
+    participant = _participant_with_live_link(participant_id, nonce)
+    g.participant = participant
+    if participant is not None:
+        g.preferred_language = participant.effective_language
+    return participant
+
+
+def _participant_with_live_link(participant_id: object, nonce: object) -> Participant | None:
+    if not isinstance(participant_id, int) or not isinstance(nonce, str):
+        return None
+    db = get_db()
+    participant = db.get(Participant, participant_id)
+    if participant is None:
+        return None
+    link = db.query(JoinLink).filter_by(participant_id=participant.id).one_or_none()
+    if link is None or link.revoked_at is not None or link.nonce != nonce:
+        return None
+    return participant
+
+
+def current_actor() -> Actor | None:
+    """The facilitator if one is signed in, otherwise the participant, otherwise None."""
+    facilitator = current_facilitator()
+    if facilitator is not None:
+        return Actor(facilitator=facilitator)
+    participant = current_participant()
+    if participant is not None:
+        return Actor(participant=participant)
+    return None
+
+
+def require_facilitator() -> Facilitator:
+    """The signed-in facilitator, or NotSignedIn (a sign-in page or a 401 problem)."""
+    facilitator = current_facilitator()
+    if facilitator is None:
+        raise NotSignedIn()
+    return facilitator
+
+
+def require_actor() -> Actor:
+    """A facilitator or a participant, or NotSignedIn."""
+    actor = current_actor()
+    if actor is None:
+        raise NotSignedIn()
+    return actor

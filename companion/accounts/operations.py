@@ -1,0 +1,112 @@
+"""Organisations, facilitator accounts, sign-in checks and the access rules built on them."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from companion.accounts.models import Facilitator, Organisation, ProgrammeRole
+from companion.core.db import Db, utcnow
+from companion.core.errors import Conflict, Invalid
+from companion.core.security import hash_password, verify_password
+from companion.programmes.models import Programme
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def create_organisation(db: Db, name: str) -> Organisation:
+    """A new organisation with an unguessable interest-form address."""
+    organisation = Organisation(name=name.strip(), interest_token=secrets.token_urlsafe(12))
+    db.add(organisation)
+    db.flush()
+    return organisation
+
+
+def create_facilitator(
+    db: Db,
+    organisation: Organisation,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    is_admin: bool = False,
+    language: str = "",
+) -> Facilitator:
+    """A local facilitator account; the email must be unused and the password long enough."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise Invalid(errors={"email": _("Enter a valid email address.")})
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            errors={"password": _("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)}
+        )
+    if db.scalar(select(Facilitator.id).where(func.lower(Facilitator.email) == email)):
+        raise Conflict(_("An account with this email already exists."))
+    facilitator = Facilitator(
+        organisation=organisation,
+        email=email,
+        name=name.strip() or email,
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+        language=language,
+    )
+    db.add(facilitator)
+    db.flush()
+    return facilitator
+
+
+def authenticate(db: Db, email: str, password: str) -> Facilitator | None:
+    """The active facilitator with this email and password, or None."""
+    facilitator = db.scalar(
+        select(Facilitator).where(func.lower(Facilitator.email) == email.strip().lower())
+    )
+    if facilitator is None or not facilitator.active:
+        verify_password("", password)  # same work as a real check: no timing hint
+        return None
+    if not verify_password(facilitator.password_hash, password):
+        return None
+    facilitator.last_sign_in_at = utcnow()
+    return facilitator
+
+
+def set_password(db: Db, facilitator: Facilitator, password: str) -> None:
+    """Change the password and sign the account out everywhere else."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            errors={"password": _("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)}
+        )
+    facilitator.password_hash = hash_password(password)
+    facilitator.session_version += 1
+    db.flush()
+
+
+def can_manage_programme(facilitator: Facilitator, programme: Programme) -> bool:
+    """Organisation admins manage all their organisation's programmes; others those they hold."""
+    if not facilitator.active or programme.organisation_id != facilitator.organisation_id:
+        return False
+    if facilitator.is_admin:
+        return True
+    return any(role.programme_id == programme.id for role in facilitator.roles)
+
+
+def grant_programme(db: Db, facilitator: Facilitator, programme: Programme) -> ProgrammeRole:
+    """Make the facilitator a facilitator of the programme (idempotent)."""
+    for role in facilitator.roles:
+        if role.programme_id == programme.id:
+            return role
+    if facilitator.organisation_id != programme.organisation_id:
+        raise Invalid(_("Only facilitators of the same organisation can be added."))
+    role = ProgrammeRole(facilitator=facilitator, programme=programme)
+    db.add(role)
+    db.flush()
+    return role
+
+
+def visible_programmes(db: Db, facilitator: Facilitator) -> list[Programme]:
+    """The programmes the facilitator may manage, newest first."""
+    query = select(Programme).where(Programme.organisation_id == facilitator.organisation_id)
+    if not facilitator.is_admin:
+        query = query.join(ProgrammeRole).where(ProgrammeRole.facilitator_id == facilitator.id)
+    return list(db.scalars(query.order_by(Programme.created_at.desc(), Programme.id.desc())))

@@ -1,0 +1,96 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from companion.config import PROJECT_ROOT, Config, load_config
+from companion.core import db as core_db
+from companion.core import errors, i18n, security
+from companion.core.mail import Transport
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config_override: dict[str, Any] | None = None) -> Flask:
+    """Build the app: validated configuration, database, languages, security, blueprints."""
+    config = load_config(config_override)
+    _configure_logging()
+    app = Flask(
+        "companion",
+        static_folder=str(PROJECT_ROOT / "static"),
+        static_url_path="/static",
+        template_folder="core/templates",
+        instance_path=str(config.instance_path),
+    )
+    app.extensions["companion.config"] = config
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        TESTING=config.testing,
+        SESSION_COOKIE_NAME="kollega_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=(
+            config.secure_cookies if config.secure_cookies is not None else config.uses_https
+        ),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+        MAIL_RETRY_SECONDS=60.0,
+        JOB_RETRY_SECONDS=30.0,
+    )
+    config.instance_path.mkdir(parents=True, exist_ok=True)
+
+    database = core_db.Database(config.effective_database_url, echo=config.sql_echo)
+    core_db.init_app(app, database)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    app.jinja_env.globals["config_public"] = {"base_url": config.base_url}
+    return app
+
+
+def mail_transport(app: Flask) -> Transport | None:
+    """A transport the tests or benchmarks installed in place of the configured one."""
+    transport: Transport | None = app.extensions.get("companion.mail_transport")
+    return transport
+
+
+def app_config(app: Flask) -> Config:
+    """The validated configuration of an app."""
+    config: Config = app.extensions["companion.config"]
+    return config
+
+
+def _register_blueprints(app: Flask) -> None:
+    from companion.accounts.views import bp as accounts_bp
+    from companion.core.views import bp as core_bp
+    from companion.meetings.views import bp as meetings_bp
+    from companion.programmes.views import api as programmes_api
+    from companion.programmes.views import bp as programmes_bp
+    from companion.sessions.views import api as sessions_api
+    from companion.sessions.views import bp as sessions_bp
+
+    for blueprint in (
+        core_bp,
+        accounts_bp,
+        programmes_bp,
+        programmes_api,
+        sessions_bp,
+        sessions_api,
+        meetings_bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def _configure_logging() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )

@@ -1,0 +1,301 @@
+"""The `companion` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+from flask import Flask
+
+from companion.config import ConfigError
+
+log = logging.getLogger("companion")
+
+
+def _app(**override: Any) -> Flask:
+    from companion.app import create_app
+
+    try:
+        return create_app({k: v for k, v in override.items() if v is not None} or None)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _upgrade(app: Flask) -> None:
+    from companion.core.db import get_database, upgrade_database
+
+    upgrade_database(get_database(app))
+
+
+@click.group()
+@click.version_option(package_name="kollega")
+def main() -> None:
+    """Kollega: a companion service for peer-mentoring meetings."""
+
+
+# --- serving ------------------------------------------------------------------------------
+
+
+def serve_app(app: Flask, host: str, port: int, *, worker: bool, threads: int = 8) -> None:
+    """Run the web app on waitress, with the worker (and live server) in background threads."""
+    from waitress.server import create_server
+
+    from companion.core.jobs import Worker
+
+    stoppers: list[Any] = []
+    if worker:
+        runner = Worker(app)
+        threading.Thread(target=runner.run_forever, name="worker", daemon=True).start()
+        stoppers.append(runner.stop)
+    live_starter = app.extensions.get("companion.live_starter")
+    if live_starter is not None:
+        stoppers.append(live_starter(app))
+    server = create_server(app, host=host, port=port, threads=threads, ident="Kollega")
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        for stop in stoppers:
+            stop()
+        server.close()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    click.echo(f"Kollega is serving on http://{host}:{port}/ (Ctrl+C stops)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for stop in stoppers:
+            stop()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Do not run the mail/job worker in this process.")
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
+    """Serve the web app, with the worker, on the configured database."""
+    app = _app()
+    _upgrade(app)
+    serve_app(app, host, port, worker=not no_worker, threads=threads)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Do one pass and exit.")
+def worker(once: bool) -> None:
+    """Deliver mail and run background jobs (any number of workers may run)."""
+    from companion.core.jobs import Worker
+
+    app = _app()
+    runner = Worker(app)
+    if once:
+        click.echo(f"Handled {runner.run_once()} items.")
+        return
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    try:
+        runner.run_forever()
+    except KeyboardInterrupt:
+        runner.stop()
+
+
+@main.command()
+@click.option("--no-serve", is_flag=True, help="Create the demo and exit.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo(no_serve: bool, host: str, port: int) -> None:
+    """Create (once) a realistic demo programme, print how to sign in, then serve it."""
+    from companion.demo import create_demo
+
+    app = _app()
+    _upgrade(app)
+    with app.app_context():
+        summary = create_demo(app)
+    click.echo(summary.text())
+    if not no_serve:
+        serve_app(app, host, port, worker=True)
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations."""
+    app = _app()
+    from companion.core.db import get_database, upgrade_database
+
+    upgrade_database(get_database(app), revision)
+    click.echo("The database is up to date.")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    from alembic import command
+
+    from companion.core.db import alembic_config, get_database
+
+    app = _app()
+    command.revision(alembic_config(get_database(app)), message=message, autogenerate=True)
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+@main.group()
+def facilitator() -> None:
+    """Facilitator accounts."""
+
+
+@facilitator.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--organisation", "organisation_name", default="", help="Created if new.")
+@click.option("--admin", is_flag=True, help="Organisation admin: manages all its programmes.")
+@click.option("--language", type=click.Choice(["fi", "en", ""]), default="")
+@click.password_option(confirmation_prompt=True)
+def facilitator_create(
+    email: str, name: str, organisation_name: str, admin: bool, language: str, password: str
+) -> None:
+    """Create a facilitator account with a password."""
+    from sqlalchemy import select
+
+    from companion.accounts.models import Organisation
+    from companion.accounts.operations import create_facilitator, create_organisation
+    from companion.core.db import get_database
+    from companion.core.errors import DomainError
+
+    app = _app()
+    _upgrade(app)
+    with app.app_context(), get_database(app).session() as session:
+        organisation = None
+        if organisation_name:
+            organisation = session.scalar(
+                select(Organisation).where(Organisation.name == organisation_name)
+            )
+        if organisation is None:
+            organisation = session.scalar(select(Organisation).order_by(Organisation.id))
+            if organisation is None or organisation_name:
+                organisation = create_organisation(session, organisation_name or "Kollega")
+        try:
+            account = create_facilitator(
+                session,
+                organisation,
+                email=email,
+                name=name,
+                password=password,
+                is_admin=admin,
+                language=language,
+            )
+        except DomainError as exc:
+            details = "; ".join(getattr(exc, "errors", {}).values())
+            raise click.ClickException(exc.detail or details or str(exc.title)) from None
+        session.commit()
+        click.echo(f"Created {account.email} in {organisation.name}.")
+
+
+@facilitator.command("token")
+@click.argument("email")
+def facilitator_token(email: str) -> None:
+    """Print an API bearer token (valid 30 days) for a facilitator."""
+    from sqlalchemy import func, select
+
+    from companion.accounts.identity import facilitator_token as make_token
+    from companion.accounts.models import Facilitator
+    from companion.core.db import get_database
+
+    app = _app()
+    with app.app_context(), get_database(app).session() as session:
+        account = session.scalar(
+            select(Facilitator).where(func.lower(Facilitator.email) == email.lower())
+        )
+        if account is None:
+            raise click.ClickException(f"No facilitator {email}.")
+        click.echo(make_token(account))
+
+
+# --- grouping -----------------------------------------------------------------------------
+
+
+@main.group()
+def groups() -> None:
+    """The breakout-group optimiser."""
+
+
+@groups.command("solve")
+@click.argument("problem_file", type=click.File("r"))
+@click.option(
+    "--time-limit", type=float, default=None, help="Seconds (default from the file or 2)."
+)
+@click.option("--seed", type=int, default=None, help="Same seed, same answer.")
+def groups_solve(problem_file: Any, time_limit: float | None, seed: int | None) -> None:
+    """Read a grouping problem (JSON) and print the solution as JSON."""
+    from companion.grouping import Infeasible, ProblemError, solve_json
+
+    try:
+        data = json.load(problem_file)
+    except json.JSONDecodeError as exc:
+        click.echo(f"error: not valid JSON: {exc}", err=True)
+        sys.exit(2)
+    try:
+        result = solve_json(data, time_limit=time_limit, seed=seed)
+    except ProblemError as exc:
+        click.echo(f"error: {exc.path}: {exc.message}", err=True)
+        sys.exit(2)
+    except Infeasible as exc:
+        click.echo(f"infeasible: {exc}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(result))
+
+
+# --- translations (for developers) -----------------------------------------------------------
+
+
+@main.group()
+def i18n() -> None:
+    """Translation catalogues (each package keeps its own)."""
+
+
+@i18n.command("update")
+@click.argument("packages", nargs=-1)
+def i18n_update(packages: tuple[str, ...]) -> None:
+    """Extract messages of the packages (all by default) and update their fi/en catalogues."""
+    from companion.core.catalogues import update_catalogues
+
+    for line in update_catalogues(list(packages) or None):
+        click.echo(line)
+
+
+@i18n.command("compile")
+def i18n_compile() -> None:
+    """Compile every catalogue (.po -> .mo)."""
+    from companion.core.catalogues import compile_catalogues
+
+    for line in compile_catalogues():
+        click.echo(line)
+
+
+@i18n.command("check")
+def i18n_check() -> None:
+    """Fail if a message has no Finnish translation or a .mo file is stale."""
+    from companion.core.catalogues import check_catalogues
+
+    problems = check_catalogues()
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("All catalogues are complete and compiled.")

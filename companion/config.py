@@ -1,0 +1,228 @@
+"""Typed configuration: defaults in code, an optional instance file, `COMPANION_*` variables.
+
+Precedence (highest first): `config_override` passed to `create_app`, `COMPANION_*`
+environment variables, `<instance>/kollega.toml`, the defaults below. The result is validated
+once at start and frozen; nothing else in the code reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+log = logging.getLogger(__name__)
+
+#: The folder of the source checkout; the default instance folder lives beside the package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The configuration is invalid; the message says which setting and why."""
+
+
+def _instance_path_from_env() -> Path:
+    raw = os.environ.get("COMPANION_INSTANCE_PATH")
+    return Path(raw).expanduser().resolve() if raw else PROJECT_ROOT / "instance"
+
+
+class Config(BaseSettings):
+    """Every setting Kollega reads, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COMPANION_",
+        frozen=True,
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    #: Folder for the SQLite database, the generated secret key and the mail outbox.
+    instance_path: Path = Field(default_factory=_instance_path_from_env)
+    #: SQLAlchemy URL; empty means SQLite in the instance folder.
+    database_url: str = ""
+    #: Public address of the service, used in emails, join links and OAuth redirects.
+    base_url: str = "http://127.0.0.1:5000"
+    #: Signs cookies, tokens and join links; generated and kept in the instance folder if empty.
+    secret_key: str = ""
+    #: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465 (SSL); empty writes .eml files.
+    smtp_url: str = ""
+    #: CA bundle to trust for the SMTP server's certificate (for a private CA); empty = system.
+    smtp_ca_file: str = ""
+    #: Sender address of every email.
+    mail_from: str = "Kollega <kollega@localhost>"
+    #: Redis URL for the bus between processes; empty uses the in-process bus.
+    redis_url: str = ""
+    #: Default language of pages when neither the person nor the browser says.
+    default_language: Literal["fi", "en"] = "fi"
+    #: Jitsi Meet server for no-account rooms.
+    jitsi_url: str = "https://meet.jit.si"
+    #: App id and secret for JWT room tokens on a self-hosted Jitsi (both or neither).
+    jitsi_app_id: str = ""
+    jitsi_app_secret: str = ""
+    #: Minutes before the start when a join link starts forwarding to the room.
+    join_opens_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    #: Minutes after the scheduled end when a join link still forwards to the room.
+    join_closes_minutes: int = Field(default=60, ge=0, le=24 * 60)
+    #: Failed sign-ins allowed per address and client before a pause.
+    sign_in_limit: str = "5 per 15 minutes"
+    #: Storage for rate limits ("memory://" or a redis:// URL).
+    ratelimit_storage_url: str = "memory://"
+    #: Seconds between worker polls of the outbox and job queue.
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    #: Attempts before a temporarily failing email is marked failed.
+    mail_max_attempts: int = Field(default=6, ge=1, le=50)
+    #: Run the worker inside `companion serve`.
+    serve_worker: bool = True
+    #: Host and port of the live (WebSocket) server; port 0 disables it in `serve`.
+    live_host: str = "127.0.0.1"
+    live_port: int = Field(default=5001, ge=0, le=65535)
+    #: Public WebSocket address the browser connects to; empty derives it from base_url.
+    live_url: str = ""
+    #: Mark session cookies Secure; defaults to on when base_url is https.
+    secure_cookies: bool | None = None
+    #: Emit SQL in the log.
+    sql_echo: bool = False
+    #: Testing mode (CSRF off only where a test turns it off explicitly).
+    testing: bool = False
+    #: CSRF protection on cookie-authenticated forms.
+    csrf_enabled: bool = True
+    #: Zoom OAuth app and webhook settings.
+    zoom_client_id: str = ""
+    zoom_client_secret: str = ""
+    zoom_account_id: str = ""
+    zoom_webhook_secret: str = ""
+    zoom_api_url: str = "https://api.zoom.us/v2"
+    zoom_oauth_url: str = "https://zoom.us"
+    #: Keys for encrypting OAuth tokens at rest (Fernet, comma-separated, newest first);
+    #: empty derives one from the secret key.
+    token_keys: str = ""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Overrides, then environment, then the instance TOML file."""
+        toml_file = _instance_path_from_env() / "kollega.toml"
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    @field_validator("base_url", "jitsi_url", "zoom_api_url", "zoom_oauth_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"must be an http(s) URL such as https://example.org, not {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("smtp", "smtps", "smtp+starttls"):
+            raise ValueError("must start with smtp:// (STARTTLS when offered) or smtps:// (SSL)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value.startswith("postgres://"):
+            # Heroku-style URLs; SQLAlchemy wants the dialect and driver spelled out.
+            return "postgresql+psycopg://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://"):
+            return "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        if value and not value.startswith(("sqlite", "postgresql+psycopg")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a redis:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _jitsi_pair(self) -> Config:
+        if bool(self.jitsi_app_id) != bool(self.jitsi_app_secret):
+            raise ValueError("COMPANION_JITSI_APP_ID and COMPANION_JITSI_APP_SECRET go together")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or SQLite in the instance folder."""
+        return self.database_url or f"sqlite:///{self.instance_path / 'kollega.sqlite'}"
+
+    def external_url(self, path: str) -> str:
+        """An absolute address on this service, for emails and calendar entries."""
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    @property
+    def outbox_path(self) -> Path:
+        """Folder where mail goes as .eml files when no SMTP server is configured."""
+        return self.instance_path / "outbox"
+
+    @property
+    def uses_https(self) -> bool:
+        """Whether people reach the service over HTTPS."""
+        return self.base_url.startswith("https://")
+
+    @property
+    def public_live_url(self) -> str:
+        """Where browsers open the WebSocket."""
+        if self.live_url:
+            return self.live_url
+        parts = urlsplit(self.base_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        host = parts.hostname or "127.0.0.1"
+        return f"{scheme}://{host}:{self.live_port}/ws"
+
+
+def load_config(override: dict[str, Any] | None = None) -> Config:
+    """Read and validate the configuration; raise ConfigError with a readable message."""
+    try:
+        config = Config(**(override or {}))
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"]) or "configuration"
+            lines.append(f"  COMPANION_{name.upper()}: {error['msg']}")
+        raise ConfigError("Invalid configuration:\n" + "\n".join(lines)) from None
+    return _with_secret_key(config)
+
+
+def _with_secret_key(config: Config) -> Config:
+    """Use the configured secret key, or generate one once and keep it in the instance folder."""
+    if config.secret_key:
+        if len(config.secret_key) < 16:
+            raise ConfigError("Invalid configuration:\n  COMPANION_SECRET_KEY: use 16+ characters")
+        return config
+    config.instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = config.instance_path / "secret_key"
+    if not key_file.exists():
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first; use theirs
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            log.warning("Generated a secret key and kept it in %s", key_file)
+    return config.model_copy(update={"secret_key": key_file.read_text().strip()})

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: database, security, mail, jobs, bus, languages, errors, API."""

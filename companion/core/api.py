@@ -1,0 +1,232 @@
+"""JSON API plumbing: validated bodies in, models out, and the OpenAPI 3.1 description.
+
+A view decorated with `@api_view(body=Model, response=Model)` receives the validated body as
+`body=`, returns a pydantic model (or a list of them), and appears in `/api/openapi.json`
+with its schemas, generated from the same models that validate it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, get_args, get_origin
+
+from flask import Flask, Response, jsonify, request
+from flask_babel import gettext as _
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from companion.core.errors import Invalid
+from companion.core.validation import parse
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ApiMeta:
+    """What the OpenAPI document says about one view."""
+
+    summary: str
+    body: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    query: type[BaseModel] | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _serialise(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if isinstance(result, list):
+        return [_serialise(item) for item in result]
+    return result
+
+
+def api_view(
+    *,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    response: Any = None,
+    status: int = 200,
+    query: type[BaseModel] | None = None,
+    tags: tuple[str, ...] = (),
+) -> Callable[[F], F]:
+    """Validate the JSON body (and query) and serialise the returned model(s) as JSON."""
+    meta = ApiMeta(summary, body, response, status, query, tags)
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            if body is not None:
+                kwargs["body"] = parse(body, _json_body())
+            if query is not None:
+                kwargs["query"] = parse(query, request.args.to_dict())
+            result = view(*args, **kwargs)
+            if isinstance(result, Response):
+                return result
+            if result is None:
+                return Response(status=204)
+            response_obj = jsonify(_serialise(result))
+            response_obj.status_code = status
+            return response_obj
+
+        wrapper.__api__ = meta  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _json_body() -> Any:
+    if not request.is_json:
+        raise Invalid(_("Send the request body as JSON (Content-Type: application/json)."))
+    data = request.get_json(silent=True)
+    if data is None:
+        raise Invalid(_("The request body is not valid JSON."))
+    return data
+
+
+_CONVERTERS = {
+    "int": {"type": "integer"},
+    "string": {"type": "string"},
+    "default": {"type": "string"},
+}
+_RULE_ARG = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every `@api_view` route of the app."""
+    models: set[type[BaseModel]] = set()
+    operations: list[tuple[str, str, ApiMeta, list[dict[str, Any]], Callable[..., Any]]] = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions.get(rule.endpoint)
+        meta: ApiMeta | None = getattr(view, "__api__", None)
+        if meta is None or view is None:
+            continue
+        parameters: list[dict[str, Any]] = []
+
+        def _path_param(match: re.Match[str], params: list[dict[str, Any]] = parameters) -> str:
+            schema = _CONVERTERS.get(match.group("conv") or "default", {"type": "string"})
+            params.append(
+                {"name": match.group("name"), "in": "path", "required": True, "schema": schema}
+            )
+            return "{" + match.group("name") + "}"
+
+        path = _RULE_ARG.sub(_path_param, rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            operations.append((path, method.lower(), meta, list(parameters), view))
+        for candidate in (meta.body, meta.query, meta.response, *get_args(meta.response)):
+            if _is_model(candidate):
+                models.add(candidate)
+
+    _, schema = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
+    )
+    components: dict[str, Any] = dict(schema.get("$defs", {}))
+    components["Problem"] = PROBLEM_SCHEMA
+    paths: dict[str, Any] = {}
+    for path, method, meta, parameters, view in operations:
+        operation: dict[str, Any] = {
+            "operationId": view.__name__,
+            "summary": meta.summary,
+            "tags": list(meta.tags),
+            "responses": _responses(meta),
+            "security": [{"cookieAuth": []}, {"bearerAuth": []}],
+        }
+        if view.__doc__:
+            operation["description"] = view.__doc__.strip()
+        if parameters:
+            operation["parameters"] = parameters
+        if meta.query is not None:
+            for name, info in meta.query.model_fields.items():
+                operation.setdefault("parameters", []).append(
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": info.is_required(),
+                        "schema": {"type": "string"},
+                    }
+                )
+        if meta.body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(meta.body)}},
+            }
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Kollega API",
+            "version": "1",
+            "description": "Programmes, groups, participants and sessions of peer-mentoring "
+            "programmes. Errors are RFC 9457 problem documents (application/problem+json).",
+        },
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _responses(meta: ApiMeta) -> dict[str, Any]:
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    responses: dict[str, Any] = {}
+    if meta.response is None:
+        responses[str(meta.status if meta.status != 200 else 204)] = {"description": "Done"}
+    elif get_origin(meta.response) is list:
+        (item,) = get_args(meta.response)
+        responses[str(meta.status)] = {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"type": "array", "items": _ref(item)}}},
+        }
+    else:
+        responses[str(meta.status)] = {
+            "description": "OK",
+            "content": {"application/json": {"schema": _ref(meta.response)}},
+        }
+    for status, text in (
+        ("401", "Not signed in"),
+        ("403", "Not allowed"),
+        ("404", "Not found"),
+        ("409", "Conflict"),
+        ("422", "Invalid input"),
+    ):
+        responses[status] = {"description": text, "content": problem}
+    return responses
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}

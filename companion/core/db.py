@@ -1,0 +1,222 @@
+"""The database: engine, sessions, the declarative base and shared column types.
+
+Operations receive a `Session` and never commit on their own; the caller (a view, the CLI,
+the worker, the live server) commits, so one request is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from flask import Flask, current_app, g
+from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and always returns them aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; attach a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[dict[str, str]]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the worker and the web threads read while one writes; foreign keys are off by
+    # default in SQLite; busy_timeout makes concurrent writers wait instead of failing.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Take the write lock at BEGIN so that read-then-write transactions serialise instead of
+    # failing with "database is locked" when two upgrade to writers at once.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine with the settings each backend needs."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            echo=echo,
+            json_serializer=lambda obj: json.dumps(obj, ensure_ascii=False),
+            connect_args={"check_same_thread": False, "timeout": 10},
+            poolclass=NullPool if ":memory:" not in url else None,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling is turned off so BEGIN IMMEDIATE is ours.
+        event.listen(
+            engine,
+            "connect",
+            lambda dbapi_conn, _rec: setattr(dbapi_conn, "isolation_level", None),
+        )
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        json_serializer=lambda obj: json.dumps(obj, ensure_ascii=False),
+    )
+
+
+class Database:
+    """An engine and its session factory; one per application."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for work outside a request; rolls back on error and always closes."""
+        session = self.sessionmaker()
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def init_app(app: Flask, database: Database) -> None:
+    """Bind the database to the app; each request gets its own session, closed at teardown."""
+    app.extensions["companion.db"] = database
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+def get_database(app: Flask | None = None) -> Database:
+    """The application's Database."""
+    database: Database = (app or current_app).extensions["companion.db"]
+    return database
+
+
+def get_db() -> Session:
+    """The session of the current request (or app context), created on first use."""
+    if "db_session" not in g:
+        g.db_session = get_database().sessionmaker()
+    session: Session = g.db_session
+    return session
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's current transaction has committed (never on rollback)."""
+    callbacks: list[Callable[[], None]] = session.info.setdefault("after_commit", [])
+    callbacks.append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks: list[Callable[[], None]] = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop("after_commit", None)
+
+
+#: The type operations take for their database session (named apart from the `Session` model).
+Db = Session
+
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(database: Database) -> Any:
+    """Alembic's configuration for this database (migrations ship inside the package)."""
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
+    config.set_main_option(
+        "file_template",
+        "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(slug)s",
+    )
+    config.set_main_option("truncate_slug_length", "40")
+    return config
+
+
+def upgrade_database(database: Database, revision: str = "head") -> None:
+    """Apply migrations up to `revision`; concurrent starters wait for each other."""
+    from alembic import command
+
+    config = alembic_config(database)
+    with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two processes starting at once must not both run the same migration.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727172)")
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

@@ -1,0 +1,153 @@
+"""Signed tokens, password hashing, CSRF and the security headers of every response."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from werkzeug.security import check_password_hash, generate_password_hash
+
+csrf = CSRFProtect()
+#: Rate limits (sign-in failures, public forms); storage from COMPANION_RATELIMIT_STORAGE_URL.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+#: The hash compared against when no account matches, so timing does not reveal addresses.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+class TokenError(Exception):
+    """A token is malformed, tampered with or expired; `expired` tells which."""
+
+    def __init__(self, expired: bool = False) -> None:
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
+
+
+def _secret() -> str:
+    secret: str = current_app.config["SECRET_KEY"]
+    return secret
+
+
+def sign(data: Any, purpose: str) -> str:
+    """A URL-safe signed token for `data`; `purpose` keeps tokens of one kind out of another."""
+    return URLSafeSerializer(_secret(), salt=f"kollega.{purpose}").dumps(data)
+
+
+def unsign(token: str, purpose: str) -> Any:
+    """The data of a token from `sign`, or TokenError."""
+    try:
+        return URLSafeSerializer(_secret(), salt=f"kollega.{purpose}").loads(token)
+    except BadSignature as exc:
+        raise TokenError() from exc
+
+
+def sign_timed(data: Any, purpose: str) -> str:
+    """A signed token that `unsign_timed` accepts only for a limited time."""
+    return URLSafeTimedSerializer(_secret(), salt=f"kollega.{purpose}").dumps(data)
+
+
+def unsign_timed(token: str, purpose: str, max_age_seconds: int) -> Any:
+    """The data of a token from `sign_timed`, or TokenError (expired or tampered)."""
+    serializer = URLSafeTimedSerializer(_secret(), salt=f"kollega.{purpose}")
+    try:
+        return serializer.loads(token, max_age=max_age_seconds)
+    except SignatureExpired as exc:
+        raise TokenError(expired=True) from exc
+    except BadSignature as exc:
+        raise TokenError() from exc
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash."""
+    return generate_password_hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Check a password; takes the same time whether or not an account exists."""
+    if not password_hash:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return check_password_hash(password_hash, password)
+
+
+def csrf_exempt(view: Any) -> Any:
+    """Mark a view that authenticates its callers otherwise (signed webhooks)."""
+    view.csrf_exempt = True
+    return view
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A 32-byte key for `purpose` derived from the secret key (for Fernet and the like)."""
+    digest = hashlib.sha256(f"kollega:{purpose}:{secret}".encode()).digest()
+    return base64.urlsafe_b64encode(digest)
+
+
+def content_security_policy(live_origin: str, extra: dict[str, str] | None = None) -> str:
+    """The CSP every page gets: our own scripts and styles only, no inline code."""
+    directives = {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "font-src": "'self'",
+        "connect-src": f"'self' {live_origin}".strip(),
+        "frame-ancestors": "'self'",
+        "form-action": "'self'",
+        "base-uri": "'self'",
+        "object-src": "'none'",
+    }
+    for key, value in (extra or {}).items():
+        directives[key] = value
+    return "; ".join(f"{key} {value}" for key, value in directives.items())
+
+
+def init_app(app: Flask) -> None:
+    """CSRF protection on cookie-authenticated writes and security headers on every response."""
+    config = app.extensions["companion.config"]
+    # CSRF is checked in `_check_csrf` rather than on every view: requests that carry a
+    # bearer token (API scripts, side panels) send no cookie, so there is nothing to forge.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config["WTF_CSRF_ENABLED"] = config.csrf_enabled
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session, which expires itself
+    csrf.init_app(app)
+    app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit_storage_url
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    limiter.init_app(app)
+
+    @app.before_request
+    def _check_csrf() -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return
+        if request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return
+        view = app.view_functions.get(request.endpoint or "")
+        if view is not None and getattr(view, "csrf_exempt", False):
+            return
+        # Read per request so a test can switch it (the setting itself comes from Config).
+        if app.config["WTF_CSRF_ENABLED"]:
+            csrf.protect()
+
+    live = config.public_live_url
+    live_origin = live.rsplit("/", 1)[0] if live else ""
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        extra: dict[str, str] | None = g.get("csp_extra")
+        headers.setdefault("Content-Security-Policy", content_security_policy(live_origin, extra))
+        if config.uses_https or g.get("force_hsts"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if not g.get("allow_framing"):
+            headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        if request.endpoint and request.endpoint != "static":
+            # Personal pages (join links, surveys) must not linger in shared caches.
+            headers.setdefault("Cache-Control", "no-store")
+        return response

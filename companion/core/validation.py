@@ -1,0 +1,146 @@
+"""One validation path for pages and the API: pydantic models with translated messages.
+
+`parse(Model, data)` returns the model or raises `Invalid` whose `errors` map a field path
+(`email`, `rows.3.group`) to a message in the user's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from pydantic import BaseModel, ValidationError
+
+from companion.core.errors import Invalid
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """`("rows", 3, "group")` -> `rows.3.group`."""
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def translate_error(error: Mapping[str, Any]) -> str:
+    """A readable, translated message for one pydantic error."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind in ("string_too_short",) and ctx.get("min_length") == 1:
+        return _("This field is required.")
+    if kind == "string_too_short":
+        return _("Use at least %(n)s characters.", n=ctx.get("min_length"))
+    if kind == "string_too_long":
+        return _("Use at most %(n)s characters.", n=ctx.get("max_length"))
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("Enter a whole number.")
+    if kind in ("float_parsing", "float_type"):
+        return _("Enter a number.")
+    if kind == "greater_than_equal":
+        return _("Enter %(n)s or more.", n=ctx.get("ge"))
+    if kind == "less_than_equal":
+        return _("Enter %(n)s or less.", n=ctx.get("le"))
+    if kind == "greater_than":
+        return _("Enter more than %(n)s.", n=ctx.get("gt"))
+    if kind == "less_than":
+        return _("Enter less than %(n)s.", n=ctx.get("lt"))
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
+        return _("Enter a date as YYYY-MM-DD.")
+    if kind in ("datetime_parsing", "datetime_from_date_parsing", "datetime_type"):
+        return _("Enter a date and time as YYYY-MM-DDTHH:MM.")
+    if kind in ("time_parsing", "time_type"):
+        return _("Enter a time as HH:MM.")
+    if kind in ("bool_parsing", "bool_type"):
+        return _("Choose yes or no.")
+    if kind in ("literal_error", "enum"):
+        expected = ctx.get("expected", "")
+        return _("Choose one of: %(options)s.", options=expected)
+    if kind == "value_error" and "email" in str(error.get("msg", "")).lower():
+        return _("Enter a valid email address.")
+    if kind in ("url_parsing", "url_scheme", "url_type"):
+        return _("Enter a web address starting with https://.")
+    if kind == "extra_forbidden":
+        return _("This field is not allowed here.")
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return _("Expected an object.")
+    if kind == "list_type":
+        return _("Expected a list.")
+    if kind == "string_type":
+        return _("Expected text.")
+    if kind == "kollega":
+        # Our own validators already produce translated text.
+        return str(ctx.get("message") or error.get("msg", ""))
+    return str(error.get("msg", _("This value is not valid.")))
+
+
+def errors_of(exc: ValidationError) -> dict[str, str]:
+    """Field path -> message for every error in `exc` (the first message per field)."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        errors.setdefault(field_path(error["loc"]), translate_error(error))
+    return errors
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate `data` into `model`, raising Invalid with translated field messages."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(_("Please correct the marked fields."), errors=errors_of(exc)) from None
+
+
+def form_data(form: Mapping[str, Any], *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """HTML form fields as a dict: empty strings dropped, named fields read as lists."""
+    data: dict[str, Any] = {}
+    getlist = getattr(form, "getlist", None)
+    for key in form:
+        if key == "csrf_token":
+            continue
+        if key in lists and getlist is not None:
+            data[key] = [v for v in getlist(key) if v != ""]
+            continue
+        value = form[key]
+        if isinstance(value, str):
+            value = value.strip()
+            if value == "":
+                continue
+        data[key] = value
+    return data
+
+
+def submit_form(
+    model: type[M],
+    action: Callable[[M], ResponseReturnValue],
+    *,
+    lists: tuple[str, ...] = (),
+    defaults: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, str], ResponseReturnValue | None]:
+    """Handle a page form: on POST validate, run `action`, commit; on errors roll back.
+
+    Returns (values to show again, field errors, the response to send or None to re-render).
+    """
+    from flask import request
+
+    from companion.core.db import get_db
+    from companion.core.errors import Conflict
+
+    values: dict[str, Any] = dict(defaults or {})
+    if request.method != "POST":
+        return values, {}, None
+    values = form_data(request.form, lists=lists)
+    db = get_db()
+    try:
+        response = action(parse(model, values))
+        db.commit()
+    except Invalid as exc:
+        db.rollback()
+        errors = dict(exc.errors) or {"form": exc.detail or _("Please check the input.")}
+        return values, errors, None
+    except Conflict as exc:
+        db.rollback()
+        key = str(exc.extra.get("field", "form"))
+        return values, {key: exc.detail or str(exc.title)}, None
+    return values, {}, response

@@ -1,0 +1,1 @@
+"""Platform-neutral meeting rooms: the MeetingRoom model, the Platform protocol, the registry."""

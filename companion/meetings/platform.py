@@ -1,0 +1,178 @@
+"""The `Platform` protocol every video platform implements, and the registry that finds them.
+
+Implementations live in `integrations/<name>/` and are found through the
+`companion.platforms` entry-point group, so a third party can add one without touching
+`companion/`. A platform is built per use with the configuration, a database session (for
+its stored credentials) and the facilitator who hosts the room.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any, Protocol, runtime_checkable
+
+from companion.config import Config
+from companion.core.db import Db
+
+
+class Capability(enum.StrEnum):
+    """What a platform can do; the UI shows only what applies."""
+
+    #: Rooms are created and kept in step with the schedule.
+    ROOMS = "rooms"
+    #: Breakout groups are pushed into the platform's own breakout rooms (Zoom pre-assignment).
+    BREAKOUT_PUSH = "breakout_push"
+    #: Each breakout group gets a room of its own (Jitsi, Teams).
+    BREAKOUT_ROOMS = "breakout_rooms"
+    #: Attendance can be read from the platform after the meeting.
+    ATTENDANCE = "attendance"
+    #: People join without an account.
+    NO_ACCOUNT = "no_account"
+    #: The room can carry a per-person join address (display name, token).
+    PERSONAL_JOIN = "personal_join"
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    """What a room should be: the platform turns this into a meeting."""
+
+    #: Stable key for the room (e.g. "session-12", "session-12-breakout-3"); platforms use it
+    #: to find a room they already created when a timed-out request is retried.
+    key: str
+    title: str
+    starts_at: datetime
+    duration_minutes: int
+    timezone: str
+    agenda: str = ""
+    #: Platform settings the facilitator chose (waiting room, passcode, ...).
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Room:
+    """A room as the platform reports it."""
+
+    external_id: str
+    join_url: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone joining, as a platform needs them."""
+
+    participant_id: int | None
+    name: str
+    email: str
+    moderator: bool = False
+
+
+@dataclass(frozen=True)
+class BreakoutGroupSpec:
+    """One breakout group to push to the platform."""
+
+    name: str
+    members: Sequence[Person]
+
+
+@dataclass(frozen=True)
+class BreakoutPushResult:
+    """What the push achieved: who the platform could not place is listed, never dropped."""
+
+    pushed: bool
+    unmatched: Sequence[Person] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class AttendanceRecord:
+    """Someone the platform saw in the meeting."""
+
+    email: str
+    name: str
+    joined_at: datetime
+    left_at: datetime | None
+    minutes: int | None = None
+
+
+class PlatformError(Exception):
+    """The platform refused or failed; `message` is written for a facilitator to act on."""
+
+    def __init__(self, message: str, *, temporary: bool = False, reconnect: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        #: Retrying later may work (rate limit, outage).
+        self.temporary = temporary
+        #: The facilitator must connect their platform account again.
+        self.reconnect = reconnect
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """A video platform Kollega can create rooms on."""
+
+    #: Entry-point name, stored on rooms.
+    name: str
+    #: Human name shown in the UI ("Jitsi Meet", "Zoom").
+    label: str
+    capabilities: frozenset[Capability]
+
+    def create_room(self, spec: RoomSpec) -> Room:
+        """Create a room (or return the one already made for `spec.key`)."""
+
+    def update_room(self, room: Room, spec: RoomSpec) -> Room:
+        """Bring the room in line with `spec` (reschedule, rename)."""
+
+    def delete_room(self, room: Room) -> None:
+        """Remove the room; a room already gone is not an error."""
+
+    def join_url(self, room: Room, person: Person) -> str:
+        """The address this person should be sent to."""
+
+    def push_breakouts(self, room: Room, groups: Sequence[BreakoutGroupSpec]) -> BreakoutPushResult:
+        """Put the groups into the platform's breakout rooms, where it has them."""
+
+    def fetch_attendance(self, room: Room) -> list[AttendanceRecord]:
+        """Who attended, where the platform reports it."""
+
+
+class PlatformFactory(Protocol):
+    """What the `companion.platforms` entry points load: usually the Platform class itself."""
+
+    def __call__(self, config: Config, db: Db, host_facilitator_id: int | None) -> Platform:
+        """Build the platform for one use."""
+
+
+@cache
+def _factories() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group="companion.platforms")}
+
+
+def platform_names() -> list[str]:
+    """Names of the installed platforms."""
+    return sorted(_factories())
+
+
+def get_platform(
+    name: str, config: Config, db: Db, host_facilitator_id: int | None = None
+) -> Platform:
+    """Build the named platform; LookupError if it is not installed."""
+    entry = _factories().get(name)
+    if entry is None:
+        raise LookupError(f"no platform named {name!r} is installed")
+    factory: PlatformFactory = entry.load()
+    return factory(config, db, host_facilitator_id)
+
+
+def platform_label(name: str) -> str:
+    """The human name of a platform, without building it."""
+    entry = _factories().get(name)
+    if entry is None:
+        return name
+    label: str = getattr(entry.load(), "label", name)
+    return label

@@ -1,0 +1,1 @@
+"""Consent records, personal data export and erasure, and the audit log."""

@@ -1,0 +1,1 @@
+"""Programmes, groups, participants, participant import, intake survey and interest form."""

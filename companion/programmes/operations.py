@@ -1,0 +1,454 @@
+"""Programmes, groups and participants: every write and every access rule.
+
+Access: a facilitator reaches a programme only through `get_programme` & co., which answer
+NotFound for another organisation's ids (so ids cannot be probed) and NotAllowed for a
+programme of their own organisation they do not facilitate.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from companion.accounts.models import Facilitator, Organisation
+from companion.accounts.operations import can_manage_programme, grant_programme
+from companion.core.db import Db, utcnow
+from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
+from companion.core.jobs import periodic
+from companion.privacy.models import AuditEntry, Consent
+from companion.programmes.importing import (
+    FIELDS,
+    RowCheck,
+    Table,
+    UnreadableFile,
+    check_rows,
+    read_table,
+)
+from companion.programmes.models import (
+    Group,
+    ImportDraft,
+    InterestSubmission,
+    Membership,
+    Participant,
+    Programme,
+)
+from companion.programmes.schemas import (
+    GroupIn,
+    IntakeIn,
+    InterestIn,
+    ParticipantIn,
+    ParticipantPatch,
+    ProgrammeIn,
+    ProgrammePatch,
+)
+
+#: Version of the consent text on the intake survey and interest form; bump when it changes.
+CONSENT_VERSION = "2026-11-v1"
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+def get_programme(db: Db, facilitator: Facilitator, programme_id: int) -> Programme:
+    """The programme if the facilitator may manage it."""
+    programme = db.get(Programme, programme_id)
+    if programme is None or programme.organisation_id != facilitator.organisation_id:
+        raise NotFound(_("No such programme."))
+    if not can_manage_programme(facilitator, programme):
+        raise NotAllowed(_("You are not a facilitator of this programme."))
+    return programme
+
+
+def get_group(db: Db, facilitator: Facilitator, group_id: int) -> Group:
+    """The group if the facilitator may manage its programme."""
+    group = db.get(Group, group_id)
+    if group is None or group.programme.organisation_id != facilitator.organisation_id:
+        raise NotFound(_("No such group."))
+    get_programme(db, facilitator, group.programme_id)
+    return group
+
+
+def get_participant(db: Db, facilitator: Facilitator, participant_id: int) -> Participant:
+    """The participant if the facilitator may manage their programme."""
+    participant = db.get(Participant, participant_id)
+    if participant is None or participant.programme.organisation_id != facilitator.organisation_id:
+        raise NotFound(_("No such participant."))
+    get_programme(db, facilitator, participant.programme_id)
+    return participant
+
+
+# --- programmes and groups --------------------------------------------------------------
+
+
+def create_programme(db: Db, facilitator: Facilitator, data: ProgrammeIn) -> Programme:
+    """A new programme of the facilitator's organisation, facilitated by them."""
+    programme = Programme(
+        organisation_id=facilitator.organisation_id,
+        name=data.name,
+        description=data.description,
+        language=data.language,
+        timezone=data.timezone,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        platform=data.platform,
+    )
+    db.add(programme)
+    db.flush()
+    grant_programme(db, facilitator, programme)
+    return programme
+
+
+def update_programme(db: Db, programme: Programme, data: ProgrammeIn | ProgrammePatch) -> Programme:
+    """Change the given fields of a programme."""
+    changes = data.model_dump(exclude_unset=isinstance(data, ProgrammePatch))
+    starts_on = changes.get("starts_on", programme.starts_on)
+    ends_on = changes.get("ends_on", programme.ends_on)
+    if starts_on and ends_on and ends_on < starts_on:
+        raise Invalid(errors={"ends_on": _("The programme cannot end before it starts.")})
+    for key, value in changes.items():
+        if key == "platform":
+            continue  # changing platform moves rooms; done by the integrations, not here
+        if value is None and key in ("name", "language", "timezone", "description"):
+            continue
+        setattr(programme, key, value)
+    db.flush()
+    return programme
+
+
+def create_group(db: Db, programme: Programme, data: GroupIn) -> Group:
+    """A new group with its own intake-survey address."""
+    if any(g.name.lower() == data.name.lower() for g in programme.groups):
+        raise Conflict(_("The programme already has a group with this name."))
+    group = Group(
+        programme=programme,
+        name=data.name,
+        intake_open=data.intake_open,
+        intake_token=secrets.token_urlsafe(12),
+    )
+    db.add(group)
+    db.flush()
+    return group
+
+
+def update_group(db: Db, group: Group, data: GroupIn) -> Group:
+    """Rename a group or open/close its intake survey."""
+    if any(
+        g.id != group.id and g.name.lower() == data.name.lower() for g in group.programme.groups
+    ):
+        raise Conflict(_("The programme already has a group with this name."))
+    group.name = data.name
+    group.intake_open = data.intake_open
+    db.flush()
+    return group
+
+
+def group_by_intake_token(db: Db, token: str) -> Group:
+    """The group whose intake survey this is; NotFound for unknown tokens."""
+    group = db.scalar(select(Group).where(Group.intake_token == token))
+    if group is None:
+        raise NotFound(_("This survey address is not valid. Please check the link you were sent."))
+    return group
+
+
+# --- participants -----------------------------------------------------------------------
+
+
+def _email_taken(db: Db, programme: Programme, email: str, *, except_id: int | None = None) -> bool:
+    query = select(Participant.id).where(
+        Participant.programme_id == programme.id, func.lower(Participant.email) == email.lower()
+    )
+    if except_id is not None:
+        query = query.where(Participant.id != except_id)
+    return db.scalar(query) is not None
+
+
+def _groups_of(programme: Programme, group_ids: Iterable[int]) -> list[Group]:
+    wanted = set(group_ids)
+    groups = [g for g in programme.groups if g.id in wanted]
+    if len(groups) != len(wanted):
+        raise Invalid(errors={"group_ids": _("Choose groups of this programme.")})
+    return groups
+
+
+def add_participant(
+    db: Db, programme: Programme, data: ParticipantIn, *, source: str = "manual"
+) -> Participant:
+    """A new participant in the programme and the chosen groups; emails are unique."""
+    if _email_taken(db, programme, data.email):
+        raise Conflict(
+            _("%(email)s is already a participant of this programme.", email=data.email),
+            field="email",
+        )
+    groups = _groups_of(programme, data.group_ids)
+    participant = Participant(
+        programme=programme,
+        name=data.name,
+        email=data.email,
+        phone=data.phone,
+        company=data.company,
+        industry=data.industry,
+        region=data.region,
+        years_as_entrepreneur=data.years_as_entrepreneur,
+        interests=data.interests,
+        goals=data.goals,
+        language=data.language or "",
+        source=source,
+    )
+    db.add(participant)
+    for group in groups:
+        db.add(Membership(group=group, participant=participant))
+    db.flush()
+    return participant
+
+
+def update_participant(
+    db: Db, participant: Participant, data: ParticipantIn | ParticipantPatch
+) -> Participant:
+    """Change a participant's details and, if given, their groups."""
+    changes = data.model_dump(exclude_unset=isinstance(data, ParticipantPatch))
+    email = changes.get("email")
+    if email and _email_taken(db, participant.programme, email, except_id=participant.id):
+        raise Conflict(
+            _("%(email)s is already a participant of this programme.", email=email), field="email"
+        )
+    group_ids = changes.pop("group_ids", None)
+    for key, value in changes.items():
+        if value is None and key != "years_as_entrepreneur":
+            continue
+        setattr(participant, key, value if key != "language" else (value or ""))
+    if group_ids is not None:
+        set_groups(db, participant, _groups_of(participant.programme, group_ids))
+    db.flush()
+    return participant
+
+
+def set_groups(db: Db, participant: Participant, groups: list[Group]) -> None:
+    """Make the participant a member of exactly these groups."""
+    wanted = {g.id for g in groups}
+    for membership in list(participant.memberships):
+        if membership.group_id not in wanted:
+            participant.memberships.remove(membership)
+            db.delete(membership)
+    have = {m.group_id for m in participant.memberships}
+    for group in groups:
+        if group.id not in have:
+            db.add(Membership(group=group, participant=participant))
+    db.flush()
+
+
+def remove_participant(db: Db, facilitator: Facilitator, participant: Participant) -> None:
+    """Delete a participant and everything that is theirs (their data is erased)."""
+    db.add(
+        AuditEntry(
+            organisation_id=facilitator.organisation_id,
+            facilitator_id=facilitator.id,
+            action="participant.remove",
+            details={"participant_id": participant.id, "programme_id": participant.programme_id},
+        )
+    )
+    db.delete(participant)
+    db.flush()
+
+
+def record_consent(
+    db: Db, participant: Participant, purpose: str, *, source: str, text_version: str
+) -> Consent:
+    """Store that the participant agreed to `purpose` under `text_version` now."""
+    consent = Consent(
+        participant_id=participant.id,
+        purpose=purpose,
+        text_version=text_version,
+        source=source,
+        given_at=utcnow(),
+    )
+    db.add(consent)
+    db.flush()
+    return consent
+
+
+def submit_intake(db: Db, group: Group, data: IntakeIn) -> Participant:
+    """A person's intake-survey answer: a new participant, or updated answers for a known one."""
+    if not group.intake_open:
+        raise NotAllowed(_("This survey is closed. Please contact the organisers."))
+    programme = group.programme
+    participant = db.scalar(
+        select(Participant).where(
+            Participant.programme_id == programme.id,
+            func.lower(Participant.email) == data.email.lower(),
+        )
+    )
+    fields = data.model_dump(exclude={"consent"})
+    if participant is None:
+        participant = Participant(programme=programme, source="survey", **fields)
+        db.add(participant)
+        db.flush()
+    else:
+        for key, value in fields.items():
+            setattr(participant, key, value)
+    if group.id not in {m.group_id for m in participant.memberships}:
+        db.add(Membership(group=group, participant=participant))
+    db.flush()
+    record_consent(db, participant, "programme", source="survey", text_version=CONSENT_VERSION)
+    return participant
+
+
+def organisation_by_interest_token(db: Db, token: str) -> Organisation:
+    """The organisation whose interest form this is."""
+    organisation = db.scalar(select(Organisation).where(Organisation.interest_token == token))
+    if organisation is None:
+        raise NotFound(_("This form address is not valid. Please check the link."))
+    return organisation
+
+
+def submit_interest(db: Db, organisation: Organisation, data: InterestIn) -> InterestSubmission:
+    """Someone wants to join a later round; a repeat from the same email updates the entry."""
+    existing = db.scalar(
+        select(InterestSubmission).where(
+            InterestSubmission.organisation_id == organisation.id,
+            func.lower(InterestSubmission.email) == data.email.lower(),
+        )
+    )
+    fields = data.model_dump(exclude={"consent"})
+    if existing is None:
+        existing = InterestSubmission(
+            organisation_id=organisation.id, consent_version=CONSENT_VERSION, **fields
+        )
+        db.add(existing)
+    else:
+        for key, value in fields.items():
+            setattr(existing, key, value)
+        existing.consent_version = CONSENT_VERSION
+        existing.consented_at = utcnow()
+    db.flush()
+    return existing
+
+
+def interest_submissions(db: Db, facilitator: Facilitator) -> list[InterestSubmission]:
+    """Interest-form answers for the facilitator's organisation, newest first."""
+    return list(
+        db.scalars(
+            select(InterestSubmission)
+            .where(InterestSubmission.organisation_id == facilitator.organisation_id)
+            .order_by(InterestSubmission.created_at.desc())
+        )
+    )
+
+
+# --- import -----------------------------------------------------------------------------
+
+#: Drafts older than this are deleted by the worker.
+DRAFT_LIFETIME = timedelta(days=1)
+
+
+def create_import_draft(
+    db: Db, facilitator: Facilitator, programme: Programme, filename: str, data: bytes
+) -> ImportDraft:
+    """Read an uploaded file into a draft; Invalid with the reason if it cannot be read."""
+    try:
+        table = read_table(filename, data)
+    except UnreadableFile as exc:
+        raise Invalid(str(exc), errors={"file": str(exc)}) from None
+    draft = ImportDraft(
+        token=secrets.token_urlsafe(16),
+        programme_id=programme.id,
+        facilitator_id=facilitator.id,
+        filename=filename[:255],
+        table=table.as_dict(),
+    )
+    db.add(draft)
+    db.flush()
+    return draft
+
+
+def get_import_draft(db: Db, facilitator: Facilitator, token: str) -> ImportDraft:
+    """A draft of this facilitator that has not expired."""
+    draft = db.scalar(select(ImportDraft).where(ImportDraft.token == token))
+    if (
+        draft is None
+        or draft.facilitator_id != facilitator.id
+        or draft.created_at < utcnow() - DRAFT_LIFETIME
+    ):
+        raise NotFound(_("This import has expired. Please upload the file again."))
+    get_programme(db, facilitator, draft.programme_id)
+    return draft
+
+
+def preview_import(
+    db: Db,
+    programme: Programme,
+    draft: ImportDraft,
+    mapping: dict[str, int],
+    default_group_id: int | None,
+) -> list[RowCheck]:
+    """Every row checked against the mapping, the programme's groups and existing emails."""
+    table = Table.from_dict(draft.table)
+    columns = range(len(table.headers))
+    clean = {k: v for k, v in mapping.items() if k in FIELDS and v in columns}
+    existing = set(
+        db.scalars(
+            select(func.lower(Participant.email)).where(Participant.programme_id == programme.id)
+        )
+    )
+    groups = {g.name: g.id for g in programme.groups}
+    if default_group_id is not None and default_group_id not in groups.values():
+        default_group_id = None
+    return check_rows(
+        table, clean, groups=groups, existing_emails=existing, default_group_id=default_group_id
+    )
+
+
+def commit_import(
+    db: Db,
+    facilitator: Facilitator,
+    programme: Programme,
+    draft: ImportDraft,
+    mapping: dict[str, int],
+    default_group_id: int | None,
+    *,
+    consent_collected: bool,
+) -> list[Participant]:
+    """Import every row or none: any bad row raises Invalid and nothing is written."""
+    checks = preview_import(db, programme, draft, mapping, default_group_id)
+    bad = [c for c in checks if not c.ok]
+    if bad:
+        raise Invalid(
+            _("%(n)s rows need fixing; nothing was imported.", n=len(bad)),
+            errors={f"line {c.line}": "; ".join(c.errors.values()) for c in bad},
+        )
+    if "email" not in mapping or not ({"name", "first_name", "last_name"} & set(mapping)):
+        raise Invalid(_("Choose the columns for the name and the email."))
+    created: list[Participant] = []
+    for check in checks:
+        data = ParticipantIn.model_validate(
+            {**check.values, "group_ids": [check.group_id] if check.group_id else []}
+        )
+        participant = add_participant(db, programme, data, source="import")
+        if consent_collected:
+            record_consent(
+                db, participant, "programme", source="import", text_version="organiser-collected"
+            )
+        created.append(participant)
+    db.add(
+        AuditEntry(
+            organisation_id=facilitator.organisation_id,
+            facilitator_id=facilitator.id,
+            action="participants.import",
+            details={"programme_id": programme.id, "count": len(created)},
+        )
+    )
+    db.delete(draft)
+    db.flush()
+    return created
+
+
+@periodic(3600)
+def purge_import_drafts(db: Db) -> None:
+    """Uploaded lists hold personal data: drop drafts nobody confirmed within a day."""
+    for draft in db.scalars(
+        select(ImportDraft).where(ImportDraft.created_at < utcnow() - DRAFT_LIFETIME)
+    ):
+        db.delete(draft)

@@ -1,0 +1,1 @@
+"""Sessions, agenda (with expert talks), schedule, join links and attendance."""

@@ -1,0 +1,150 @@
+"""Sessions, their agenda, personal join links and attendance."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from companion.core.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from companion.meetings.models import MeetingRoom
+    from companion.programmes.models import Group, Participant
+
+
+class SessionStatus(enum.StrEnum):
+    """Where a session is in its life."""
+
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    ENDED = "ended"
+
+
+class AgendaKind(enum.StrEnum):
+    """The kinds of agenda item a session has."""
+
+    WELCOME = "welcome"
+    TOPIC_BOARD = "topic_board"
+    BREAKOUTS = "breakouts"
+    EXPERT_TALK = "expert_talk"
+    CLOSING = "closing"
+    OTHER = "other"
+
+
+class Session(Base):
+    """One meeting of a group ("tapaaminen"), with its room on a platform."""
+
+    __tablename__ = "session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("programme_group.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    #: Start in UTC; shown in the programme's time zone.
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    duration_minutes: Mapped[int] = mapped_column(default=120)
+    status: Mapped[str] = mapped_column(String(20), default=SessionStatus.SCHEDULED)
+    #: Platform of this session's room (copied from the programme when created).
+    platform: Mapped[str] = mapped_column(String(40), default="jitsi")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    group: Mapped[Group] = relationship(back_populates="sessions")
+    agenda: Mapped[list[AgendaItem]] = relationship(
+        back_populates="session", order_by="AgendaItem.position", cascade="all, delete-orphan"
+    )
+    rooms: Mapped[list[MeetingRoom]] = relationship(
+        back_populates="session", cascade="all, delete-orphan"
+    )
+    attendance: Mapped[list[Attendance]] = relationship(
+        back_populates="session", cascade="all, delete-orphan"
+    )
+
+    @property
+    def ends_at(self) -> datetime:
+        """Scheduled end in UTC."""
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def room(self) -> MeetingRoom | None:
+        """The session's main (plenary) room, if it has one."""
+        for room in self.rooms:
+            if room.purpose == "plenary" and room.status == "active":
+                return room
+        return None
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Whether the session was called off."""
+        return self.status == SessionStatus.CANCELLED
+
+
+class AgendaItem(Base):
+    """A slot in a session's agenda; an expert talk names its speaker and material."""
+
+    __tablename__ = "agenda_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("session.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(20), default=AgendaKind.OTHER)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    duration_minutes: Mapped[int] = mapped_column(default=15)
+    #: Expert talks: who speaks and where their material is.
+    speaker_name: Mapped[str] = mapped_column(String(200), default="")
+    speaker_email: Mapped[str] = mapped_column(String(254), default="")
+    material_url: Mapped[str] = mapped_column(String(500), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    session: Mapped[Session] = relationship(back_populates="agenda")
+
+
+class JoinLink(Base):
+    """A participant's personal link to every session of their programme.
+
+    The URL carries a signed token naming this row and its nonce; changing the nonce or
+    setting `revoked_at` invalidates every copy of the old link.
+    """
+
+    __tablename__ = "join_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), unique=True
+    )
+    nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    participant: Mapped[Participant] = relationship()
+
+
+class Attendance(Base):
+    """That a participant joined a session: first and last time and how often."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), index=True
+    )
+    first_joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    join_count: Mapped[int] = mapped_column(default=1)
+    #: Minutes in the meeting when a platform reports it (Zoom); None when unknown.
+    minutes_present: Mapped[int | None] = mapped_column(default=None)
+    #: "link", "platform" or "manual" (the facilitator ticked it).
+    source: Mapped[str] = mapped_column(String(20), default="link")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    session: Mapped[Session] = relationship(back_populates="attendance")
+    participant: Mapped[Participant] = relationship()

@@ -1,0 +1,107 @@
+"""Request and response models for sessions, the schedule, the agenda and attendance."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from companion.core.schema_types import HttpUrl, LongText, RequiredText, Text
+from companion.sessions.models import AgendaKind
+
+
+class SessionIn(BaseModel):
+    """One session, its start given as local date and time in the programme's zone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group_id: int
+    title: RequiredText
+    date: date
+    start_time: time
+    duration_minutes: int = Field(default=120, ge=15, le=8 * 60)
+
+
+class SessionMove(BaseModel):
+    """A new time (and optionally title or length) for one session."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: RequiredText | None = None
+    date: date
+    start_time: time
+    duration_minutes: int | None = Field(default=None, ge=15, le=8 * 60)
+
+
+class ScheduleIn(BaseModel):
+    """A series of sessions: `count` sessions every `every_weeks` weeks at a local time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group_id: int
+    first_date: date
+    start_time: time = time(9, 0)
+    count: int = Field(default=6, ge=1, le=52)
+    every_weeks: int = Field(default=3, ge=1, le=12)
+    duration_minutes: int = Field(default=120, ge=15, le=8 * 60)
+    title: Text = ""
+    #: Add the usual agenda (welcome, topic board, breakouts, closing) to each session.
+    with_agenda: bool = True
+
+
+class AgendaItemIn(BaseModel):
+    """An agenda slot; an expert talk names its speaker and may link to material."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: AgendaKind = AgendaKind.OTHER
+    title: Text = ""
+    duration_minutes: int = Field(default=15, ge=1, le=8 * 60)
+    speaker_name: Text = ""
+    speaker_email: Text = ""
+    material_url: HttpUrl = ""
+    description: LongText = ""
+
+
+class AgendaItemOut(BaseModel):
+    """An agenda slot as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    position: int
+    kind: str
+    title: str
+    duration_minutes: int
+    speaker_name: str
+    material_url: str
+    description: str
+
+
+class SessionOut(BaseModel):
+    """A session as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    group_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    duration_minutes: int
+    status: str
+    platform: str
+    join_url: str | None = None
+    agenda: list[AgendaItemOut] = Field(default_factory=list)
+
+
+class AttendanceOut(BaseModel):
+    """One participant's attendance of a session."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    participant_id: int
+    first_joined_at: datetime
+    last_joined_at: datetime
+    join_count: int
+    source: str

@@ -1,0 +1,533 @@
+"""Pages and JSON API for sessions, the schedule, agenda and invitations; the join link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from companion.accounts.identity import enter_as_participant, require_facilitator
+from companion.config import Config
+from companion.core.api import api_view
+from companion.core.db import get_db, utcnow
+from companion.core.errors import NotFound
+from companion.core.i18n import zone
+from companion.core.validation import submit_form
+from companion.meetings import operations as rooms
+from companion.meetings.platform import Person, platform_label
+from companion.programmes import operations as programme_ops
+from companion.programmes.models import Programme
+from companion.sessions import operations as ops
+from companion.sessions.models import AgendaItem, AgendaKind, Session
+from companion.sessions.schemas import (
+    AgendaItemIn,
+    AttendanceOut,
+    ScheduleIn,
+    SessionIn,
+    SessionMove,
+    SessionOut,
+)
+
+bp = Blueprint("sessions", __name__, template_folder="templates")
+api = Blueprint("sessions_api", __name__, url_prefix="/api/v1")
+
+
+def _config() -> Config:
+    config: Config = current_app.extensions["companion.config"]
+    return config
+
+
+def _local_parts(session: Session) -> dict[str, Any]:
+    local = session.starts_at.astimezone(zone(session.group.programme.timezone))
+    return {
+        "title": session.title,
+        "date": local.date().isoformat(),
+        "start_time": local.strftime("%H:%M"),
+        "duration_minutes": session.duration_minutes,
+    }
+
+
+# --- schedule and sessions ----------------------------------------------------------------
+
+
+@bp.route("/programmes/<int:programme_id>/sessions", methods=["GET", "POST"])
+def schedule(programme_id: int) -> ResponseReturnValue:
+    """All sessions of the programme by group, and the form that generates a series."""
+    facilitator = require_facilitator()
+    db = get_db()
+    programme = programme_ops.get_programme(db, facilitator, programme_id)
+
+    def generate(data: ScheduleIn) -> ResponseReturnValue:
+        created = ops.create_schedule(db, programme, data, host=facilitator)
+        flash(_("%(n)s sessions scheduled.", n=len(created)))
+        return redirect(url_for("sessions.schedule", programme_id=programme.id), code=303)
+
+    first_date = programme.starts_on or (utcnow() + timedelta(days=7)).date()
+    defaults = {
+        "group_id": programme.groups[0].id if programme.groups else "",
+        "first_date": first_date.isoformat(),
+        "start_time": "09:00",
+        "count": 6,
+        "every_weeks": 3,
+        "duration_minutes": 120,
+        "with_agenda": True,
+    }
+    values, errors, response = submit_form(ScheduleIn, generate, defaults=defaults)
+    if response is not None:
+        return response
+    return (
+        render_template(
+            "sessions/schedule.html",
+            programme=programme,
+            values=values,
+            errors=errors,
+            platform_label=platform_label(programme.platform),
+            group_options=[(g.id, g.name) for g in programme.groups],
+        ),
+        422 if errors else 200,
+    )
+
+
+@bp.route("/programmes/<int:programme_id>/sessions/new", methods=["GET", "POST"])
+def new_session(programme_id: int) -> ResponseReturnValue:
+    """Add one session outside the series."""
+    facilitator = require_facilitator()
+    db = get_db()
+    programme = programme_ops.get_programme(db, facilitator, programme_id)
+
+    def create(data: SessionIn) -> ResponseReturnValue:
+        session = ops.create_session(db, programme, data, host=facilitator)
+        flash(_("Session added."))
+        return redirect(url_for("sessions.show", session_id=session.id), code=303)
+
+    defaults = {
+        "group_id": request.args.get(
+            "group_id", programme.groups[0].id if programme.groups else ""
+        ),
+        "start_time": "09:00",
+        "duration_minutes": 120,
+    }
+    values, errors, response = submit_form(SessionIn, create, defaults=defaults)
+    if response is not None:
+        return response
+    return render_template(
+        "sessions/session_form.html",
+        programme=programme,
+        session=None,
+        values=values,
+        errors=errors,
+        group_options=[(g.id, g.name) for g in programme.groups],
+    )
+
+
+@bp.route("/sessions/<int:session_id>")
+def show(session_id: int) -> str:
+    """A session: time, room, agenda, attendance, and each participant's join link."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+    programme = session.group.programme
+    attendance = {a.participant_id: a for a in ops.attendance_of(db, session)}
+    members = sorted(
+        (m.participant for m in session.group.memberships), key=lambda p: p.name.lower()
+    )
+    links = {p.id: ops.join_url(_config(), ops.join_link_for(db, p)) for p in members}
+    db.commit()  # join links are made on first view
+    return render_template(
+        "sessions/show.html",
+        session=session,
+        programme=programme,
+        members=members,
+        attendance=attendance,
+        links=links,
+        agenda_kinds=list(AgendaKind),
+        agenda_values={},
+        agenda_errors={},
+        platform_label=platform_label(session.platform),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+def edit_session(session_id: int) -> ResponseReturnValue:
+    """Move one session to another time; the others stay where they are."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+
+    def move(data: SessionMove) -> ResponseReturnValue:
+        ops.move_session(db, session, data)
+        flash(_("The session was moved."))
+        return redirect(url_for("sessions.show", session_id=session.id), code=303)
+
+    values, errors, response = submit_form(SessionMove, move, defaults=_local_parts(session))
+    if response is not None:
+        return response
+    return render_template(
+        "sessions/session_form.html",
+        programme=session.group.programme,
+        session=session,
+        values=values,
+        errors=errors,
+    )
+
+
+@bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
+def cancel(session_id: int) -> ResponseReturnValue:
+    """Call off one session."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+    ops.cancel_session(db, session)
+    db.commit()
+    flash(_("The session was cancelled."))
+    return redirect(url_for("sessions.show", session_id=session.id), code=303)
+
+
+@bp.route("/sessions/<int:session_id>/restore", methods=["POST"])
+def restore(session_id: int) -> ResponseReturnValue:
+    """Undo a cancellation."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+    ops.restore_session(db, session)
+    db.commit()
+    flash(_("The session is back on the schedule."))
+    return redirect(url_for("sessions.show", session_id=session.id), code=303)
+
+
+@bp.route("/sessions/<int:session_id>/room", methods=["POST"])
+def retry_room(session_id: int) -> ResponseReturnValue:
+    """Try again to create the session's room on its platform."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+    row = rooms.ensure_session_room(db, session, facilitator.id)
+    db.commit()
+    if row.status == "active":
+        flash(_("The meeting room is ready."))
+    else:
+        flash(
+            _("The room could not be created: %(error)s", error=row.data.get("error", "")), "error"
+        )
+    return redirect(url_for("sessions.show", session_id=session.id), code=303)
+
+
+# --- agenda -------------------------------------------------------------------------------
+
+
+def _agenda_item(item_id: int) -> AgendaItem:
+    facilitator = require_facilitator()
+    db = get_db()
+    item = db.get(AgendaItem, item_id)
+    if item is None:
+        raise NotFound(_("No such agenda item."))
+    ops.get_session(db, facilitator, item.session_id)
+    return item
+
+
+@bp.route("/sessions/<int:session_id>/agenda", methods=["POST"])
+def add_agenda(session_id: int) -> ResponseReturnValue:
+    """Add a slot (e.g. an expert talk) to the agenda."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+
+    def add(data: AgendaItemIn) -> ResponseReturnValue:
+        ops.add_agenda_item(db, session, data)
+        flash(_("Added to the agenda."))
+        return redirect(url_for("sessions.show", session_id=session.id) + "#agenda", code=303)
+
+    values, errors, response = submit_form(AgendaItemIn, add)
+    if response is not None:
+        return response
+    flash(_("Please correct the marked fields."), "error")
+    programme = session.group.programme
+    members = sorted(
+        (m.participant for m in session.group.memberships), key=lambda p: p.name.lower()
+    )
+    return (
+        render_template(
+            "sessions/show.html",
+            session=session,
+            programme=programme,
+            members=members,
+            attendance={a.participant_id: a for a in ops.attendance_of(db, session)},
+            links={p.id: ops.join_url(_config(), ops.join_link_for(db, p)) for p in members},
+            agenda_kinds=list(AgendaKind),
+            agenda_values=values,
+            agenda_errors=errors,
+            platform_label=platform_label(session.platform),
+        ),
+        422,
+    )
+
+
+@bp.route("/agenda/<int:item_id>/remove", methods=["POST"])
+def remove_agenda(item_id: int) -> ResponseReturnValue:
+    """Take a slot off the agenda."""
+    item = _agenda_item(item_id)
+    session_id = item.session_id
+    ops.remove_agenda_item(get_db(), item)
+    get_db().commit()
+    return redirect(url_for("sessions.show", session_id=session_id) + "#agenda", code=303)
+
+
+@bp.route("/agenda/<int:item_id>/move/<direction>", methods=["POST"])
+def move_agenda(item_id: int, direction: str) -> ResponseReturnValue:
+    """Move a slot up or down."""
+    if direction not in ("up", "down"):
+        raise NotFound()
+    item = _agenda_item(item_id)
+    moved: Literal["up", "down"] = "up" if direction == "up" else "down"
+    ops.move_agenda_item(get_db(), item, moved)
+    get_db().commit()
+    return redirect(url_for("sessions.show", session_id=item.session_id) + "#agenda", code=303)
+
+
+# --- invitations and links ------------------------------------------------------------------
+
+
+@bp.route("/programmes/<int:programme_id>/invitations", methods=["POST"])
+def send_invitations(programme_id: int) -> ResponseReturnValue:
+    """Email every participant (or one) their personal join link and the schedule."""
+    facilitator = require_facilitator()
+    db = get_db()
+    programme = programme_ops.get_programme(db, facilitator, programme_id)
+    only = request.form.get("participant_id", "")
+    people = [p for p in programme.participants if not only or str(p.id) == only]
+    queued = sum(ops.queue_invitation(db, _config(), p) for p in people)
+    db.commit()
+    if queued:
+        flash(_("%(n)s invitations are on their way. See the outbox.", n=queued))
+    else:
+        flash(_("Everyone already has an invitation with their current link."))
+    return redirect(
+        request.form.get("back") or url_for("programmes.participants", programme_id=programme.id),
+        code=303,
+    )
+
+
+@bp.route("/participants/<int:participant_id>/join-link", methods=["POST"])
+def change_join_link(participant_id: int) -> ResponseReturnValue:
+    """Renew (new address, old one stops working) or revoke a participant's join link."""
+    facilitator = require_facilitator()
+    db = get_db()
+    participant = programme_ops.get_participant(db, facilitator, participant_id)
+    if request.form.get("action") == "revoke":
+        ops.revoke_join_link(db, participant)
+        flash(_("The join link no longer works."))
+    else:
+        ops.renew_join_link(db, participant)
+        flash(_("A new join link was made; the old one no longer works."))
+    db.commit()
+    return redirect(url_for("programmes.edit_participant", participant_id=participant.id), code=303)
+
+
+# --- the join link itself (public) ------------------------------------------------------------
+
+
+def _invalid_link_page(reason: str) -> tuple[str, int]:
+    return render_template("sessions/join_invalid.html", reason=reason), (
+        410 if reason == "revoked" else 404
+    )
+
+
+@bp.route("/j/<token>")
+def join(token: str) -> ResponseReturnValue:
+    """Record attendance and forward to the room, or show when the next session opens."""
+    db = get_db()
+    try:
+        link = ops.resolve_join_token(db, token)
+    except ops.JoinLinkInvalid as exc:
+        return _invalid_link_page(exc.reason)
+    participant = link.participant
+    enter_as_participant(participant, link)
+    config = _config()
+    decision = ops.decide_join(
+        participant,
+        utcnow(),
+        opens_before=timedelta(minutes=config.join_opens_minutes),
+        closes_after=timedelta(minutes=config.join_closes_minutes),
+    )
+    programme = participant.programme
+    if decision.kind == "join" and decision.session is not None:
+        session = decision.session
+        person = Person(participant.id, participant.name, participant.email)
+        target = rooms.personal_join_url(db, session, person)
+        if target is None:
+            db.rollback()
+            return render_template(
+                "sessions/room_not_ready.html", session=session, programme=programme
+            ), 503
+        ops.record_attendance(db, session, participant)
+        db.commit()
+        return redirect(target, code=303)
+    db.commit()
+    if decision.kind == "wait" and decision.session is not None:
+        return render_template(
+            "sessions/waiting.html",
+            participant=participant,
+            programme=programme,
+            session=decision.session,
+            opens_at=decision.opens_at,
+            token=token,
+        )
+    return render_template(
+        "sessions/programme_over.html",
+        participant=participant,
+        programme=programme,
+        never_scheduled=decision.kind == "none",
+    )
+
+
+@bp.route("/j/<token>/sessions.ics")
+def join_calendar(token: str) -> ResponseReturnValue:
+    """The participant's coming sessions as a calendar file."""
+    db = get_db()
+    try:
+        link = ops.resolve_join_token(db, token)
+    except ops.JoinLinkInvalid as exc:
+        return _invalid_link_page(exc.reason)
+    body = ops.calendar_for(_config(), link.participant, link)
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="kollega.ics"'},
+    )
+
+
+# --- JSON API -------------------------------------------------------------------------------------
+
+
+def _session_out(session: Session) -> SessionOut:
+    room = session.room
+    return SessionOut.model_validate(
+        {
+            "id": session.id,
+            "group_id": session.group_id,
+            "title": session.title,
+            "starts_at": session.starts_at,
+            "ends_at": session.ends_at,
+            "duration_minutes": session.duration_minutes,
+            "status": session.status,
+            "platform": session.platform,
+            "join_url": room.join_url if room else None,
+            "agenda": [item for item in session.agenda],
+        },
+        from_attributes=True,
+    )
+
+
+def _programme_sessions(programme: Programme) -> list[Session]:
+    return sorted((s for g in programme.groups for s in g.sessions), key=lambda s: s.starts_at)
+
+
+@api.get("/programmes/<int:programme_id>/sessions")
+@api_view(summary="List sessions", response=list[SessionOut], tags=("sessions",))
+def api_sessions(programme_id: int) -> list[SessionOut]:
+    """All sessions of the programme, soonest first."""
+    facilitator = require_facilitator()
+    programme = programme_ops.get_programme(get_db(), facilitator, programme_id)
+    return [_session_out(s) for s in _programme_sessions(programme)]
+
+
+@api.post("/programmes/<int:programme_id>/sessions")
+@api_view(
+    summary="Create a session", body=SessionIn, response=SessionOut, status=201, tags=("sessions",)
+)
+def api_create_session(programme_id: int, body: SessionIn) -> SessionOut:
+    """One session at a local date and time in the programme's zone."""
+    facilitator = require_facilitator()
+    db = get_db()
+    programme = programme_ops.get_programme(db, facilitator, programme_id)
+    session = ops.create_session(db, programme, body, host=facilitator)
+    db.commit()
+    return _session_out(session)
+
+
+@api.post("/programmes/<int:programme_id>/schedule")
+@api_view(
+    summary="Schedule a series of sessions",
+    body=ScheduleIn,
+    response=list[SessionOut],
+    status=201,
+    tags=("sessions",),
+)
+def api_schedule(programme_id: int, body: ScheduleIn) -> list[SessionOut]:
+    """`count` sessions every `every_weeks` weeks at the same local time."""
+    facilitator = require_facilitator()
+    db = get_db()
+    programme = programme_ops.get_programme(db, facilitator, programme_id)
+    created = ops.create_schedule(db, programme, body, host=facilitator)
+    db.commit()
+    return [_session_out(s) for s in created]
+
+
+@api.get("/sessions/<int:session_id>")
+@api_view(summary="Get a session", response=SessionOut, tags=("sessions",))
+def api_session(session_id: int) -> SessionOut:
+    """One session with its agenda and room."""
+    facilitator = require_facilitator()
+    return _session_out(ops.get_session(get_db(), facilitator, session_id))
+
+
+@api.patch("/sessions/<int:session_id>")
+@api_view(summary="Move a session", body=SessionMove, response=SessionOut, tags=("sessions",))
+def api_move_session(session_id: int, body: SessionMove) -> SessionOut:
+    """A new local time for one session; the others stay."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.move_session(db, ops.get_session(db, facilitator, session_id), body)
+    db.commit()
+    return _session_out(session)
+
+
+@api.post("/sessions/<int:session_id>/cancel")
+@api_view(summary="Cancel a session", response=SessionOut, tags=("sessions",))
+def api_cancel_session(session_id: int) -> SessionOut:
+    """Call off one session."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.cancel_session(db, ops.get_session(db, facilitator, session_id))
+    db.commit()
+    return _session_out(session)
+
+
+@api.get("/sessions/<int:session_id>/attendance")
+@api_view(summary="Attendance of a session", response=list[AttendanceOut], tags=("sessions",))
+def api_attendance(session_id: int) -> list[AttendanceOut]:
+    """Who joined, when first and last, and how often."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+    return [AttendanceOut.model_validate(a) for a in ops.attendance_of(db, session)]
+
+
+@api.post("/sessions/<int:session_id>/agenda")
+@api_view(
+    summary="Add an agenda item",
+    body=AgendaItemIn,
+    response=SessionOut,
+    status=201,
+    tags=("sessions",),
+)
+def api_add_agenda(session_id: int, body: AgendaItemIn) -> SessionOut:
+    """Append a slot, e.g. an expert talk with its speaker and material."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+    ops.add_agenda_item(db, session, body)
+    db.commit()
+    return _session_out(session)

@@ -1,0 +1,1 @@
+"""Video platforms behind the `companion.meetings.platform.Platform` protocol."""

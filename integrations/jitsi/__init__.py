@@ -1,0 +1,1 @@
+"""No-account rooms on a Jitsi Meet server: the embedded default platform."""
