@@ -67,25 +67,25 @@ def app_config(app: Flask) -> Config:
     return config
 
 
-def _register_blueprints(app: Flask) -> None:
-    from companion.accounts.views import bp as accounts_bp
-    from companion.core.views import bp as core_bp
-    from companion.meetings.views import bp as meetings_bp
-    from companion.programmes.views import api as programmes_api
-    from companion.programmes.views import bp as programmes_bp
-    from companion.sessions.views import api as sessions_api
-    from companion.sessions.views import bp as sessions_bp
+#: Every module whose blueprints the app serves; each exposes `bp` and optionally `api`.
+BLUEPRINT_MODULES = (
+    "companion.core.views",
+    "companion.accounts.views",
+    "companion.programmes.views",
+    "companion.sessions.views",
+    "companion.meetings.views",
+)
 
-    for blueprint in (
-        core_bp,
-        accounts_bp,
-        programmes_bp,
-        programmes_api,
-        sessions_bp,
-        sessions_api,
-        meetings_bp,
-    ):
-        app.register_blueprint(blueprint)
+
+def _register_blueprints(app: Flask) -> None:
+    from importlib import import_module
+
+    for name in BLUEPRINT_MODULES:
+        module = import_module(name)
+        for attribute in ("bp", "api"):
+            blueprint = getattr(module, attribute, None)
+            if blueprint is not None:
+                app.register_blueprint(blueprint)
 
 
 def _configure_logging() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -204,6 +205,35 @@ def _zone(programme: Programme) -> ZoneInfo:
     return ZoneInfo(programme.timezone)
 
 
+def end_session(db: Db, session: Session, *, at: datetime | None = None) -> bool:
+    """Mark the session as held; True the first time (ending twice changes nothing).
+
+    Receivers registered with `on_session_ended` (the digest, for one) run inside the same
+    transaction, so what they queue commits together with the ending or not at all.
+    """
+    if session.status == SessionStatus.ENDED:
+        return False
+    if session.is_cancelled:
+        raise Conflict(_("A cancelled session cannot be ended."))
+    session.status = SessionStatus.ENDED
+    session.ended_at = at or utcnow()
+    db.flush()
+    for receiver in _SESSION_ENDED:
+        receiver(db, session)
+    return True
+
+
+SessionEndedReceiver = Callable[[Db, Session], None]
+_SESSION_ENDED: list[SessionEndedReceiver] = []
+
+
+def on_session_ended(receiver: SessionEndedReceiver) -> SessionEndedReceiver:
+    """Register a function called (inside the ending transaction) when a session ends."""
+    if receiver not in _SESSION_ENDED:
+        _SESSION_ENDED.append(receiver)
+    return receiver
+
+
 def upcoming_sessions(programme: Programme, now: datetime | None = None) -> list[Session]:
     """Sessions of all groups of the programme that have not ended, soonest first."""
     now = now or utcnow()
@@ -378,6 +408,46 @@ def record_attendance(
         },
     )
     db.execute(statement)
+
+
+def merge_platform_attendance(
+    db: Db,
+    session: Session,
+    participant: Participant,
+    *,
+    joined_at: datetime,
+    left_at: datetime | None,
+    minutes: int | None,
+) -> Attendance:
+    """Fold what a platform reported (e.g. Zoom's past participants) into the attendance row.
+
+    The earliest join and latest leave win; minutes add up over the platform's records, so
+    call it once per platform record set, not per link open.
+    """
+    row = db.scalar(
+        select(Attendance).where(
+            Attendance.session_id == session.id, Attendance.participant_id == participant.id
+        )
+    )
+    if row is None:
+        row = Attendance(
+            session_id=session.id,
+            participant_id=participant.id,
+            first_joined_at=joined_at,
+            last_joined_at=left_at or joined_at,
+            join_count=0,
+            source="platform",
+        )
+        db.add(row)
+    else:
+        row.first_joined_at = min(row.first_joined_at, joined_at)
+        row.last_joined_at = max(row.last_joined_at, left_at or joined_at)
+        if row.source == "link":
+            row.source = "link+platform"
+    if minutes is not None:
+        row.minutes_present = minutes
+    db.flush()
+    return row
 
 
 def attendance_of(db: Db, session: Session) -> list[Attendance]:

@@ -207,6 +207,18 @@ def restore(session_id: int) -> ResponseReturnValue:
     return redirect(url_for("sessions.show", session_id=session.id), code=303)
 
 
+@bp.route("/sessions/<int:session_id>/end", methods=["POST"])
+def end(session_id: int) -> ResponseReturnValue:
+    """Mark the session as held (this sends the summary email where that is set up)."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+    if ops.end_session(db, session):
+        flash(_("The session has ended."))
+    db.commit()
+    return redirect(url_for("sessions.show", session_id=session.id), code=303)
+
+
 @bp.route("/sessions/<int:session_id>/room", methods=["POST"])
 def retry_room(session_id: int) -> ResponseReturnValue:
     """Try again to create the session's room on its platform."""
