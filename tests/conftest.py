@@ -22,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from companion.core.db import Base, Database, Db, get_database, upgrade_database
+from companion.core.db import Base, Database, Db, get_database, reading, upgrade_database
 from tests import factories
 from tests.fakes.zoom_fixture import fake_zoom  # noqa: F401 - re-exported fixture
 from tests.services import (  # noqa: F401 - re-exported fixtures
@@ -128,14 +128,33 @@ def db(app: Flask) -> Iterator[Db]:
     It deliberately pushes no app context: a request made while one is active would reuse
     it (and its `g`), which hides bugs. Code that needs one uses `with app.app_context():`.
     """
-    with get_database(app).session() as session:
+    with reading(), get_database(app).session() as session:
         yield session
 
 
+class _Client(FlaskClient):
+    """A test client that ends the test's own database transaction after each request.
+
+    On SQLite a transaction reads from the snapshot it started with, so without this the
+    test would not see what the request wrote (`expire_all()` alone is not enough).
+    """
+
+    test_db: Db | None = None
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        if self.test_db is not None:
+            self.test_db.rollback()
+        return response
+
+
 @pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    """A test client with its own cookie jar."""
-    return app.test_client()
+def client(app: Flask, db: Db) -> FlaskClient:
+    """A test client with its own cookie jar (see `_Client`)."""
+    app.test_client_class = _Client
+    test_client = app.test_client()
+    test_client.test_db = db  # type: ignore[attr-defined]
+    return test_client
 
 
 @pytest.fixture()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -78,10 +79,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Whether SQLite transactions begin IMMEDIATE (taking the write lock up front). Writers need
+#: it: a deferred transaction that reads and then writes fails at once ("database is locked")
+#: if another writer committed in between. Readers must not take it, or every page view would
+#: queue behind every write. Requests set it from their method (see `init_app`), everything
+#: else (worker, CLI) writes and keeps the default.
+_BEGIN_IMMEDIATE: ContextVar[bool] = ContextVar("kollega_begin_immediate", default=True)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _sqlite_begin(conn: Any) -> None:
-    # Take the write lock at BEGIN so that read-then-write transactions serialise instead of
-    # failing with "database is locked" when two upgrade to writers at once.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _BEGIN_IMMEDIATE.get() else "BEGIN")
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Within this block SQLite transactions begin deferred (for read-only work)."""
+    token = _BEGIN_IMMEDIATE.set(False)
+    try:
+        yield
+    finally:
+        _BEGIN_IMMEDIATE.reset(token)
+
+
+def writes(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a GET view that writes (a join link records attendance), so it takes the lock."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -146,6 +171,20 @@ class Database:
 def init_app(app: Flask, database: Database) -> None:
     """Bind the database to the app; each request gets its own session, closed at teardown."""
     app.extensions["companion.db"] = database
+
+    @app.before_request
+    def _choose_begin_mode() -> None:
+        from flask import request
+
+        view = app.view_functions.get(request.endpoint or "")
+        immediate = request.method not in SAFE_METHODS or getattr(view, "writes_on_get", False)
+        g.begin_mode_token = _BEGIN_IMMEDIATE.set(immediate)
+
+    @app.teardown_request
+    def _restore_begin_mode(_exc: BaseException | None) -> None:
+        token = g.pop("begin_mode_token", None)
+        if token is not None:
+            _BEGIN_IMMEDIATE.reset(token)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

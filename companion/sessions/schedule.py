@@ -18,13 +18,10 @@ def local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
     gap, as people expect ("2:30 that night" becomes 3:30); an ambiguous time (autumn) takes
     the first occurrence (fold=0).
     """
-    naive = datetime.combine(day, at)
-    local = naive.replace(tzinfo=tz, fold=0)
-    # Round-tripping through UTC reveals a non-existent time: it comes back different.
-    round_trip = local.astimezone(UTC).astimezone(tz)
-    if round_trip.replace(tzinfo=None) != naive:
-        local = naive.replace(tzinfo=tz, fold=1)
-    return local.astimezone(UTC)
+    # PEP 495: with fold=0 a time in the spring gap is read with the offset before the change
+    # (so it lands after the gap, moved forward by it) and an ambiguous autumn time is the
+    # first of the two. Both are what people expect.
+    return datetime.combine(day, at).replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def series(

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from companion.accounts.identity import enter_as_participant, require_facilitator
 from companion.config import Config
 from companion.core.api import api_view
-from companion.core.db import get_db, utcnow
+from companion.core.db import get_db, utcnow, writes
 from companion.core.errors import NotFound
 from companion.core.i18n import zone
 from companion.core.validation import submit_form
@@ -133,6 +133,7 @@ def new_session(programme_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/sessions/<int:session_id>")
+@writes
 def show(session_id: int) -> str:
     """A session: time, room, agenda, attendance, and each participant's join link."""
     facilitator = require_facilitator()
@@ -357,6 +358,7 @@ def _invalid_link_page(reason: str) -> tuple[str, int]:
 
 
 @bp.route("/j/<token>")
+@writes
 def join(token: str) -> ResponseReturnValue:
     """Record attendance and forward to the room, or show when the next session opens."""
     db = get_db()
