@@ -1,0 +1,1 @@
+"""The live topic board: topics, dot votes, columns, timer and its event channel."""

@@ -1,0 +1,166 @@
+"""What the board's API accepts and returns; events carry the same shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Column = Literal["to_discuss", "discussing", "done"]
+
+
+def _stripped(value: str) -> str:
+    return " ".join(value.split())
+
+
+class TopicIn(BaseModel):
+    """A proposal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=500)
+    anonymous: bool = False
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        return _stripped(value)
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        return value.strip()
+
+
+class TopicEdit(BaseModel):
+    """A change of a topic's wording."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=120)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class MoveIn(BaseModel):
+    """Move a topic to a column."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: Column
+
+
+class MergeIn(BaseModel):
+    """Merge this topic into another (the other is kept)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    into: int = Field(ge=1)
+
+
+class BoardSettingsIn(BaseModel):
+    """The facilitator's settings; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    proposing_locked: bool | None = None
+    vote_budget: int | None = Field(default=None, ge=1, le=20)
+    votes_per_topic: int | None = Field(default=None, ge=1, le=20)
+
+
+class TimerIn(BaseModel):
+    """Start a timebox, extend it, or stop it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["start", "extend", "stop"]
+    minutes: int = Field(default=5, ge=1, le=120)
+
+
+class PollIn(BaseModel):
+    """A thumbs up (keep going) or down (move on)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Literal["up", "down"]
+
+
+class TopicOut(BaseModel):
+    """A topic as everyone on the board sees it (voters by opaque per-board keys)."""
+
+    id: int
+    title: str
+    description: str
+    column: Column
+    votes: int
+    #: Opaque voter key -> votes; a client finds its own under `me.key`.
+    voters: dict[str, int]
+    #: The author's name, or null when anonymous.
+    author: str | None
+    #: The author's opaque key (null when anonymous), so a client knows its own topics.
+    author_key: str | None
+    created_at: datetime
+    moved_at: datetime | None
+
+
+class TimerOut(BaseModel):
+    """The running timebox; clients count down to `ends_at`."""
+
+    started_at: datetime
+    ends_at: datetime
+    round: int
+
+
+class PollOut(BaseModel):
+    """Answers to "keep going?" in the current timer round."""
+
+    round: int
+    up: int
+    down: int
+    #: Opaque voter key -> "up" or "down".
+    answers: dict[str, str]
+
+
+class BoardOut(BaseModel):
+    """The board's own state."""
+
+    id: int
+    session_id: int
+    breakout_key: str
+    title: str
+    channel: str
+    proposing_locked: bool
+    vote_budget: int
+    votes_per_topic: int
+    timer: TimerOut | None
+    poll: PollOut | None
+
+
+class MeOut(BaseModel):
+    """Who the snapshot was made for."""
+
+    key: str
+    name: str
+    facilitator: bool
+    language: str
+
+
+class SnapshotOut(BaseModel):
+    """Everything a client needs to draw the board, as of `seq`."""
+
+    seq: int
+    server_time: datetime
+    board: BoardOut
+    topics: list[TopicOut]
+    me: MeOut
+
+
+class WriteOut(BaseModel):
+    """What a write changed, and the sequence number of its event (to reconcile with)."""
+
+    seq: int
+    kind: str
+    topics: list[TopicOut] = []
+    removed: list[int] = []
+    board: BoardOut | None = None

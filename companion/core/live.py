@@ -1,0 +1,538 @@
+"""The live server: WebSocket clients subscribe to channels and receive their events in order.
+
+Protocol (JSON text frames on `/ws`):
+
+- client: `{"type": "auth", "token": ...}` first (a token from `GET /api/v1/live/token`);
+  server: `{"type": "ready", "channels": [...]}` or `{"type": "error", "code": ...}` and close.
+- client: `{"type": "subscribe", "channel": "board:12", "since": <last seq seen or null>}`;
+  server: `{"type": "snapshot", "channel", "seq", "data"}` or the missed
+  `{"type": "event", "channel", "seq", "kind", "data"}` frames, then
+  `{"type": "subscribed", "channel", "seq"}`; from then on every event of the channel once,
+  in order. `{"type": "resync", "channel"}` asks the client to subscribe again with its seq.
+- client: `{"type": "unsubscribe", "channel"}`.
+
+Writes never come this way: they go over HTTP and reach us through the bus after commit.
+The server remembers, per channel, the last seq it pushed; a jump means the bus lost something,
+and the gap is read from the database before anything newer goes out. A periodic check against
+the database covers a lost final event. Database calls run in a thread pool so the event loop
+never waits on SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, current_app, request
+from pydantic import BaseModel
+from sqlalchemy import select
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from companion.accounts.identity import Actor, require_actor
+from companion.accounts.models import Facilitator
+from companion.core.api import api_view
+from companion.core.bus import RESYNC_CHANNEL, get_bus
+from companion.core.db import Db, get_database, get_db
+from companion.core.errors import Invalid, NotFound
+from companion.core.events import (
+    authorize_channel,
+    current_seq,
+    current_seqs,
+    events_since,
+    snapshot_channel,
+)
+from companion.core.security import TokenError, sign_timed, unsign_timed
+from companion.programmes.models import Participant
+from companion.sessions.models import JoinLink
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: A live token is only for opening a connection; the client fetches a fresh one to reconnect.
+LIVE_TOKEN_SECONDS = 120
+#: Seconds a new connection has to authenticate.
+AUTH_TIMEOUT_SECONDS = 10.0
+#: Seconds between checks of the subscribed channels against the database (a lost last event).
+CHECK_SECONDS = 5.0
+#: Channels one token may name.
+MAX_CHANNELS = 20
+
+
+# --- tokens and actors ------------------------------------------------------------------------
+
+
+def actor_reference(db: Db, actor: Actor) -> dict[str, Any]:
+    """What a live token says about who it belongs to (checked again at every subscribe)."""
+    if actor.facilitator is not None:
+        return {"f": actor.facilitator.id, "v": actor.facilitator.session_version}
+    assert actor.participant is not None
+    nonce = db.scalar(select(JoinLink.nonce).where(JoinLink.participant_id == actor.participant.id))
+    return {"p": actor.participant.id, "n": nonce}
+
+
+def actor_from_reference(db: Db, reference: Any) -> Actor | None:
+    """The actor a token names, if the account or join link is still valid."""
+    if not isinstance(reference, dict):
+        return None
+    if "f" in reference:
+        facilitator = db.get(Facilitator, reference["f"])
+        if facilitator is None or not facilitator.active:
+            return None
+        if facilitator.session_version != reference.get("v"):
+            return None
+        return Actor(facilitator=facilitator)
+    participant = db.get(Participant, reference.get("p"))
+    if participant is None:
+        return None
+    link = db.scalar(select(JoinLink).where(JoinLink.participant_id == participant.id))
+    if link is None or link.revoked_at is not None or link.nonce != reference.get("n"):
+        return None
+    return Actor(participant=participant)
+
+
+def issue_live_token(db: Db, actor: Actor, channels: list[str]) -> str:
+    """A short-lived token naming the actor and the channels it may subscribe to."""
+    return sign_timed({"a": actor_reference(db, actor), "c": channels}, "live")
+
+
+def live_public_url(app: Flask) -> str:
+    """The WebSocket address browsers use (a test or `serve` may have bound another port)."""
+    url: str | None = app.extensions.get("companion.live_public_url")
+    return url or app.extensions["companion.config"].public_live_url
+
+
+def live_origin(app: Flask) -> str:
+    """The origin of the live server, for the pages' Content-Security-Policy connect-src."""
+    url = live_public_url(app)
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+# --- the HTTP side: tokens --------------------------------------------------------------------
+
+api = Blueprint("live_api", __name__, url_prefix="/api/v1")
+
+
+class LiveTokenOut(BaseModel):
+    """A token for the first message on the WebSocket, and where to open it."""
+
+    token: str
+    url: str
+    channels: list[str]
+    expires_in: int
+
+
+@api.get("/live/token")
+@api_view(summary="Get a live token", response=LiveTokenOut, tags=("live",))
+def live_token() -> LiveTokenOut:
+    """A token for the WebSocket naming the channels (`?channel=board:12`, repeatable)."""
+    actor = require_actor()
+    channels = list(dict.fromkeys(request.args.getlist("channel")))
+    if not channels or len(channels) > MAX_CHANNELS:
+        raise Invalid(errors={"channel": f"1-{MAX_CHANNELS}"})
+    db = get_db()
+    for channel in channels:
+        if not authorize_channel(db, actor, channel):
+            raise NotFound()
+    return LiveTokenOut(
+        token=issue_live_token(db, actor, channels),
+        url=live_public_url(current_app._get_current_object()),  # type: ignore[attr-defined]
+        channels=channels,
+        expires_in=LIVE_TOKEN_SECONDS,
+    )
+
+
+# --- the live server --------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Client:
+    """One connection: who it is and, per subscribed channel, the last seq it was sent."""
+
+    ws: ServerConnection
+    actor: dict[str, Any]
+    allowed: frozenset[str]
+    #: channel -> last seq sent; a client receives event n only when it holds n - 1.
+    seqs: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class _Channel:
+    """The subscribers of one channel on this server and the last seq pushed to them."""
+
+    subscribers: set[_Client] = field(default_factory=set)
+    seq: int | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _frame(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+class LiveServer:
+    """Serves `/ws` for one app on host:port (port 0 picks a free one, see `.port`)."""
+
+    def __init__(
+        self,
+        app: Flask,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        check_seconds: float = CHECK_SECONDS,
+        db_threads: int = 8,
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.check_seconds = check_seconds
+        self.channels: dict[str, _Channel] = {}
+        self.clients: set[_Client] = set()
+        self._executor = ThreadPoolExecutor(max_workers=db_threads, thread_name_prefix="live-db")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Server | None = None
+        self._stop: asyncio.Event | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run(self, started: Callable[[], None] | None = None) -> None:
+        """Serve until `stop()`; `started` is called once the port is bound."""
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._unsubscribe = get_bus(self.app).subscribe(self._from_bus)
+        async with serve(
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._check_path,
+            compression=None,  # frames are small; deflate would cost ~100 KiB per connection
+            max_size=64 * 1024,
+            max_queue=16,
+        ) as server:
+            self._server = server
+            self.port = server.sockets[0].getsockname()[1] if server.sockets else self.port
+            checker = asyncio.ensure_future(self._check_periodically())
+            if started is not None:
+                started()
+            await self._stop.wait()
+            checker.cancel()
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+            server.close()
+            await server.wait_closed()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def stop(self) -> None:
+        """Close every connection and stop serving (safe from any thread)."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def start_in_thread(self) -> LiveServer:
+        """Run in a background thread; returns once the port is bound."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def main() -> None:
+            try:
+                asyncio.run(self.run(started=ready.set))
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                log.exception("The live server stopped")
+
+        self._thread = threading.Thread(target=main, name="live", daemon=True)
+        self._thread.start()
+        ready.wait(timeout=15)
+        if failure:
+            raise RuntimeError("the live server did not start") from failure[0]
+        return self
+
+    @property
+    def url(self) -> str:
+        """The ws:// address of this server (for tests and local runs)."""
+        return f"ws://{self.host}:{self.port}/ws"
+
+    # -- connections ----------------------------------------------------------------------------
+
+    def _check_path(self, connection: ServerConnection, req: Request) -> Response | None:
+        if req.path.split("?", 1)[0] != "/ws":
+            return connection.respond(404, "Not found\n")
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        client = await self._authenticate(ws)
+        if client is None:
+            return
+        self.clients.add(client)
+        try:
+            async for raw in ws:
+                await self._on_message(client, raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(client)
+            for channel in list(client.seqs):
+                self._leave(client, channel)
+
+    async def _authenticate(self, ws: ServerConnection) -> _Client | None:
+        try:
+            raw = await asyncio.wait_for(ws.recv(), AUTH_TIMEOUT_SECONDS)
+            message = json.loads(raw)
+        except (TimeoutError, ConnectionClosed, ValueError):
+            await ws.close(4400, "auth expected")
+            return None
+        token = message.get("token") if isinstance(message, dict) else None
+        if not isinstance(token, str) or message.get("type") != "auth":
+            await self._refuse(ws, "auth-expected", "auth expected")
+            return None
+        try:
+            with self.app.app_context():
+                data = unsign_timed(token, "live", LIVE_TOKEN_SECONDS)
+        except TokenError as exc:
+            code = "token-expired" if exc.expired else "token-invalid"
+            await self._refuse(ws, code, code)
+            return None
+        channels = data.get("c") if isinstance(data, dict) else None
+        if not isinstance(channels, list):
+            await self._refuse(ws, "token-invalid", "token-invalid")
+            return None
+        client = _Client(ws, data.get("a", {}), frozenset(str(c) for c in channels))
+        await ws.send(_frame({"type": "ready", "channels": sorted(client.allowed)}))
+        return client
+
+    async def _refuse(self, ws: ServerConnection, code: str, reason: str) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(_frame({"type": "error", "code": code}))
+            await ws.close(4401, reason)
+
+    async def _on_message(self, client: _Client, raw: str | bytes) -> None:
+        try:
+            message = json.loads(raw)
+            kind = message["type"]
+        except (ValueError, KeyError, TypeError):
+            await client.ws.send(_frame({"type": "error", "code": "bad-message"}))
+            return
+        channel = message.get("channel")
+        if kind == "ping":
+            await client.ws.send(_frame({"type": "pong"}))
+        elif not isinstance(channel, str) or channel not in client.allowed:
+            await client.ws.send(_frame({"type": "error", "code": "forbidden", "channel": channel}))
+        elif kind == "subscribe":
+            since = message.get("since")
+            await self._subscribe(client, channel, since if isinstance(since, int) else None)
+        elif kind == "unsubscribe":
+            self._leave(client, channel)
+        else:
+            await client.ws.send(_frame({"type": "error", "code": "bad-message"}))
+
+    def _leave(self, client: _Client, channel: str) -> None:
+        client.seqs.pop(channel, None)
+        state = self.channels.get(channel)
+        if state is not None:
+            state.subscribers.discard(client)
+            if not state.subscribers and not state.lock.locked():
+                del self.channels[channel]
+
+    # -- database work in threads ------------------------------------------------------------
+
+    async def _in_db(self, work: Callable[[Db], T]) -> T:
+        def run() -> T:
+            with self.app.app_context(), get_database(self.app).session() as db:
+                return work(db)
+
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._executor, run)
+
+    # -- subscribing -----------------------------------------------------------------------------
+
+    async def _subscribe(self, client: _Client, channel: str, since: int | None) -> None:
+        state = self.channels.setdefault(channel, _Channel())
+        async with state.lock:
+
+            def catch_up(db: Db) -> tuple[str, int, Any]:
+                actor = actor_from_reference(db, client.actor)
+                if actor is None or not authorize_channel(db, actor, channel):
+                    return "denied", 0, None
+                if since is not None:
+                    events = events_since(db, channel, since)
+                    if events is not None:
+                        return "events", since + len(events), [e.message() for e in events]
+                # Read the seq before the data: an event that lands in between is then both
+                # in the data and sent again, and events carry full state, so that is harmless.
+                seq = current_seq(db, channel)
+                return "snapshot", seq, snapshot_channel(db, actor, channel)
+
+            kind, seq, payload = await self._in_db(catch_up)
+            if kind == "denied":
+                await client.ws.send(
+                    _frame({"type": "error", "code": "forbidden", "channel": channel})
+                )
+                if not state.subscribers:
+                    self.channels.pop(channel, None)
+                return
+            frames: list[str] = []
+            if kind == "snapshot":
+                frames.append(
+                    _frame({"type": "snapshot", "channel": channel, "seq": seq, "data": payload})
+                )
+            else:
+                frames += [_frame({"type": "event", "channel": channel, **e}) for e in payload]
+            # Events this server pushed after our database read must reach this client too.
+            if state.seq is not None and state.seq > seq:
+                more = await self._in_db(lambda db: events_since(db, channel, seq))
+                if more is None:
+                    frames = [_frame({"type": "resync", "channel": channel})]
+                    self._send_all(client.ws, frames)
+                    return
+                frames += [
+                    _frame({"type": "event", "channel": channel, **e.message()}) for e in more
+                ]
+                seq = state.seq
+            frames.append(_frame({"type": "subscribed", "channel": channel, "seq": seq}))
+            self._send_all(client.ws, frames)
+            client.seqs[channel] = seq
+            state.subscribers.add(client)
+            if state.seq is None:
+                state.seq = seq
+
+    def _send_all(self, ws: ServerConnection, frames: list[str]) -> None:
+        # broadcast() writes without waiting, so a slow client cannot hold the channel lock.
+        for frame in frames:
+            broadcast([ws], frame)
+
+    # -- events from the bus -------------------------------------------------------------------
+
+    def _from_bus(self, channel: str, message: dict[str, Any]) -> None:
+        """Bus thread (or the writer's thread in-process): hand over to the event loop."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is shutting down
+            loop.call_soon_threadsafe(self._on_event, channel, message)
+
+    def _on_event(self, channel: str, message: dict[str, Any]) -> None:
+        if channel == RESYNC_CHANNEL:
+            self._spawn(self._check_all())
+            return
+        state = self.channels.get(channel)
+        seq = message.get("seq")
+        if state is None or not isinstance(seq, int):
+            return  # nobody here watches the channel
+        if state.seq is None:
+            # A first subscriber is still catching up: decide once it has.
+            self._spawn(self._push_in_order(state, channel, message))
+            return
+        if seq <= state.seq:
+            return  # a duplicate, or already read from the database
+        if seq == state.seq + 1 and not state.lock.locked():
+            self._push(state, channel, message)
+        else:
+            self._spawn(self._push_in_order(state, channel, message))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _push_in_order(self, state: _Channel, channel: str, message: dict[str, Any]) -> None:
+        async with state.lock:
+            if state.seq is None or message["seq"] <= state.seq:
+                return
+            if message["seq"] > state.seq + 1:
+                await self._fill_gap(state, channel)
+            if state.seq is not None and message["seq"] == state.seq + 1:
+                self._push(state, channel, message)
+
+    async def _fill_gap(self, state: _Channel, channel: str) -> None:
+        """Read what the bus did not bring from the database and push it (lock held)."""
+        assert state.seq is not None
+        since = state.seq
+        events = await self._in_db(lambda db: events_since(db, channel, since))
+        if events is None:
+            # Too far behind to replay here: each client resubscribes with its own seq.
+            frame = _frame({"type": "resync", "channel": channel})
+            broadcast([c.ws for c in state.subscribers], frame)
+            for client in state.subscribers:
+                client.seqs.pop(channel, None)
+            state.subscribers.clear()
+            state.seq = None
+            return
+        for event in events:
+            if event.seq == state.seq + 1:
+                self._push(state, channel, event.message())
+
+    def _push(self, state: _Channel, channel: str, message: dict[str, Any]) -> None:
+        seq = message["seq"]
+        frame = _frame({"type": "event", "channel": channel, **message})
+        targets = []
+        for client in state.subscribers:
+            if client.seqs.get(channel) == seq - 1:
+                client.seqs[channel] = seq
+                targets.append(client.ws)
+        broadcast(targets, frame)
+        state.seq = seq
+
+    async def _check_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.check_seconds)
+            try:
+                await self._check_all()
+            except Exception:
+                log.exception("Checking live channels against the database failed")
+
+    async def _check_all(self) -> None:
+        """Push what the database has and the bus did not deliver (a lost last event)."""
+        watched = [c for c, s in self.channels.items() if s.subscribers and s.seq is not None]
+        if not watched:
+            return
+        latest = await self._in_db(lambda db: current_seqs(db, watched))
+        for channel, seq in latest.items():
+            state = self.channels.get(channel)
+            if state is not None and state.seq is not None and seq > state.seq:
+                async with state.lock:
+                    if state.seq is not None and seq > state.seq:
+                        await self._fill_gap(state, channel)
+
+
+# --- starting it ------------------------------------------------------------------------------
+
+
+def start_live_in_thread(app: Flask) -> Callable[[], None]:
+    """For `companion serve`: the live server in a thread; returns its stop (port 0: none)."""
+    config = app.extensions["companion.config"]
+    if config.live_port == 0:
+        return lambda: None
+    server = LiveServer(app, config.live_host, config.live_port).start_in_thread()
+    log.info("Live server on ws://%s:%s/ws", config.live_host, server.port)
+    return server.stop
+
+
+def run_live(app: Flask, host: str, port: int) -> None:
+    """For `companion live`: serve in this thread until SIGTERM or Ctrl+C."""
+    import signal
+
+    server = LiveServer(app, host, port)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, server.stop)
+        await server.run(started=lambda: log.info("Live server on %s", server.url))
+
+    asyncio.run(main())
