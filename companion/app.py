@@ -51,6 +51,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
+    _setup_live(app, config)
     app.jinja_env.globals["config_public"] = {"base_url": config.base_url}
     return app
 
@@ -74,6 +75,8 @@ BLUEPRINT_MODULES = (
     "companion.programmes.views",
     "companion.sessions.views",
     "companion.meetings.views",
+    "companion.core.live",
+    "companion.board.views",
 )
 
 
@@ -86,6 +89,15 @@ def _register_blueprints(app: Flask) -> None:
             blueprint = getattr(module, attribute, None)
             if blueprint is not None:
                 app.register_blueprint(blueprint)
+
+
+def _setup_live(app: Flask, config: Config) -> None:
+    """The bus between processes, and the live server that `companion serve` starts."""
+    from companion.core.bus import make_bus
+    from companion.core.live import start_live_in_thread
+
+    app.extensions["companion.bus"] = make_bus(config.redis_url)
+    app.extensions["companion.live_starter"] = start_live_in_thread
 
 
 def _configure_logging() -> None:

@@ -87,6 +87,18 @@ def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
 
 
 @main.command()
+@click.option("--host", default=None, help="Default: COMPANION_LIVE_HOST.")
+@click.option("--port", default=None, type=int, help="Default: COMPANION_LIVE_PORT.")
+def live(host: str | None, port: int | None) -> None:
+    """Serve the live WebSocket (/ws) that pushes board and notes events (any number may run)."""
+    from companion.core.live import run_live
+
+    app = _app()
+    config = app.extensions["companion.config"]
+    run_live(app, host or config.live_host, config.live_port if port is None else port)
+
+
+@main.command()
 @click.option("--once", is_flag=True, help="Do one pass and exit.")
 def worker(once: bool) -> None:
     """Deliver mail and run background jobs (any number of workers may run)."""
