@@ -121,6 +121,19 @@ def csrf_on(app: Flask) -> Iterator[None]:
     app.config["WTF_CSRF_ENABLED"] = False
 
 
+class _TestSession(Db):
+    """The test's session: `rollback()` also forgets loaded objects.
+
+    The app's sessions keep objects after commit (`expire_on_commit=False`); a test that
+    reads after a request or the worker wrote must see fresh rows, and SQLAlchemy's
+    rollback is a no-op (that keeps stale objects) when no transaction is open.
+    """
+
+    def rollback(self) -> None:
+        super().rollback()
+        self.expire_all()
+
+
 @pytest.fixture()
 def db(app: Flask) -> Iterator[Db]:
     """A database session for setting up and inspecting test data.
@@ -128,8 +141,9 @@ def db(app: Flask) -> Iterator[Db]:
     It deliberately pushes no app context: a request made while one is active would reuse
     it (and its `g`), which hides bugs. Code that needs one uses `with app.app_context():`.
     """
-    with reading(), get_database(app).session() as session:
+    with reading(), _TestSession(get_database(app).engine, expire_on_commit=False) as session:
         yield session
+        session.rollback()
 
 
 class _Client(FlaskClient):
