@@ -1,0 +1,66 @@
+"""Promises about the project itself: translations, migrations, README, API description."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+from companion.core.catalogues import check_catalogues
+from companion.core.db import Base, get_database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_message_has_finnish_and_catalogues_are_compiled() -> None:
+    problems = check_catalogues()
+    assert problems == [], "\n".join(problems[:30])
+
+
+def test_migrations_match_the_models(app: Flask) -> None:
+    """The schema the migrations build is the schema the models describe."""
+    engine = get_database(app).engine
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        differences = compare_metadata(context, Base.metadata)
+    # Tables created by the test setup for models without a migration show up as nothing
+    # here, so also check the alembic version table lists a head that knows every table.
+    assert differences == [], differences
+    with engine.connect() as connection:
+        migrated = _tables_created_by_migrations()
+    missing = sorted(set(Base.metadata.tables) - migrated)
+    assert missing == [], f"models without a migration: {missing} (companion db revision -m ...)"
+
+
+def _tables_created_by_migrations() -> set[str]:
+    tables: set[str] = set()
+    for path in (ROOT / "companion" / "migrations" / "versions").glob("*.py"):
+        tables |= set(re.findall(r"op\.create_table\(\s*'([a-z_]+)'", path.read_text()))
+        tables |= set(re.findall(r'op\.create_table\(\s*"([a-z_]+)"', path.read_text()))
+    return tables
+
+
+def test_openapi_description_is_valid(client: FlaskClient) -> None:
+    document = client.get("/api/openapi.json").get_json()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+    assert "/api/v1/programmes" in document["paths"]
+    assert "/api/v1/programmes/{programme_id}/participants" in document["paths"]
+    assert "/api/v1/sessions/{session_id}" in document["paths"]
+    body = document["paths"]["/api/v1/programmes"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/ProgrammeIn")
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)\n```", readme, re.S)
+    assert len(blocks) >= 2
+    run_command, test_command = blocks[0].strip(), blocks[1].strip()
+    assert "companion demo" in run_command
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert f'TEST_COMMAND="{test_command}"' in ci
