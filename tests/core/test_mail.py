@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from companion.core.db import get_database
+from companion.core.jobs import Worker
 from companion.core.mail import (
     Attachment,
     FileTransport,
@@ -17,7 +18,6 @@ from companion.core.mail import (
     deliver_due,
     queue_mail,
 )
-from companion.core.jobs import Worker
 
 
 def _queue(db, **kwargs) -> OutboxMessage:
@@ -41,7 +41,13 @@ def _config(app: Flask):
 def test_delivers_to_a_real_smtp_server(app: Flask, db, smtp_server) -> None:
     _queue(
         db,
-        attachments=[Attachment("kollega.ics", "text/calendar; method=PUBLISH", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")],
+        attachments=[
+            Attachment(
+                "kollega.ics",
+                "text/calendar; method=PUBLISH",
+                "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+            )
+        ],
     )
     handled = deliver_due(get_database(app), _config(app), SmtpTransport(smtp_server.url))
     assert handled == 1

@@ -73,7 +73,9 @@ def test_schedule_page_creates_sessions_with_rooms(
     sessions = sorted(db.get(type(group), group.id).sessions, key=lambda s: s.starts_at)
     assert len(sessions) == 6
     assert [s.starts_at.astimezone(HELSINKI).time() for s in sessions] == [time(9, 0)] * 6
-    assert all(s.room is not None and s.room.join_url.startswith("https://meet.jit.si/") for s in sessions)
+    assert all(
+        s.room is not None and s.room.join_url.startswith("https://meet.jit.si/") for s in sessions
+    )
     assert [item.kind for item in sessions[0].agenda][:2] == ["welcome", "topic_board"]
     page = client.get(f"/programmes/{programme.id}/sessions")
     assert page.status_code == 200
@@ -85,7 +87,12 @@ def test_schedule_form_errors_are_shown(client: FlaskClient, make_programme, sig
     sign_in(client, programme.roles[0].facilitator)
     response = client.post(
         f"/programmes/{programme.id}/sessions",
-        data={"group_id": "999999", "first_date": "not a date", "start_time": "25:99", "count": "0"},
+        data={
+            "group_id": "999999",
+            "first_date": "not a date",
+            "start_time": "25:99",
+            "count": "0",
+        },
     )
     assert response.status_code == 422
     text = response.get_data(as_text=True)
