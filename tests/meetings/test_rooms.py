@@ -1,0 +1,119 @@
+"""Rooms follow sessions; a platform failure is recorded and retried, never lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from companion.core.db import utcnow
+from companion.core.jobs import Job, Worker
+from companion.meetings import platform as registry
+from companion.meetings.models import MeetingRoom
+from companion.meetings.platform import Capability, PlatformError, Room, RoomSpec
+from companion.sessions import operations as ops
+from companion.sessions.schemas import SessionIn
+
+
+class FlakyPlatform:
+    """A platform that fails while `down` is set."""
+
+    name = "flaky"
+    label = "Flaky"
+    capabilities = frozenset({Capability.ROOMS})
+    down = True
+    created: list[str] = []
+
+    def __init__(self, *_args: Any) -> None:
+        pass
+
+    def create_room(self, spec: RoomSpec) -> Room:
+        if FlakyPlatform.down:
+            raise PlatformError("The platform is down for maintenance.", temporary=True)
+        FlakyPlatform.created.append(spec.key)
+        return Room(f"room-{spec.key}", f"https://video.example/{spec.key}")
+
+    def update_room(self, room: Room, spec: RoomSpec) -> Room:
+        return room
+
+    def delete_room(self, room: Room) -> None:
+        pass
+
+    def join_url(self, room: Room, person: Any) -> str:
+        return room.join_url
+
+    def push_breakouts(self, room: Room, groups: Any) -> Any:
+        raise NotImplementedError
+
+    def fetch_attendance(self, room: Room) -> list[Any]:
+        return []
+
+
+class _Entry:
+    name = "flaky"
+
+    def load(self) -> type[FlakyPlatform]:
+        return FlakyPlatform
+
+
+@pytest.fixture()
+def flaky(monkeypatch: pytest.MonkeyPatch) -> type[FlakyPlatform]:
+    factories = dict(registry._factories())
+    factories["flaky"] = _Entry()
+    monkeypatch.setattr(registry, "_factories", lambda: factories)
+    FlakyPlatform.down = True
+    FlakyPlatform.created = []
+    return FlakyPlatform
+
+
+def test_failed_room_is_kept_and_retried_by_the_worker(
+    app: Flask, db, make_programme, flaky: type[FlakyPlatform]
+) -> None:
+    programme = make_programme(platform="flaky")
+    tomorrow = (utcnow() + timedelta(days=1)).date()
+    with app.app_context():
+        session = ops.create_session(
+            db,
+            programme,
+            SessionIn(
+                group_id=programme.groups[0].id, title="S", date=tomorrow, start_time="09:00"
+            ),
+        )
+        db.commit()
+    room = db.scalar(select(MeetingRoom))
+    assert room.status == "failed"
+    assert room.data["error"] == "The platform is down for maintenance."
+    job = db.scalar(select(Job))
+    assert job.kind == "meetings.sync_room"
+
+    Worker(app).run_once()  # still down: the job fails and is queued again
+    db.rollback()
+    assert db.scalar(select(Job)).status == "queued"
+    assert db.scalar(select(MeetingRoom)).status == "failed"
+
+    flaky.down = False
+    Worker(app).run_once()
+    db.rollback()
+    room = db.scalar(select(MeetingRoom))
+    assert room.status == "active"
+    assert room.join_url == f"https://video.example/session-{session.id}"
+    assert "error" not in room.data
+    assert flaky.created == [f"session-{session.id}"]
+
+
+def test_session_page_shows_the_failure(
+    app: Flask, client, db, make_programme, make_session, sign_in, flaky: type[FlakyPlatform]
+) -> None:
+    programme = make_programme(platform="flaky")
+    session = make_session(programme.groups[0])
+    sign_in(client, programme.roles[0].facilitator)
+    page = client.get(f"/sessions/{session.id}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert "The platform is down for maintenance." in page.get_data(as_text=True)
+    flaky.down = False
+    response = client.post(f"/sessions/{session.id}/room")
+    assert response.status_code == 303
+    assert db.scalar(select(MeetingRoom)).status == "active"
