@@ -196,9 +196,12 @@ class Worker:
         with self.app.app_context():
             database = get_database(self.app)
             self._run_periodic()
+            # Only jobs due when the pass began: a job retried during this pass waits for the
+            # next one, even with no backoff.
+            started = utcnow()
             while not self.stop_event.is_set():
                 with database.session() as db:
-                    job_id = claim_job(db)
+                    job_id = claim_job(db, started)
                 if job_id is None:
                     break
                 run_job(self.app, job_id, self.app.config["JOB_RETRY_SECONDS"])

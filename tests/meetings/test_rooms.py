@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from flask import Flask
@@ -25,7 +25,7 @@ class FlakyPlatform:
     label = "Flaky"
     capabilities = frozenset({Capability.ROOMS})
     down = True
-    created: list[str] = []
+    created: ClassVar[list[str]] = []
 
     def __init__(self, *_args: Any) -> None:
         pass
