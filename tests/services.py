@@ -7,6 +7,7 @@ by skipping.
 from __future__ import annotations
 
 import email
+import email.policy
 import os
 import shutil
 import socket
@@ -56,7 +57,7 @@ class Delivered:
     @property
     def message(self) -> Message:
         """The parsed message."""
-        return email.message_from_bytes(self.raw)
+        return email.message_from_bytes(self.raw, policy=email.policy.default)
 
 
 @dataclass

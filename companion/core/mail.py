@@ -139,18 +139,29 @@ def build_email(message: OutboxMessage, config: Config) -> EmailMessage:
     if message.html_body:
         email.add_alternative(message.html_body, subtype="html")
     for attachment in message.attachments:
-        maintype, _, subtype = attachment["content_type"].partition("/")
-        subtype, _, params = subtype.partition(";")
-        email.add_attachment(
-            attachment["content"].encode(),
-            maintype=maintype,
-            subtype=subtype.strip(),
-            filename=attachment["filename"],
+        maintype, _, rest = attachment["content_type"].partition("/")
+        subtype, _, raw_params = rest.partition(";")
+        params = dict(
+            (key.strip(), value.strip())
+            for key, _, value in (p.partition("=") for p in raw_params.split(";") if "=" in p)
         )
-        if "method=" in params:
-            # Calendar clients look for the METHOD parameter on the part's Content-Type.
-            part = list(email.iter_attachments())[-1]
-            part.set_param("method", params.split("=", 1)[1].strip())
+        if maintype == "text":
+            # Text parts keep their charset; calendar clients also read METHOD from the
+            # part's Content-Type.
+            email.add_attachment(
+                attachment["content"],
+                subtype=subtype.strip(),
+                charset="utf-8",
+                filename=attachment["filename"],
+                params=params,
+            )
+        else:
+            email.add_attachment(
+                attachment["content"].encode(),
+                maintype=maintype,
+                subtype=subtype.strip(),
+                filename=attachment["filename"],
+            )
     return email
 
 
