@@ -125,13 +125,14 @@ def current_seqs(db: Db, channels: list[str]) -> dict[str, int]:
 
 
 def events_since(
-    db: Db, channel: str, seq: int, limit: int = REPLAY_LIMIT
+    db: Db, channel: str, seq: int, limit: int | None = None
 ) -> list[LiveEvent] | None:
     """Events after `seq` in order; None when the caller needs a fresh snapshot instead.
 
     None means: more than `limit` events behind, ahead of the log (the database was reset),
     or some of the events were pruned.
     """
+    limit = REPLAY_LIMIT if limit is None else limit
     last = current_seq(db, channel)
     if seq < 0 or seq > last or last - seq > limit:
         return None

@@ -1,0 +1,134 @@
+// The board's state on the client: what the server confirmed (snapshot + events in seq order)
+// plus the person's own changes still on their way (optimistic). A pending change is dropped
+// once the server's sequence has reached the seq its request answered with, or when it fails.
+
+export const COLUMNS = ["to_discuss", "discussing", "done"];
+
+let nextTempId = -1;
+
+export class BoardStore {
+  constructor(onChange) {
+    this.onChange = onChange;
+    this.board = null;
+    this.me = null;
+    this.topics = new Map();
+    this.seq = 0;
+    this.pending = [];
+    this.serverOffset = 0; // server clock minus ours, for the countdown
+  }
+
+  loadSnapshot(data, seq) {
+    this.board = data.board;
+    this.me = data.me;
+    this.topics = new Map(data.topics.map((t) => [t.id, t]));
+    this.seq = seq;
+    if (data.server_time) this.serverOffset = Date.parse(data.server_time) - Date.now();
+    this.settle();
+  }
+
+  /** Apply one event from the live channel (events carry full objects). */
+  applyEvent(event) {
+    const data = event.data || {};
+    if (data.board) this.board = data.board;
+    for (const topic of data.topics || []) this.topics.set(topic.id, topic);
+    for (const id of data.removed || []) this.topics.delete(id);
+    this.seq = event.seq;
+    this.settle();
+  }
+
+  settle() {
+    this.pending = this.pending.filter((p) => p.seq === null || p.seq > this.seq);
+    this.onChange();
+  }
+
+  /** Show a change before the server confirms it; returns its handle. */
+  addPending(change) {
+    const pending = { ...change, seq: null, tempId: nextTempId-- };
+    this.pending.push(pending);
+    this.onChange();
+    return pending;
+  }
+
+  /** The server accepted the change as event `seq`: keep it until that event is applied. */
+  confirm(pending, seq) {
+    pending.seq = seq;
+    this.settle();
+  }
+
+  /** The server refused: drop the change, the confirmed state stands. */
+  fail(pending) {
+    this.pending = this.pending.filter((p) => p !== pending);
+    this.onChange();
+  }
+
+  now() {
+    return Date.now() + this.serverOffset;
+  }
+
+  /** Topics with the pending changes laid over the confirmed ones. */
+  view() {
+    const topics = new Map();
+    for (const [id, topic] of this.topics) {
+      topics.set(id, { ...topic, voters: { ...topic.voters }, pending: false });
+    }
+    const key = this.me ? this.me.key : "";
+    for (const change of this.pending) {
+      const topic = topics.get(change.topicId);
+      if (change.type === "vote" && topic) {
+        const mine = (topic.voters[key] || 0) + change.delta;
+        topic.voters[key] = Math.max(mine, 0);
+        topic.votes = Math.max(topic.votes + change.delta, 0);
+        topic.pending = true;
+      } else if (change.type === "move" && topic) {
+        if (change.column === "discussing") {
+          for (const other of topics.values()) {
+            if (other.column === "discussing" && other.id !== topic.id) other.column = "done";
+          }
+        }
+        topic.column = change.column;
+        topic.pending = true;
+      } else if (change.type === "remove" && topic) {
+        topics.delete(change.topicId);
+      } else if (change.type === "propose") {
+        topics.set(change.tempId, {
+          id: change.tempId,
+          title: change.title,
+          description: change.description || "",
+          column: "to_discuss",
+          votes: 0,
+          voters: {},
+          author: change.anonymous ? null : this.me?.name || null,
+          author_key: change.anonymous ? null : key,
+          created_at: new Date(this.now()).toISOString(),
+          moved_at: null,
+          pending: true,
+        });
+      }
+    }
+    return topics;
+  }
+
+  myVotes(topic) {
+    return (this.me && topic.voters[this.me.key]) || 0;
+  }
+
+  /** Votes left: the budget less the person's votes on topics not done. */
+  votesLeft(topics) {
+    if (!this.board) return 0;
+    let used = 0;
+    for (const topic of topics.values()) {
+      if (topic.column !== "done") used += this.myVotes(topic);
+    }
+    return Math.max(this.board.vote_budget - used, 0);
+  }
+}
+
+/** Most votes first, then the older topic (the server's rules.order_topics). */
+export function ordered(topics) {
+  return [...topics].sort(
+    (a, b) =>
+      b.votes - a.votes ||
+      Date.parse(a.created_at) - Date.parse(b.created_at) ||
+      Math.abs(a.id) - Math.abs(b.id),
+  );
+}
