@@ -311,3 +311,7 @@ def i18n_check() -> None:
     if problems:
         sys.exit(1)
     click.echo("All catalogues are complete and compiled.")
+
+
+if __name__ == "__main__":
+    main()
