@@ -80,10 +80,8 @@ class LiveTestClient:
 
     def drain_until_closed(self, timeout: float = 5.0) -> None:
         """Read what is left until the server closes the connection."""
-        try:
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
             self.read_until(lambda _m: False, timeout)
-        except (ConnectionClosed, TimeoutError):
-            pass
 
     def close(self) -> None:
         """Close the connection."""

@@ -47,7 +47,9 @@ def test_proposal_and_vote_appear_in_the_other_browser_within_a_second(
         board = facilitator.new_page()
         board.goto(f"{live_server}/sessions/{session_id}/board?lang=en")
         panel = participant.new_page()
-        panel.goto(f"{live_server}/panel/sessions/{session_id}?lang=en#token={world.tokens['alice']}")
+        panel.goto(
+            f"{live_server}/panel/sessions/{session_id}?lang=en#token={world.tokens['alice']}"
+        )
         _wait_live(board)
         _wait_live(panel)
         assert "token=" not in panel.url  # taken out of the address
@@ -57,7 +59,9 @@ def test_proposal_and_vote_appear_in_the_other_browser_within_a_second(
         panel.fill("#topic-title", "Pricing my work")
         started = time.monotonic()
         panel.click(".propose-form button[type=submit]")
-        board.wait_for_selector(".topic:not(.pending) .topic-title:text('Pricing my work')", timeout=1000)
+        board.wait_for_selector(
+            ".topic:not(.pending) .topic-title:text('Pricing my work')", timeout=1000
+        )
         assert time.monotonic() - started < 1.0
 
         # A vote on the facilitator's board appears in the panel.
@@ -104,7 +108,9 @@ def test_panel_without_access_says_so(
     context = browser.new_context(viewport={"width": 320, "height": 640})
     try:
         page = context.new_page()
-        page.goto(f"{live_server}/panel/sessions/{world.session.id}?lang=en#token={world.tokens['outsider']}")
+        page.goto(
+            f"{live_server}/panel/sessions/{world.session.id}?lang=en#token={world.tokens['outsider']}"
+        )
         page.wait_for_selector(".board-error:text('not available')", timeout=5000)
     finally:
         context.close()
