@@ -35,8 +35,8 @@ for (const time of document.querySelectorAll("time[data-local-time]")) {
   const local = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
     weekday: "long", day: "numeric", month: "numeric", hour: "2-digit", minute: "2-digit",
   }).format(when);
-  const note = document.createElement("span");
+  const note = document.createElement("p");
   note.className = "small muted";
-  note.textContent = ` · ${local} (${zone.replace("_", " ")})`;
-  time.after(note);
+  note.textContent = `${time.dataset.localLabel || ""} ${local} (${zone.replace("_", " ")})`.trim();
+  time.closest("p").after(note);
 }
