@@ -44,6 +44,17 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
         JOB_RETRY_SECONDS=30.0,
     )
     config.instance_path.mkdir(parents=True, exist_ok=True)
+    if config.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind nginx or a load balancer the client address (rate limits) and the scheme
+        # (secure cookies, HSTS) come from the proxy's headers.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=config.trusted_proxies,
+            x_proto=config.trusted_proxies,
+            x_host=config.trusted_proxies,
+        )
 
     database = core_db.Database(config.effective_database_url, echo=config.sql_echo)
     core_db.init_app(app, database)
@@ -77,6 +88,7 @@ BLUEPRINT_MODULES = (
     "companion.meetings.views",
     "companion.core.live",
     "companion.board.views",
+    "integrations.zoom.views",
 )
 
 

@@ -11,12 +11,13 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -89,6 +90,8 @@ class Config(BaseSettings):
     live_port: int = Field(default=5001, ge=0, le=65535)
     #: Public WebSocket address the browser connects to; empty derives it from base_url.
     live_url: str = ""
+    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted.
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
     #: Mark session cookies Secure; defaults to on when base_url is https.
     secure_cookies: bool | None = None
     #: Emit SQL in the log.
@@ -104,6 +107,19 @@ class Config(BaseSettings):
     zoom_webhook_secret: str = ""
     zoom_api_url: str = "https://api.zoom.us/v2"
     zoom_oauth_url: str = "https://zoom.us"
+    #: Seconds to wait for one answer from Zoom before treating the request as timed out.
+    zoom_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    #: Retries after a timeout, a 5xx or a short 429 (with backoff) before giving up.
+    zoom_retries: int = Field(default=3, ge=0, le=10)
+    #: First backoff pause in seconds; it doubles with every retry.
+    zoom_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: Longest Retry-After (seconds) waited for inside a request; longer waits become an error.
+    zoom_max_wait_seconds: float = Field(default=20.0, ge=0, le=300)
+    #: Minutes after a session's scheduled end when it is ended automatically (if nobody pressed
+    #: "End session") and the post-meeting digest goes out.
+    digest_grace_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    #: Hours before each session when a reminder goes out ("24,1" or [24, 1]); empty: none.
+    reminder_hours: Annotated[tuple[int, ...], NoDecode] = (24, 1)
     #: Keys for encrypting OAuth tokens at rest (Fernet, comma-separated, newest first);
     #: empty derives one from the secret key.
     token_keys: str = ""
@@ -133,12 +149,36 @@ class Config(BaseSettings):
             raise ValueError(f"must be an http(s) URL such as https://example.org, not {value!r}")
         return value.rstrip("/")
 
+    @field_validator("token_keys")
+    @classmethod
+    def _token_keys(cls, value: str) -> str:
+        from cryptography.fernet import Fernet
+
+        for position, key in enumerate((k.strip() for k in value.split(",") if k.strip()), 1):
+            try:
+                Fernet(key.encode())
+            except (ValueError, TypeError):
+                raise ValueError(
+                    f"key {position} is not a Fernet key (32 url-safe base64-encoded bytes)"
+                ) from None
+        return value
+
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url(cls, value: str) -> str:
         if value and urlsplit(value).scheme not in ("smtp", "smtps", "smtp+starttls"):
             raise ValueError("must start with smtp:// (STARTTLS when offered) or smtps:// (SSL)")
         return value
+
+    @field_validator("reminder_hours", mode="before")
+    @classmethod
+    def _reminder_hours(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.strip("[]").split(",") if part.strip()]
+        hours = tuple(sorted({int(hour) for hour in value}, reverse=True))
+        if any(hour < 1 or hour > 7 * 24 for hour in hours):
+            raise ValueError("each reminder must be 1 to 168 hours before the session")
+        return hours
 
     @field_validator("database_url")
     @classmethod
