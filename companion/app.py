@@ -89,6 +89,9 @@ BLUEPRINT_MODULES = (
     "companion.core.live",
     "companion.board.views",
     "integrations.zoom.views",
+    "companion.notes.views",
+    "companion.contacts.views",
+    "companion.digest.views",
 )
 
 

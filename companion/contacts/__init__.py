@@ -1,0 +1,1 @@
+"""Follow-up contacts between participants, shared only on mutual consent, and preferences."""

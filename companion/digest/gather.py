@@ -1,0 +1,269 @@
+"""Read one session's digest material from the database into plain data, in a few queries.
+
+Everything shared by the session (notes, topics, the next session) is read once; each
+participant's own things (action items, contacts, links) are read for all of them at once,
+so a digest run costs the same handful of queries for 12 participants or 1,000.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from companion.config import Config
+from companion.contacts.models import ContactStatus, FollowUpContact, ParticipantPreferences
+from companion.contacts.operations import kind_label, preferences_for, shared_details
+from companion.core.db import Db
+from companion.digest.content import (
+    ActionLine,
+    ContactLine,
+    DigestInput,
+    NextSession,
+    NoteLine,
+    Recipient,
+    SessionFacts,
+    SpaceNotes,
+)
+from companion.digest.links import personal_url
+from companion.digest.topics import topics_for_digest
+from companion.notes import membership
+from companion.notes.markdown import render_markdown
+from companion.notes.models import ActionItem, NoteItem, NoteSpace
+from companion.notes.operations import space_label
+from companion.programmes.models import Participant
+from companion.sessions.models import Attendance, JoinLink, Session
+from companion.sessions.operations import join_link_for, join_url
+
+#: The order details are listed in.
+DETAIL_ORDER = ("email", "phone", "website", "linkedin")
+
+
+def session_facts(session: Session) -> SessionFacts:
+    """The session's facts for the digest."""
+    programme = session.group.programme
+    return SessionFacts(
+        id=session.id,
+        title=session.title,
+        programme_name=programme.name,
+        organisation_name=programme.organisation.name,
+        group_name=session.group.name,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        timezone=programme.timezone,
+    )
+
+
+def session_notes(db: Db, session: Session) -> list[SpaceNotes]:
+    """The plenary and breakout notes of the session, with each group's members if known."""
+    spaces = list(
+        db.scalars(
+            select(NoteSpace)
+            .where(NoteSpace.session_id == session.id)
+            .options(
+                selectinload(NoteSpace.items).selectinload(NoteItem.author_participant),
+                selectinload(NoteSpace.items).selectinload(NoteItem.author_facilitator),
+            )
+        )
+    )
+    notes = []
+    for space in sorted(spaces, key=lambda s: (s.breakout_group_id is not None, s.id)):
+        members = (
+            membership.group_members_of(db, session, space.breakout_group_id)
+            if space.breakout_group_id is not None
+            else None
+        )
+        notes.append(
+            SpaceNotes(
+                label=space_label(space, spaces),
+                breakout_group_id=space.breakout_group_id,
+                shared=space.shared_to_plenary,
+                summary_html=render_markdown(space.summary),
+                summary_text=space.summary,
+                items=tuple(_note_line(item) for item in space.items),
+                members=frozenset(members) if members is not None else None,
+            )
+        )
+    return notes
+
+
+def _note_line(item: NoteItem) -> NoteLine:
+    author = item.author_participant or item.author_facilitator
+    return NoteLine(author=author.name if author else "", html=item.html, text=item.body)
+
+
+def next_session_of(session: Session) -> Session | None:
+    """The group's next session after this one that is not cancelled."""
+    later = [
+        s
+        for s in session.group.sessions
+        if s.id != session.id and not s.is_cancelled and s.starts_at > session.starts_at
+    ]
+    return min(later, key=lambda s: s.starts_at) if later else None
+
+
+def _previous_session_end(session: Session) -> datetime | None:
+    earlier = [
+        s
+        for s in session.group.sessions
+        if s.id != session.id and not s.is_cancelled and s.starts_at < session.starts_at
+    ]
+    if not earlier:
+        return None
+    previous = max(earlier, key=lambda s: s.starts_at)
+    return previous.ended_at or previous.ends_at
+
+
+def _contact_line(
+    other: Participant, kind: str, preferences: ParticipantPreferences | None
+) -> ContactLine:
+    details = shared_details(other, preferences).model_dump()
+    return ContactLine(
+        name=other.name,
+        company=other.company,
+        kind_label=kind_label(kind),
+        details=tuple((key, details[key]) for key in DETAIL_ORDER if details.get(key)),
+    )
+
+
+def digest_inputs(
+    db: Db,
+    config: Config,
+    session: Session,
+    participants: Iterable[Participant] | None = None,
+    *,
+    attended_override: bool | None = None,
+) -> list[DigestInput]:
+    """One DigestInput per participant of the session's group (or of `participants`)."""
+    people = (
+        list(participants)
+        if participants is not None
+        else [m.participant for m in session.group.memberships]
+    )
+    if not people:
+        return []
+    ids = [p.id for p in people]
+    facts = session_facts(session)
+    spaces = session_notes(db, session)
+    topics = topics_for_digest(db, session)
+    attended = set(
+        db.scalars(select(Attendance.participant_id).where(Attendance.session_id == session.id))
+    )
+    actions: dict[int, list[ActionItem]] = defaultdict(list)
+    for action in db.scalars(
+        select(ActionItem)
+        .where(ActionItem.owner_id.in_(ids))
+        .options(selectinload(ActionItem.session))
+    ):
+        if not action.done:
+            actions[action.owner_id].append(action)
+
+    since = _previous_session_end(session)
+    contacts = list(
+        db.scalars(
+            select(FollowUpContact)
+            .where(
+                or_(
+                    FollowUpContact.recipient_id.in_(ids),
+                    FollowUpContact.requester_id.in_(ids),
+                ),
+                FollowUpContact.status.in_([ContactStatus.PENDING, ContactStatus.ACCEPTED]),
+            )
+            .options(
+                selectinload(FollowUpContact.requester), selectinload(FollowUpContact.recipient)
+            )
+        )
+    )
+    referenced = {c.requester_id for c in contacts} | {c.recipient_id for c in contacts}
+    preferences = preferences_for(db, referenced)
+    waiting: dict[int, list[ContactLine]] = defaultdict(list)
+    mutual: dict[int, list[ContactLine]] = defaultdict(list)
+    wanted = set(ids)
+    for contact in contacts:
+        if contact.status == ContactStatus.PENDING:
+            if contact.recipient_id in wanted:
+                waiting[contact.recipient_id].append(
+                    _contact_line(contact.requester, contact.kind, None)
+                )
+            continue
+        if since is not None and (contact.responded_at is None or contact.responded_at <= since):
+            continue  # agreed before the previous session: that digest told them already
+        for me, other in (
+            (contact.requester_id, contact.recipient),
+            (contact.recipient_id, contact.requester),
+        ):
+            if me in wanted:
+                mutual[me].append(_contact_line(other, contact.kind, preferences.get(other.id)))
+
+    links = _join_links(db, people)
+    upcoming = next_session_of(session)
+    agenda = tuple(item.title for item in upcoming.agenda if item.title) if upcoming else ()
+    inputs = []
+    for person in people:
+        link = links[person.id]
+        next_session = (
+            NextSession(
+                id=upcoming.id,
+                title=upcoming.title,
+                starts_at=upcoming.starts_at,
+                ends_at=upcoming.ends_at,
+                timezone=facts.timezone,
+                join_url=join_url(config, link),
+                agenda=agenda,
+            )
+            if upcoming is not None
+            else None
+        )
+        inputs.append(
+            DigestInput(
+                session=facts,
+                recipient=Recipient(
+                    participant_id=person.id,
+                    name=person.name,
+                    email=person.email,
+                    language=person.effective_language,
+                    attended=attended_override
+                    if attended_override is not None
+                    else person.id in attended,
+                ),
+                topics=topics,
+                spaces=spaces,
+                actions=[
+                    ActionLine(
+                        text=a.text,
+                        due_on=a.due_on,
+                        done=a.done,
+                        session_title=a.session.title,
+                        new=a.session_id == session.id,
+                    )
+                    for a in sorted(
+                        actions[person.id],
+                        key=lambda a: (a.due_on is None, a.due_on, a.created_at),
+                    )
+                ],
+                contacts_waiting=waiting[person.id],
+                new_contacts=mutual[person.id],
+                next_session=next_session,
+                preferences_url=personal_url(config, link, "preferences"),
+                notes_url=personal_url(config, link, f"notes-{session.id}"),
+                contacts_url=personal_url(config, link, "contacts"),
+            )
+        )
+    return inputs
+
+
+def _join_links(db: Db, people: list[Participant]) -> dict[int, JoinLink]:
+    """Everyone's join link, made for those who have none yet."""
+    found = {
+        link.participant_id: link
+        for link in db.scalars(
+            select(JoinLink).where(JoinLink.participant_id.in_([p.id for p in people]))
+        )
+    }
+    for person in people:
+        if person.id not in found:
+            found[person.id] = join_link_for(db, person)
+    return found

@@ -1,0 +1,319 @@
+"""Sending the digest and reminders through the outbox, exactly once per person.
+
+Exactly once: ending a session (by a facilitator, twice, or by the scheduled end plus grace)
+enqueues one `digest.send` job under the dedupe key `digest-<session>`; the job queues one
+outbox message per participant under `digest-<session>-<participant>` in the job's own
+transaction, so a worker that dies mid-run leaves either all of them or none, and a rerun
+skips the ones that exist. Delivery is the outbox's: each message is sent once and keeps its
+Message-ID if a crash forces a retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from companion.config import Config
+from companion.contacts.operations import preferences_for
+from companion.core.db import Db, utcnow
+from companion.core.i18n import local_datetime
+from companion.core.jobs import Job, enqueue_job, job_handler, periodic
+from companion.core.mail import Attachment, OutboxMessage, queue_mail
+from companion.digest.content import DigestContent, NextSession, build_digest
+from companion.digest.gather import digest_inputs, session_facts
+from companion.digest.links import personal_url
+from companion.programmes.models import Participant
+from companion.sessions.ics import CalendarEntry, build_calendar
+from companion.sessions.models import Session, SessionStatus
+from companion.sessions.operations import end_session, join_link_for, join_url, on_session_ended
+
+log = logging.getLogger(__name__)
+
+#: The job that queues a session's digests.
+DIGEST_JOB = "digest.send"
+#: Sessions that ended longer ago than this are not ended (and digested) automatically: when
+#: the feature is switched on, old sessions must not send a flood of stale emails.
+AUTO_END_LOOKBACK = timedelta(days=2)
+
+
+def _config() -> Config:
+    config: Config = current_app.extensions["companion.config"]
+    return config
+
+
+def digest_key(session_id: int, participant_id: int) -> str:
+    """The outbox dedupe key of one person's digest of one session."""
+    return f"digest-{session_id}-{participant_id}"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """An email ready for the outbox."""
+
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _calendar_uid(config: Config, session_id: int) -> str:
+    # The same UID as the invitation's calendar, so clients update that entry, not add one.
+    return f"kollega-session-{session_id}@{config.base_url.split('://', 1)[-1]}"
+
+
+def next_session_calendar(config: Config, content: DigestContent) -> Attachment | None:
+    """An .ics invitation to the next session with the recipient's join link."""
+    upcoming: NextSession | None = content.next_session
+    if upcoming is None:
+        return None
+    entry = CalendarEntry(
+        uid=_calendar_uid(config, upcoming.id),
+        title=f"{content.session.programme_name}: {upcoming.title}",
+        starts_at=upcoming.starts_at,
+        ends_at=upcoming.ends_at,
+        timezone=upcoming.timezone,
+        url=upcoming.join_url,
+        description=_("Join with your personal link: %(url)s", url=upcoming.join_url),
+    )
+    return Attachment(
+        "kollega.ics", "text/calendar; method=PUBLISH", build_calendar([entry]).decode()
+    )
+
+
+def render_digest(config: Config, content: DigestContent) -> RenderedEmail:
+    """The digest email in the recipient's language: subject, text, HTML and the .ics."""
+    with force_locale(content.recipient.language):
+        if content.variant == "missed":
+            subject = _("What you missed: %(session)s", session=content.session.title)
+        else:
+            subject = _("Notes from %(session)s", session=content.session.title)
+        text = render_template("digest/email/digest.txt", d=content)
+        html = render_template("digest/email/digest.html", d=content, subject=subject)
+        calendar = next_session_calendar(config, content)
+    return RenderedEmail(subject, text, html, (calendar,) if calendar else ())
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+def send_digest(db: Db, config: Config, session: Session) -> int:
+    """Queue every participant's digest of the session (skipping those queued); returns how many."""
+    prefix = f"digest-{session.id}-"
+    queued = set(
+        db.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.like(f"{prefix}%"))
+        )
+    )
+    people = [
+        m.participant
+        for m in session.group.memberships
+        if digest_key(session.id, m.participant_id) not in queued
+    ]
+    count = 0
+    for data in digest_inputs(db, config, session, people):
+        content = build_digest(data)
+        email = render_digest(config, content)
+        message = queue_mail(
+            db,
+            to_address=data.recipient.email,
+            to_name=data.recipient.name,
+            subject=email.subject,
+            text_body=email.text,
+            html_body=email.html,
+            kind="digest",
+            programme_id=session.group.programme_id,
+            attachments=email.attachments,
+            dedupe_key=digest_key(session.id, data.recipient.participant_id),
+        )
+        count += message is not None
+    log.info("Queued %s digests of session %s", count, session.id)
+    return count
+
+
+def preview_digest(
+    db: Db, config: Config, session: Session, participant: Participant, *, missed: bool | None
+) -> tuple[DigestContent, RenderedEmail]:
+    """One participant's digest as it would be sent now (for the facilitator's preview)."""
+    (data,) = digest_inputs(
+        db,
+        config,
+        session,
+        [participant],
+        attended_override=(None if missed is None else not missed),
+    )
+    content = build_digest(data)
+    return content, render_digest(config, content)
+
+
+def queue_digest(db: Db, session: Session) -> Job | None:
+    """Enqueue the session's digest run once (a second call, or a raced one, queues nothing)."""
+    return enqueue_job(
+        db, DIGEST_JOB, {"session_id": session.id}, dedupe_key=f"digest-{session.id}"
+    )
+
+
+@on_session_ended
+def _digest_when_ended(db: Db, session: Session) -> None:
+    queue_digest(db, session)
+
+
+@job_handler(DIGEST_JOB)
+def _send_digest_job(db: Db, payload: dict[str, Any]) -> None:
+    session = db.get(Session, payload["session_id"])
+    if session is None or session.is_cancelled:
+        return  # deleted or called off after ending: nothing to tell
+    send_digest(db, _config(), session)
+
+
+@periodic(60)
+def end_overdue_sessions(db: Db, now: datetime | None = None) -> int:
+    """End sessions whose scheduled end plus the grace has passed (this sends their digest)."""
+    config = _config()
+    now = now or utcnow()
+    grace = timedelta(minutes=config.digest_grace_minutes)
+    candidates = db.scalars(
+        select(Session).where(
+            Session.status == SessionStatus.SCHEDULED,
+            Session.starts_at <= now,
+            Session.starts_at >= now - AUTO_END_LOOKBACK - timedelta(hours=8),
+        )
+    )
+    ended = 0
+    for session in candidates:
+        if session.ends_at + grace <= now and session.ends_at >= now - AUTO_END_LOOKBACK:
+            ended += end_session(db, session, at=session.ends_at)
+    return ended
+
+
+def digest_status(db: Db, session: Session) -> dict[str, Any]:
+    """How the session's digest is doing: its job and each participant's message."""
+    job = db.scalar(select(Job).where(Job.dedupe_key == f"digest-{session.id}"))
+    messages = {
+        m.dedupe_key: m
+        for m in db.scalars(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"digest-{session.id}-%"))
+        )
+    }
+    rows = []
+    for membership in sorted(session.group.memberships, key=lambda m: m.participant.name.lower()):
+        message = messages.get(digest_key(session.id, membership.participant_id))
+        rows.append({"participant": membership.participant, "message": message})
+    counts: dict[str, int] = {}
+    for message in messages.values():
+        counts[message.status] = counts.get(message.status, 0) + 1
+    return {"job": job, "rows": rows, "counts": counts}
+
+
+def failed_digests(db: Db, session_id: int) -> int:
+    """How many of the session's digests could not be delivered."""
+    return len(
+        list(
+            db.scalars(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.dedupe_key.like(f"digest-{session_id}-%"),
+                    OutboxMessage.status == "failed",
+                )
+            )
+        )
+    )
+
+
+# --- reminders --------------------------------------------------------------------------------
+
+
+def reminder_key(hours: int, session: Session, participant_id: int) -> str:
+    """Dedupe key of one reminder; a moved session gets its reminders again (new start)."""
+    stamp = session.starts_at.strftime("%Y%m%d%H%M")
+    return f"reminder-{hours}h-{session.id}-{participant_id}-{stamp}"
+
+
+def due_reminder_hours(session: Session, hours: tuple[int, ...], now: datetime) -> int | None:
+    """Which reminder is due now: the nearest lead time already reached, or None."""
+    if session.starts_at <= now:
+        return None
+    reached = [h for h in hours if session.starts_at - timedelta(hours=h) <= now]
+    return min(reached) if reached else None
+
+
+def render_reminder(
+    db: Db, config: Config, session: Session, participant: Participant, hours: int
+) -> RenderedEmail:
+    """The reminder email in the participant's language, with join link and agenda."""
+    link = join_link_for(db, participant)
+    facts = session_facts(session)
+    with force_locale(participant.effective_language):
+        context = {
+            "participant": participant,
+            "session": facts,
+            "agenda": [item for item in session.agenda],
+            "join_url": join_url(config, link),
+            "preferences_url": personal_url(config, link, "preferences"),
+            "reminders_url": personal_url(config, link, "reminders"),
+            "hours": hours,
+        }
+        subject = _(
+            "Reminder: %(session)s starts %(when)s",
+            session=facts.title,
+            when=local_datetime(session.starts_at, facts.timezone, "EEE d.M. HH:mm"),
+        )
+        text = render_template("digest/email/reminder.txt", **context)
+        html = render_template("digest/email/reminder.html", subject=subject, **context)
+    return RenderedEmail(subject, text, html)
+
+
+@periodic(60)
+def send_due_reminders(db: Db, now: datetime | None = None) -> int:
+    """Queue the reminders that are due (24 h and 1 h before by default), once each."""
+    config = _config()
+    hours = config.reminder_hours
+    if not hours:
+        return 0
+    now = now or utcnow()
+    sessions = db.scalars(
+        select(Session).where(
+            Session.status == SessionStatus.SCHEDULED,
+            Session.starts_at > now,
+            Session.starts_at <= now + timedelta(hours=max(hours)),
+        )
+    )
+    queued = 0
+    for session in sessions:
+        due = due_reminder_hours(session, hours, now)
+        if due is None:
+            continue
+        members = [m.participant for m in session.group.memberships]
+        keys = {reminder_key(due, session, p.id): p for p in members}
+        existing = set(
+            db.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))
+        )
+        preferences = preferences_for(db, [p.id for p in members])
+        for key, participant in keys.items():
+            if key in existing:
+                continue
+            stored = preferences.get(participant.id)
+            if stored is not None and not stored.reminders:
+                continue
+            email = render_reminder(db, config, session, participant, due)
+            message = queue_mail(
+                db,
+                to_address=participant.email,
+                to_name=participant.name,
+                subject=email.subject,
+                text_body=email.text,
+                html_body=email.html,
+                kind="reminder",
+                programme_id=session.group.programme_id,
+                dedupe_key=key,
+            )
+            queued += message is not None
+    return queued

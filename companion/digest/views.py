@@ -1,0 +1,185 @@
+"""The participant's own pages (/me), personal links from emails, and the digest preview."""
+
+from __future__ import annotations
+
+import re
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from companion.accounts.identity import current_actor, enter_as_participant, require_facilitator
+from companion.config import Config
+from companion.contacts.operations import contacts_of, preferences_of
+from companion.core.db import get_db, utcnow
+from companion.core.errors import Invalid, NotFound
+from companion.digest import operations as ops
+from companion.digest.links import TARGETS, resolve_personal_token
+from companion.notes.operations import action_out, actions_of
+from companion.notes.views import who_are_you
+from companion.programmes.models import Participant
+from companion.sessions import operations as session_ops
+from companion.sessions.models import Session, SessionStatus
+
+bp = Blueprint("digest", __name__, template_folder="templates")
+
+_NOTES_TARGET = re.compile(r"^notes-(\d+)$")
+
+
+def _config() -> Config:
+    config: Config = current_app.extensions["companion.config"]
+    return config
+
+
+# --- the participant's pages ------------------------------------------------------------------
+
+
+@bp.route("/me")
+def me() -> ResponseReturnValue:
+    """My programme: my sessions and their notes, my action items, my contacts."""
+    actor = current_actor()
+    if actor is None:
+        return who_are_you()
+    if actor.participant is None:
+        return redirect(url_for("programmes.index"))
+    participant = actor.participant
+    db = get_db()
+    now = utcnow()
+    sessions = sorted(
+        (s for g in participant.groups for s in g.sessions if not s.is_cancelled),
+        key=lambda s: s.starts_at,
+    )
+    upcoming = [s for s in sessions if s.ends_at >= now and s.status != SessionStatus.ENDED]
+    held = [s for s in sessions if s not in upcoming]
+    link = session_ops.join_link_for(db, participant)
+    actions = [action_out(a) for a in actions_of(db, participant) if not a.done]
+    contacts = contacts_of(db, participant)
+    db.commit()  # the join link is made on first need
+    return render_template(
+        "digest/me.html",
+        participant=participant,
+        programme=participant.programme,
+        next_session=upcoming[0] if upcoming else None,
+        upcoming=upcoming[1:],
+        held=list(reversed(held)),
+        join_url=session_ops.join_url(_config(), link),
+        calendar_url=url_for("sessions.join_calendar", token=session_ops.join_token(link)),
+        actions=actions,
+        contacts=contacts,
+        reminders=preferences_of(db, participant).reminders,
+    )
+
+
+@bp.route("/me/t/<token>")
+def personal_link(token: str) -> ResponseReturnValue:
+    """A link from an email: remember the participant on this browser and go to the page."""
+    db = get_db()
+    link = resolve_personal_token(db, token)
+    if link is None:
+        return render_template("sessions/join_invalid.html", reason="revoked"), 410
+    participant: Participant = link.participant
+    enter_as_participant(participant, link)
+    target = request.args.get("next", "me")
+    match = _NOTES_TARGET.match(target)
+    if match:
+        return redirect(url_for("notes.session_notes", session_id=int(match.group(1))), code=303)
+    endpoints = {
+        "me": "digest.me",
+        "contacts": "contacts.my_contacts",
+        "preferences": "contacts.my_preferences",
+        "reminders": "contacts.reminders",
+        "actions": "notes.my_actions",
+    }
+    return redirect(url_for(endpoints[target] if target in TARGETS else "digest.me"), code=303)
+
+
+# --- facilitators: status and preview ---------------------------------------------------------
+
+
+def _preview_target(session: Session) -> tuple[Participant | None, bool | None]:
+    members = sorted(
+        (m.participant for m in session.group.memberships), key=lambda p: p.name.lower()
+    )
+    chosen = request.args.get("participant", "")
+    participant = next((p for p in members if str(p.id) == chosen), members[0] if members else None)
+    variant = request.args.get("variant", "")
+    missed = True if variant == "missed" else False if variant == "summary" else None
+    return participant, missed
+
+
+@bp.route("/sessions/<int:session_id>/digest")
+def digest(session_id: int) -> ResponseReturnValue:
+    """The session's digest: who got it (and who could not), and a preview per participant."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = session_ops.get_session(db, facilitator, session_id)
+    participant, missed = _preview_target(session)
+    preview = None
+    if participant is not None:
+        content, email = ops.preview_digest(db, _config(), session, participant, missed=missed)
+        preview = {"content": content, "email": email}
+    status = ops.digest_status(db, session)
+    db.commit()  # join links are made on first need
+    return render_template(
+        "digest/status.html",
+        session=session,
+        programme=session.group.programme,
+        status=status,
+        participant=participant,
+        variant=request.args.get("variant", ""),
+        members=sorted(
+            (m.participant for m in session.group.memberships), key=lambda p: p.name.lower()
+        ),
+        preview=preview,
+    )
+
+
+@bp.route("/sessions/<int:session_id>/digest/preview.html")
+def preview_html(session_id: int) -> Response:
+    """The HTML part of a preview, shown in a sandboxed frame."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = session_ops.get_session(db, facilitator, session_id)
+    participant, missed = _preview_target(session)
+    if participant is None:
+        raise NotFound(_("The group has no members yet."))
+    _content, email = ops.preview_digest(db, _config(), session, participant, missed=missed)
+    db.commit()
+    response = Response(email.html, mimetype="text/html")
+    # Participant-written notes are in it (sanitised, but still): no scripts, no outside loads.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "frame-ancestors 'self'; sandbox"
+    )
+    return response
+
+
+@bp.route("/sessions/<int:session_id>/digest/send", methods=["POST"])
+def send_now(session_id: int) -> ResponseReturnValue:
+    """Send the digest of a held session now (once; pressing again changes nothing)."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = session_ops.get_session(db, facilitator, session_id)
+    if session.status != SessionStatus.ENDED:
+        raise Invalid(_("End the session first; its summary goes out when it ends."))
+    if ops.queue_digest(db, session) is not None:
+        flash(_("The summary emails are being prepared. See the outbox."))
+    else:
+        flash(_("The summary of this session has already been sent."))
+    db.commit()
+    return redirect(url_for("digest.digest", session_id=session.id), code=303)
+
+
+@bp.app_template_global("digest_failures")
+def digest_failures(session_id: int) -> int:
+    """How many of a session's digests failed (for the session page's tool links)."""
+    return ops.failed_digests(get_db(), session_id)

@@ -1,0 +1,1 @@
+"""Shared notes per session and breakout group: note items, a revisioned summary, action items."""
