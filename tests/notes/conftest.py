@@ -3,7 +3,7 @@ programme, each with their own browser (cookie) client; breakout groups on deman
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from companion.core.db import Db, utcnow
+from companion.core.live import LiveServer
 from companion.notes import membership
 from companion.sessions.operations import join_link_for
 
@@ -101,3 +102,15 @@ def breakouts(monkeypatch: pytest.MonkeyPatch) -> dict[int, set[int]]:
 
     monkeypatch.setattr(membership, "group_members_of", members)
     return groups
+
+
+@pytest.fixture()
+def live(app: Flask) -> Iterator[LiveServer]:
+    """A live server on a free port, announced to pages as the app's live address."""
+    server = LiveServer(app, "127.0.0.1", 0, check_seconds=0.5).start_in_thread()
+    app.extensions["companion.live_public_url"] = server.url
+    try:
+        yield server
+    finally:
+        server.stop()
+        app.extensions.pop("companion.live_public_url", None)

@@ -8,7 +8,9 @@ from tests.notes.conftest import World
 def test_members_add_notes_and_everyone_in_the_session_reads_them(world: World) -> None:
     alice = world.client("alice")
     space = alice.get(world.notes_url()).get_json()
-    response = alice.post(f"/api/v1/notes/{space['id']}/items", json={"body": "We talked **pricing**"})
+    response = alice.post(
+        f"/api/v1/notes/{space['id']}/items", json={"body": "We talked **pricing**"}
+    )
     assert response.status_code == 201
     item = response.get_json()
     assert item["html"] == "<p>We talked <strong>pricing</strong></p>"
@@ -20,9 +22,11 @@ def test_members_add_notes_and_everyone_in_the_session_reads_them(world: World) 
 
 def test_authors_edit_and_delete_only_their_own(world: World) -> None:
     space_id = world.space_id()
-    item = world.client("alice").post(
-        f"/api/v1/notes/{space_id}/items", json={"body": "first"}
-    ).get_json()
+    item = (
+        world.client("alice")
+        .post(f"/api/v1/notes/{space_id}/items", json={"body": "first"})
+        .get_json()
+    )
     url = f"/api/v1/notes/items/{item['id']}"
 
     assert world.client("bob").patch(url, json={"body": "hijacked"}).status_code == 403

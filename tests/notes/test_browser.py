@@ -1,0 +1,87 @@
+"""Shared notes in Chromium: a note written in one browser appears in another, live; two
+summary edits on one version end in the merge view; without WebSockets the page polls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from companion.core.live import LiveServer
+from tests.notes.conftest import World
+
+pytestmark = pytest.mark.browser
+
+
+def _context(app: Flask, browser: Any, client: FlaskClient, width: int = 390) -> Any:
+    cookie = client.get_cookie("kollega_session")
+    assert cookie is not None
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    context.add_cookies(
+        [
+            {
+                "name": "kollega_session",
+                "value": cookie.value,
+                "url": f"http://127.0.0.1:{app.config['TEST_PORT']}",
+            }
+        ]
+    )
+    context.set_default_timeout(5000)
+    return context
+
+
+def test_a_note_written_in_one_browser_appears_in_the_other(
+    app: Flask, world: World, live: LiveServer, live_server: str, browser: Any
+) -> None:
+    url = f"{live_server}/sessions/{world.session.id}/notes?lang=en"
+    alice_context = _context(app, browser, world.client("alice"))
+    bob_context = _context(app, browser, world.client("bob"), width=1200)
+    try:
+        alice = alice_context.new_page()
+        bob = bob_context.new_page()
+        alice.goto(url)
+        bob.goto(url)
+        alice.wait_for_selector("[data-live-status][data-state='live']")
+        bob.wait_for_selector("[data-live-status][data-state='live']")
+
+        alice.fill("#note-body", "Lunch on **Friday**?")
+        alice.click("[data-add-item] button[type=submit]")
+        bob.wait_for_selector("[data-items] strong:text('Friday')", timeout=3000)
+        assert "Alice Aho" in bob.inner_text("[data-items]")
+        assert alice.input_value("#note-body") == ""  # cleared, no reload
+
+        # Both open the summary on version 0; Alice saves first, Bob's save offers the merge.
+        for page, words in ((alice, "Alice: pricing"), (bob, "Bob: marketing")):
+            page.click("[data-summary-editor] > summary")
+            page.fill("#summary-text", words)
+        alice.click("[data-summary-form] button[type=submit]")
+        bob.wait_for_selector("[data-summary-html] >> text=Alice: pricing", timeout=3000)
+        bob.click("[data-summary-form] button[type=submit]")
+        bob.wait_for_selector("[data-merge-panel]:not([hidden])")
+        assert bob.inner_text("[data-merge-theirs]") == "Alice: pricing"
+        assert bob.inner_text("[data-merge-mine]") == "Bob: marketing"
+        assert bob.input_value("#summary-text") == "Alice: pricing\n\nBob: marketing"
+        bob.click("[data-summary-form] button[type=submit]")
+        alice.wait_for_selector("[data-summary-html] >> text=Bob: marketing", timeout=3000)
+    finally:
+        alice_context.close()
+        bob_context.close()
+
+
+def test_without_the_live_server_the_page_polls(
+    app: Flask, world: World, live_server: str, browser: Any
+) -> None:
+    url = f"{live_server}/sessions/{world.session.id}/notes?lang=en"
+    context = _context(app, browser, world.client("bob"))
+    try:
+        page = context.new_page()
+        page.goto(url)
+        world.client("alice").post(
+            f"/api/v1/notes/{world.space_id()}/items", json={"body": "heard by polling"}
+        )
+        page.wait_for_selector("text=heard by polling", timeout=20000)
+        assert page.get_attribute("[data-live-status]", "data-state") in ("polling", "offline")
+    finally:
+        context.close()
