@@ -1,0 +1,610 @@
+"""Board fan-out: latency from a vote's HTTP request to every subscriber's receipt, against a floor.
+
+Product side: the real app on waitress (votes over HTTP, SQLite or PostgreSQL, event log,
+bus) and the live server (in the web process with the in-process bus, or `--live-processes 2`
+separate `companion live` processes joined by Redis). Floor: a bare `websockets` server whose
+`broadcast()` is triggered by a bare HTTP POST to a bare WSGI app on the same waitress, pushing
+the same frames to the same clients. Clients run in their own processes.
+
+    python benchmarks/board_fanout.py                      # 1000 clients, 40 boards, 100/s, 10 s
+    python benchmarks/board_fanout.py --live-processes 2   # through Redis
+    python benchmarks/board_fanout.py --clients 200 --boards 8 --seconds 5
+
+The last line is one JSON object (clients, boards, p50_ms, p99_ms, baseline_p99_ms, ratio_p99,
+lost, duplicated, kib_per_connection, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECRET = "benchmark-secret-key-not-for-production"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def config(
+    instance: Path, database_url: str, redis_url: str = "", live_port: int = 0
+) -> dict[str, Any]:
+    return {
+        "instance_path": instance,
+        "database_url": database_url,
+        "secret_key": SECRET,
+        "redis_url": redis_url,
+        "live_port": live_port,
+        "base_url": "http://127.0.0.1:5000",
+        "serve_worker": False,
+    }
+
+
+# --- roles run as subprocesses ----------------------------------------------------------------
+
+
+def role_web(args: argparse.Namespace) -> None:
+    """The product's web process (waitress), with the live server in a thread when asked."""
+    import logging
+
+    from waitress.server import create_server
+
+    from companion.app import create_app
+    from companion.core.live import LiveServer
+
+    app = create_app(config(Path(args.instance), args.database_url, args.redis_url))
+    logging.getLogger().setLevel(logging.WARNING)
+    if args.live_port:
+        LiveServer(app, "127.0.0.1", args.live_port).start_in_thread()
+    server = create_server(
+        app, host="127.0.0.1", port=args.port, threads=args.threads, asyncore_use_poll=True
+    )
+    server.run()
+
+
+def role_baseline(args: argparse.Namespace) -> None:
+    """The floor: a bare websockets server; a bare WSGI POST on waitress triggers broadcast()."""
+    import logging
+
+    from waitress.server import create_server
+    from websockets.asyncio.server import broadcast, serve
+
+    logging.getLogger().setLevel(logging.WARNING)
+    subscribers: dict[str, set[Any]] = {}
+    loop_holder: list[asyncio.AbstractEventLoop] = []
+    ready = threading.Event()
+
+    async def handler(ws: Any) -> None:
+        message = json.loads(await ws.recv())
+        channel = message["channel"]
+        subscribers.setdefault(channel, set()).add(ws)
+        await ws.send(json.dumps({"type": "subscribed", "channel": channel, "seq": 0}))
+        try:
+            await ws.wait_closed()
+        finally:
+            subscribers[channel].discard(ws)
+
+    async def main() -> None:
+        loop_holder.append(asyncio.get_running_loop())
+        async with serve(handler, "127.0.0.1", args.live_port, compression=None):
+            ready.set()
+            await asyncio.Future()
+
+    threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
+    ready.wait()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        message = json.loads(body)
+        frame = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        targets = subscribers.get(message["channel"], set())
+        loop_holder[0].call_soon_threadsafe(broadcast, set(targets), frame)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"ok":true}']
+
+    create_server(
+        app, host="127.0.0.1", port=args.port, threads=args.threads, asyncore_use_poll=True
+    ).run()
+
+
+def role_clients(args: argparse.Namespace) -> None:
+    """Open the listed connections, say ready, record receipts until stdin says stop."""
+    from websockets.asyncio.client import connect
+
+    plan = json.loads(Path(args.plan).read_text())
+    received: list[list[Any]] = [[] for _ in plan]
+
+    async def one(
+        index: int, spec: dict[str, Any], opened: asyncio.Event, count: list[int]
+    ) -> None:
+        async with connect(spec["url"], compression=None, open_timeout=60, max_queue=None) as ws:
+            if spec["token"]:
+                await ws.send(json.dumps({"type": "auth", "token": spec["token"]}))
+                await ws.recv()
+                await ws.send(
+                    json.dumps(
+                        {"type": "subscribe", "channel": spec["channel"], "since": spec["since"]}
+                    )
+                )
+            else:
+                await ws.send(json.dumps({"type": "subscribe", "channel": spec["channel"]}))
+            while json.loads(await ws.recv())["type"] != "subscribed":
+                pass
+            count[0] += 1
+            if count[0] == len(plan):
+                opened.set()
+            mine = received[index]
+            async for raw in ws:
+                now = time.monotonic()
+                message = json.loads(raw)
+                if message.get("type") == "event":
+                    mine.append((message["seq"], now))
+
+    async def main() -> None:
+        opened = asyncio.Event()
+        count = [0]
+        tasks = []
+        for index, spec in enumerate(plan):
+            tasks.append(asyncio.create_task(one(index, spec, opened, count)))
+            if index % 50 == 49:
+                await asyncio.sleep(0.01)  # do not open hundreds of handshakes at once
+        await opened.wait()
+        print("ready", flush=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, sys.stdin.readline)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    Path(args.out).write_text(
+        json.dumps(
+            [{"channel": s["channel"], "got": r} for s, r in zip(plan, received, strict=True)]
+        )
+    )
+
+
+# --- the orchestration --------------------------------------------------------------------------
+
+
+def spawn(role: str, *extra: str, stdin: Any = None, stdout: Any = None) -> subprocess.Popen[str]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--role", role, *extra]
+    return subprocess.Popen(command, stdin=stdin, stdout=stdout, text=True, cwd=str(ROOT))
+
+
+def run_clients(
+    plans: list[list[dict[str, Any]]], workdir: Path, tag: str
+) -> list[subprocess.Popen[str]]:
+    workers = []
+    for index, plan in enumerate(plans):
+        plan_file = workdir / f"{tag}-plan-{index}.json"
+        plan_file.write_text(json.dumps(plan))
+        out = workdir / f"{tag}-out-{index}.json"
+        workers.append(
+            spawn(
+                "clients",
+                "--plan",
+                str(plan_file),
+                "--out",
+                str(out),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        )
+    for worker in workers:
+        assert worker.stdout is not None
+        line = worker.stdout.readline()
+        if not line.startswith("ready"):
+            raise RuntimeError(f"a client process failed to connect ({line!r})")
+    return workers
+
+
+def stop_clients(
+    workers: list[subprocess.Popen[str]], workdir: Path, tag: str
+) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("stop\n")
+        worker.stdin.flush()
+    for index, worker in enumerate(workers):
+        worker.wait(timeout=60)
+        results += json.loads((workdir / f"{tag}-out-{index}.json").read_text())
+    return results
+
+
+def send_votes(
+    rate: float, seconds: float, post: Any, threads: int = 8
+) -> dict[tuple[str, int], float]:
+    """Call `post(i) -> (channel, seq)` at `rate` per second; returns the request start times."""
+    total = int(rate * seconds)
+    sent: dict[tuple[str, int], float] = {}
+    lock = threading.Lock()
+    counter = iter(range(total))
+    start = time.monotonic() + 0.2
+
+    def worker() -> None:
+        while True:
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                return
+            delay = start + index / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            began = time.monotonic()
+            key = post(index)
+            with lock:
+                sent[key] = began
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return sent
+
+
+def measure(results: list[dict[str, Any]], sent: dict[tuple[str, int], float]) -> dict[str, Any]:
+    latencies: list[float] = []
+    lost = duplicated = 0
+    expected_by_channel: dict[str, set[int]] = {}
+    for channel, seq in sent:
+        expected_by_channel.setdefault(channel, set()).add(seq)
+    for connection in results:
+        channel = connection["channel"]
+        seqs = [seq for seq, _t in connection["got"]]
+        expected = expected_by_channel.get(channel, set())
+        duplicated += len(seqs) - len(set(seqs))
+        lost += len(expected - set(seqs))
+        for seq, received in connection["got"]:
+            began = sent.get((channel, seq))
+            if began is not None:
+                latencies.append((received - began) * 1000)
+    return {
+        "receipts": len(latencies),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "max_ms": round(max(latencies, default=float("nan")), 2),
+        "lost": lost,
+        "duplicated": duplicated,
+    }
+
+
+def setup_product(
+    instance: Path, database_url: str, boards: int, voters: int
+) -> tuple[list[str], list[dict[str, Any]], dict[str, int]]:
+    """Sessions with boards, a topic each and voters with bearer tokens; tokens for clients."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from companion.accounts.identity import Actor, participant_token
+    from companion.accounts.operations import create_facilitator, create_organisation
+    from companion.app import create_app
+    from companion.board import operations as board_ops
+    from companion.board.models import Topic
+    from companion.board.schemas import TopicIn
+    from companion.core.db import Base, get_database, upgrade_database, utcnow
+    from companion.core.live import issue_live_token
+    from companion.programmes.models import Membership, Participant
+    from companion.programmes.operations import create_group, create_programme
+    from companion.programmes.schemas import GroupIn, ProgrammeIn
+    from companion.sessions.models import Session
+    from companion.sessions.operations import join_link_for
+
+    app = create_app(config(instance, database_url))
+    database = get_database(app)
+    upgrade_database(database)
+    Base.metadata.create_all(database.engine)
+    channels: list[str] = []
+    grants: list[dict[str, Any]] = []
+    with app.app_context(), database.session() as db:
+        organisation = create_organisation(db, "Benchmark")
+        facilitator = create_facilitator(
+            db, organisation, email="bench@example.org", name="Bench", password="x" * 12
+        )
+        programme = create_programme(db, facilitator, ProgrammeIn(name="Bench", timezone="UTC"))
+        group = create_group(db, programme, GroupIn(name="Group"))
+        people = []
+        for index in range(voters):
+            person = Participant(
+                programme=programme, name=f"Voter {index}", email=f"v{index}@example.fi"
+            )
+            db.add(person)
+            db.add(Membership(group=group, participant=person))
+            people.append(person)
+        db.flush()
+        for index in range(boards):
+            session = Session(
+                group=group, title=f"Board {index}", starts_at=utcnow() + timedelta(hours=1)
+            )
+            db.add(session)
+            db.flush()
+            board = board_ops.board_for_session(db, session)
+            board_ops.propose_topic(
+                db, board, Actor(facilitator=facilitator), TopicIn(title="Pricing")
+            )
+            # Enough votes that every request is accepted (after the propose, which reloads).
+            board.vote_budget = board.votes_per_topic = 1_000_000
+            channels.append(board_ops.channel_of(board))
+        db.commit()
+        for person in people:
+            grants.append({"token": participant_token(person, join_link_for(db, person))})
+        db.commit()
+        topics = {board_ops.channel_of(t.board): t.id for t in db.scalars(select(Topic)).all()}
+        tokens = {c: issue_live_token(db, Actor(facilitator=facilitator), [c]) for c in channels}
+    for grant in grants:
+        grant["topics"] = topics
+    return channels, grants, {"tokens": tokens}  # type: ignore[return-value]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--boards", type=int, default=40)
+    parser.add_argument("--rate", type=float, default=100, help="votes per second")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--live-processes", type=int, default=1, choices=(1, 2))
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--voters", type=int, default=8, help="participants posting votes")
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
+    parser.add_argument("--redis-url", default="", help="default: a redis-server started here")
+    parser.add_argument("--role", default="", help=argparse.SUPPRESS)
+    for hidden in ("--instance", "--plan", "--out"):
+        parser.add_argument(hidden, default="", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--live-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=8, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "web":
+        return role_web(args)
+    if args.role == "baseline":
+        return role_baseline(args)
+    if args.role == "clients":
+        return role_clients(args)
+
+    import requests
+
+    workdir = Path(tempfile.mkdtemp(prefix="board-fanout-"))
+    instance = workdir / "instance"
+    database_url = args.database_url or f"sqlite:///{instance / 'bench.sqlite'}"
+    processes: list[subprocess.Popen[Any]] = []
+    try:
+        print(f"setting up {args.boards} boards, {args.clients} clients ...", flush=True)
+        channels, voters, extra = setup_product(instance, database_url, args.boards, args.voters)
+        tokens = extra["tokens"]
+        redis_url = args.redis_url
+        if args.live_processes == 2 and not redis_url:
+            binary = shutil.which("redis-server")
+            if binary is None:
+                raise SystemExit("--live-processes 2 needs redis-server or --redis-url")
+            redis_port = free_port()
+            processes.append(
+                subprocess.Popen(
+                    [binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+            wait_port(redis_port)
+            redis_url = f"redis://127.0.0.1:{redis_port}/0"
+
+        # --- product ---------------------------------------------------------------------------
+        web_port = free_port()
+        live_ports = [free_port() for _ in range(args.live_processes)]
+        common = ["--instance", str(instance), "--database-url", database_url]
+        if args.live_processes == 1:
+            web = spawn("web", *common, "--port", str(web_port), "--live-port", str(live_ports[0]))
+            live_pids = [web.pid]
+            processes.append(web)
+        else:
+            web = spawn("web", *common, "--redis-url", redis_url, "--port", str(web_port))
+            processes.append(web)
+            env = {
+                **os.environ,
+                "COMPANION_DATABASE_URL": database_url,
+                "COMPANION_SECRET_KEY": SECRET,
+                "COMPANION_REDIS_URL": redis_url,
+                "COMPANION_INSTANCE_PATH": str(instance),
+            }
+            live_pids = []
+            for port in live_ports:
+                process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        "from companion.cli import main; main()",
+                        "live",
+                        "--port",
+                        str(port),
+                    ],
+                    env=env,
+                    cwd=str(ROOT),
+                    stderr=subprocess.DEVNULL,
+                )
+                processes.append(process)
+                live_pids.append(process.pid)
+        wait_port(web_port)
+        for port in live_ports:
+            wait_port(port)
+        time.sleep(0.5)
+
+        def plan_for(urls: list[str], product: bool) -> list[list[dict[str, Any]]]:
+            plans: list[list[dict[str, Any]]] = [[] for _ in range(args.client_processes)]
+            for index in range(args.clients):
+                channel = channels[index % len(channels)]
+                spec = {
+                    "url": urls[(index // len(channels)) % len(urls)],
+                    "channel": channel,
+                    "token": tokens[channel] if product else "",
+                    "since": 1,
+                }
+                plans[index % args.client_processes].append(spec)
+            return plans
+
+        before = sum(rss_kib(pid) for pid in live_pids)
+        urls = [f"ws://127.0.0.1:{port}/ws" for port in live_ports]
+        workers = run_clients(plan_for(urls, True), workdir, "product")
+        time.sleep(1.0)
+        after = sum(rss_kib(pid) for pid in live_pids)
+        kib_per_connection = round((after - before) / args.clients, 1)
+
+        local = threading.local()
+
+        def http() -> requests.Session:
+            # One keep-alive connection per sending thread.
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            return local.session
+
+        base = f"http://127.0.0.1:{web_port}/api/v1"
+        sample: dict[str, Any] = {}
+
+        def vote(index: int) -> tuple[str, int]:
+            channel = channels[index % len(channels)]
+            voter = voters[(index // len(channels)) % len(voters)]
+            topic = voter["topics"][channel]
+            response = http().post(
+                f"{base}/topics/{topic}/vote",
+                headers={"Authorization": f"Bearer {voter['token']}"},
+                timeout=30,
+            )
+            response.raise_for_status()
+            body = response.json()
+            sample.setdefault("data", {"topics": body["topics"]})
+            return channel, int(body["seq"])
+
+        print(f"product: {args.rate:g} votes/s for {args.seconds:g} s ...", flush=True)
+        sent = send_votes(args.rate, args.seconds, vote)
+        time.sleep(2.0)
+        product = measure(stop_clients(workers, workdir, "product"), sent)
+        for process in list(processes):
+            if process.args and "redis-server" in str(process.args[0]):
+                continue
+            process.terminate()
+            process.wait(timeout=15)
+            processes.remove(process)
+
+        # --- baseline --------------------------------------------------------------------------
+        web_port, live_port = free_port(), free_port()
+        baseline_server = spawn("baseline", "--port", str(web_port), "--live-port", str(live_port))
+        processes.append(baseline_server)
+        wait_port(web_port)
+        wait_port(live_port)
+        before = rss_kib(baseline_server.pid)
+        workers = run_clients(
+            plan_for([f"ws://127.0.0.1:{live_port}/ws"], False), workdir, "baseline"
+        )
+        time.sleep(1.0)
+        baseline_kib = round((rss_kib(baseline_server.pid) - before) / args.clients, 1)
+        counters = {channel: 1 for channel in channels}
+        counter_lock = threading.Lock()
+
+        def publish(index: int) -> tuple[str, int]:
+            channel = channels[index % len(channels)]
+            with counter_lock:
+                counters[channel] += 1
+                seq = counters[channel]
+            frame = {"type": "event", "channel": channel, "seq": seq, "kind": "vote.cast", **sample}
+            response = http().post(f"http://127.0.0.1:{web_port}/publish", json=frame, timeout=30)
+            response.raise_for_status()
+            return channel, seq
+
+        print("baseline: the same rate through a bare websockets server ...", flush=True)
+        sent = send_votes(args.rate, args.seconds, publish)
+        time.sleep(2.0)
+        baseline = measure(stop_clients(workers, workdir, "baseline"), sent)
+    finally:
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    ratio = round(product["p99_ms"] / baseline["p99_ms"], 2) if baseline["p99_ms"] else None
+    print(f"{'':12}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}{'lost':>7}{'dup':>6}  receipts")
+    for name, row in (("product", product), ("baseline", baseline)):
+        print(
+            f"{name:12}{row['p50_ms']:>9}{row['p95_ms']:>9}{row['p99_ms']:>9}{row['max_ms']:>9}"
+            f"{row['lost']:>7}{row['duplicated']:>6}  {row['receipts']}"
+        )
+    print(
+        f"ratio p99 {ratio}; live process memory {kib_per_connection} KiB per connection "
+        f"(floor {baseline_kib})"
+    )
+    summary = {
+        "clients": args.clients,
+        "boards": args.boards,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "live_processes": args.live_processes,
+        "database": "postgresql" if database_url.startswith("postgres") else "sqlite",
+        "p50_ms": product["p50_ms"],
+        "p95_ms": product["p95_ms"],
+        "p99_ms": product["p99_ms"],
+        "max_ms": product["max_ms"],
+        "baseline_p50_ms": baseline["p50_ms"],
+        "baseline_p95_ms": baseline["p95_ms"],
+        "baseline_p99_ms": baseline["p99_ms"],
+        "baseline_max_ms": baseline["max_ms"],
+        "ratio_p99": ratio,
+        "lost": product["lost"],
+        "duplicated": product["duplicated"],
+        "baseline_lost": baseline["lost"],
+        "kib_per_connection": kib_per_connection,
+        "baseline_kib_per_connection": baseline_kib,
+        "receipts": product["receipts"],
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
