@@ -58,8 +58,10 @@ SHARING_CONSENT_VERSION = "2026-11-contacts-v1"
 
 def kind_label(kind: str) -> str:
     """The kind's name in the current language."""
-    label = KIND_LABELS.get(ContactKind(kind)) if kind in ContactKind else None
-    return str(label) if label is not None else kind
+    try:
+        return str(KIND_LABELS[ContactKind(kind)])
+    except ValueError:
+        return kind
 
 
 # --- preferences ------------------------------------------------------------------------------
