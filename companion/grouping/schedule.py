@@ -1,0 +1,474 @@
+"""Breakout groups for several rounds: greedy start, then tabu search over swaps.
+
+The state is one group per (round, person). A move swaps two people of the same round, which
+keeps every group size. Its effect on the objective is computed for whole rows of candidate
+swaps at once from a meeting-count matrix and per-group sums (one matrix product per
+iteration), in the manner of Dotu & Van Hentenryck's tabu search for the social golfer problem:
+while some pair meets too often (or a hard rule is broken) only swaps that move one of the
+people concerned are considered; a swapped pair may not be swapped back for a random tenure;
+a move that beats the best schedule found so far is always allowed; after a long stall the
+search restarts from a fresh greedy schedule.
+
+Hard rules are penalties too large to trade against any soft goal, so the search can walk
+through an infeasible schedule but never returns one; the greedy start already satisfies them
+whenever it can.
+
+Determinism: the search stops after a work budget (candidate swaps evaluated) derived from the
+time limit, or `problem.iterations`; the wall clock is only a safety cap. With the same problem
+and seed the answer is the same unless that cap cuts the search short on a slow machine.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from companion.grouping.bounds import pair_upper_bound, repeats_lower_bound
+from companion.grouping.metrics import evaluate_schedule, schedule_violations
+from companion.grouping.model import Model, compile_problem
+from companion.grouping.problem import (
+    Infeasible,
+    ScheduleProblem,
+    ScheduleSolution,
+    Weights,
+)
+
+IntArray = npt.NDArray[np.int64]
+FloatMatrix = npt.NDArray[np.float64]
+
+#: Work units (candidate swaps evaluated, plus a per-iteration overhead) per second of
+#: time limit: measured on a 2-core CI-class machine so that the budget, not the clock, ends a
+#: run. The clock remains a cap.
+WORK_PER_SECOND = 1_300_000
+#: Overhead of one iteration in work units (numpy calls cost about as much as this many
+#: evaluated swaps).
+ITERATION_OVERHEAD = 400
+#: Iterations without a new best before the search starts again from a fresh greedy schedule.
+STALL_ITERATIONS = 2_000
+#: Tabu tenure (iterations) is drawn uniformly from this range.
+TENURE = (4, 100)
+EPS = 1e-9
+
+
+@dataclass
+class _Best:
+    cost: float
+    idx: IntArray
+    iteration: int
+    seconds: float
+
+
+class _Search:
+    """Mutable search state over index arrays (see the module docstring)."""
+
+    def __init__(self, model: Model, weights: Weights, seed: int) -> None:
+        self.model = model
+        self.weights = weights
+        self.np_rng = np.random.default_rng(seed)
+        # A seeded PRNG for tie-breaks and tenures: cheaper per call than numpy's.
+        self.rng = random.Random(seed)  # noqa: S311 - reproducible search, not security
+        n = self.n = model.n
+        plans = model.rounds
+        self.W = len(plans)
+        offsets = np.cumsum([0] + [len(p.sizes) for p in plans])
+        self.offset = offsets[:-1].astype(np.int64)
+        self.K = int(offsets[-1])
+        self.dummy = self.K  # the column of absent people: always empty
+        self.col_round = np.repeat(np.arange(self.W), [len(p.sizes) for p in plans])
+        self.col_size = np.array([s for p in plans for s in p.sizes] + [0], dtype=np.int64)
+
+        self.present = np.zeros((self.W, n), dtype=bool)
+        self.movable = np.zeros((self.W, n), dtype=bool)
+        for w, plan in enumerate(plans):
+            self.present[w, plan.present] = True
+            self.movable[w, plan.present] = True
+            for i in plan.fixed:
+                self.movable[w, i] = False
+        self.symmetric = model.is_symmetric() and self.W > 1
+        if self.symmetric:
+            # Relabelling people maps any first round onto any other: fix it.
+            self.movable[0, :] = False
+        for w, plan in enumerate(plans):
+            if len(plan.sizes) < 2:
+                self.movable[w, :] = False
+
+        # Cost tables: f(m) per pair = repeat*C(m,2) - new_pair*[m>=1] + pair penalties.
+        self.rule = model.rule
+        self.limit_one = model.rule in ("at_most_one", "exactly_one")
+        self.need_one = model.rule in ("at_least_one", "exactly_one")
+        tog = model.together_matrix()
+        fac = model.facilitator
+        facpair = np.outer(fac, fac) if self.limit_one else np.zeros((n, n), dtype=bool)
+        np.fill_diagonal(facpair, False)
+        self.hard = model.apart | facpair
+        self.tog = tog
+        self.has_tog = bool(tog.any())
+        self.has_hard = bool(self.hard.any())
+        self.fac = fac.astype(np.float64)
+        top = int(model.history.max(initial=0)) + self.W + 2
+        pairs = n * (n - 1) / 2
+        soft_range = pairs * (
+            weights.repeat * top * (top - 1) / 2 + weights.new_pair + weights.diversity * self.W
+        )
+        self.big = max(1e6, 10.0 * soft_range)
+        levels = np.arange(top + 1, dtype=np.float64)
+        self.add_level = weights.repeat * levels - weights.new_pair * (levels == 0)
+        rem = -weights.repeat * (levels - 1) + weights.new_pair * (levels == 1)
+        rem[0] = 0.0  # only the diagonal has m = 0 inside a group; it must not count
+        self.rem_level = rem
+        self.pair_cost = (
+            -weights.diversity * model.distance
+            + self.big * self.hard.astype(np.float64)
+            - self.big * tog.astype(np.float64)
+        )
+        self.diversity_active = weights.diversity > 0 and bool(model.distance.any())
+        # Block partners present per (round, person), to see a split keep-together block.
+        self.tog_need = (self.present.astype(np.float64) @ tog.T.astype(np.float64)) * self.present
+        self.history = model.history.astype(np.int64)
+
+        layouts = [(p.present.tolist(), p.sizes) for p in plans]
+        self.r_lower = repeats_lower_bound(model.history, layouts, model.apart, tog)
+        self.pair_upper = pair_upper_bound(model.history, layouts, model.apart)
+
+        self.idx = np.full((self.W, n), self.dummy, dtype=np.int64)
+        self.onehot = np.zeros((n, self.K + 1))
+        self.members: list[list[int]] = [[] for _ in range(self.K + 1)]
+        self.m = self.history.copy()
+        self.tabu = np.zeros((self.W, n, n), dtype=np.int64)
+        self.cost = 0.0
+        self.work_done = 0
+
+    # --- construction ------------------------------------------------------------------
+
+    def build(self) -> None:
+        """A fresh greedy schedule, round by round, each person where they add least cost."""
+        n = self.n
+        self.idx[:] = self.dummy
+        self.onehot[:] = 0.0
+        self.members = [[] for _ in range(self.K + 1)]
+        self.m = self.history.copy()
+        for w in range(self.W):
+            self._build_round(w, canonical=self.symmetric and w == 0)
+        self.tabu[:] = 0
+        self.cost = self.exact_cost()
+        del n
+
+    def _build_round(self, w: int, canonical: bool) -> None:
+        plan = self.model.rounds[w]
+        k = len(plan.sizes)
+        if k == 0:
+            return
+        off = int(self.offset[w])
+        room = list(plan.sizes)
+        add = self.add_level[self.m] + self.pair_cost
+        load = np.zeros((self.n, k))  # cost of each person joining each group so far
+        chairs = [0] * k
+        placed: set[int] = set()
+        rng = self.rng
+
+        def put(p: int, g: int) -> None:
+            self.idx[w, p] = off + g
+            self.onehot[p, off + g] = 1.0
+            self.members[off + g].append(p)
+            room[g] -= 1
+            load[:, g] += add[:, p]
+            chairs[g] += int(self.fac[p])
+            placed.add(p)
+
+        def best_group(people: list[int], allowed: list[int]) -> int | None:
+            fits = [g for g in allowed if room[g] >= len(people)]
+            if not fits:
+                return None
+            score = [float(load[people, g].sum()) for g in fits]
+            low = min(score)
+            ties = [g for g, s in zip(fits, score, strict=True) if s <= low + EPS]
+            return ties[rng.randrange(len(ties))] if len(ties) > 1 else ties[0]
+
+        if canonical:
+            start = 0
+            order = plan.present.tolist()
+            for g, size in enumerate(plan.sizes):
+                for p in order[start : start + size]:
+                    put(p, g)
+                start += size
+            self._commit_round(w)
+            return
+
+        for p, g in sorted(plan.fixed.items()):
+            put(p, g)
+        block_of = {i: block for block in self.model.blocks for i in block}
+        present = set(plan.present.tolist())
+
+        def unit(p: int) -> list[int]:
+            block = block_of.get(p)
+            if block is None:
+                return [p]
+            return [i for i in block if i in present and i not in placed]
+
+        # Facilitators first when the rule counts them: one per group while groups lack one.
+        if self.rule != "any":
+            chairs_left = [p for p in plan.present.tolist() if self.fac[p] and p not in placed]
+            rng.shuffle(chairs_left)
+            for p in chairs_left:
+                if p in placed:
+                    continue
+                people = unit(p)
+                empty = [g for g in range(k) if chairs[g] == 0]
+                target = best_group(people, empty) if empty else None
+                if target is None and not self.limit_one:
+                    target = best_group(people, list(range(k)))
+                if target is None:
+                    # The block does not fit whole: place the facilitator, let the search mend.
+                    people = [p]
+                    target = best_group(people, empty or list(range(k)))
+                if target is not None:
+                    for q in people:
+                        put(q, target)
+        # Keep-together blocks, largest first, whole.
+        for block in sorted(self.model.blocks, key=len, reverse=True):
+            people = [i for i in block if i in present and i not in placed]
+            target = best_group(people, list(range(k))) if people else None
+            if target is not None:
+                for q in people:
+                    put(q, target)
+        # Everyone else: people with keep-apart rules first, then in random order.
+        rest = [p for p in plan.present.tolist() if p not in placed]
+        rng.shuffle(rest)
+        rest.sort(key=lambda p: -int(self.hard[p].any()))
+        for p in rest:
+            target = best_group([p], list(range(k)))
+            assert target is not None  # the sizes add up to the people present
+            put(p, target)
+        self._commit_round(w)
+
+    def _commit_round(self, w: int) -> None:
+        off = int(self.offset[w])
+        for g in range(len(self.model.rounds[w].sizes)):
+            group = self.members[off + g]
+            for a in group:
+                for b in group:
+                    if a != b:
+                        self.m[a, b] += 1
+
+    # --- evaluation ----------------------------------------------------------------------
+
+    def same_group_counts(self) -> FloatMatrix:
+        """How often each pair shares a group in the planned rounds."""
+        planned = self.onehot[:, : self.K]
+        same = planned @ planned.T
+        np.fill_diagonal(same, 0.0)
+        return same
+
+    def penalty_count(self) -> int:
+        """Broken hard rules, counted the way the penalties count them."""
+        same = self.same_group_counts()
+        count = float((same * self.hard).sum() / 2)
+        if self.has_tog:
+            both = self.present.astype(np.float64).T @ self.present.astype(np.float64)
+            count += float((self.tog * (both - same)).sum() / 2)
+        if self.need_one:
+            chairs = self.fac @ self.onehot[:, : self.K]
+            count += int((chairs == 0).sum())
+        return round(count)
+
+    def exact_cost(self) -> float:
+        """The objective with penalties, recomputed from scratch."""
+        m = self.m.astype(np.float64)
+        iu = np.triu_indices(self.n, 1)
+        pairs = m[iu]
+        same = self.same_group_counts()[iu]
+        cost = self.weights.repeat * float((pairs * (pairs - 1) / 2).sum())
+        cost -= self.weights.new_pair * float((pairs >= 1).sum())
+        cost -= self.weights.diversity * float((self.model.distance[iu] * same).sum())
+        return cost + self.big * self.penalty_count()
+
+    def repeats(self) -> int:
+        """R = sum over pairs of C(m, 2), history included."""
+        m = self.m
+        return int((m * (m - 1)).sum() // 4)
+
+    def distinct_pairs(self) -> int:
+        """Pairs that met at least once."""
+        return int(np.count_nonzero(self.m)) // 2
+
+    # --- search --------------------------------------------------------------------------
+
+    def run(
+        self, max_work: int, max_iterations: int, deadline: float, start: float
+    ) -> tuple[_Best, int]:
+        """Tabu search until a limit, the deadline or a proven optimum; the best schedule."""
+        self.build()
+        best = _Best(self.cost, self.idx.copy(), 0, time.perf_counter() - start)
+        if self._optimal():
+            return best, 0
+        n = self.n
+        rows_all: tuple[IntArray, IntArray] = np.nonzero(self.movable)  # type: ignore[assignment]
+        if rows_all[0].size == 0:
+            return best, 0
+        ar = np.arange(n)
+        rng = self.rng
+        work = 0
+        it = 0
+        last_best = 0
+        while work < max_work and it < max_iterations:
+            it += 1
+            if (it & 7) == 0 and time.perf_counter() > deadline:
+                break
+            move = self._choose(it, best.cost, rows_all, ar)
+            if move is None:
+                work += ITERATION_OVERHEAD
+                continue
+            w, a, b, delta, rows = move
+            work += rows * n + ITERATION_OVERHEAD
+            self._swap(w, a, b)
+            self.cost += delta
+            tenure = it + rng.randrange(*TENURE)
+            self.tabu[w, a, b] = tenure
+            self.tabu[w, b, a] = tenure
+            if self.cost < best.cost - EPS:
+                self.cost = self.exact_cost()  # no drift in what we keep
+                if self.cost < best.cost - EPS:
+                    best = _Best(self.cost, self.idx.copy(), it, time.perf_counter() - start)
+                    last_best = it
+                    if self._optimal():
+                        break
+            elif it - last_best > STALL_ITERATIONS:
+                self.build()
+                last_best = it
+                if self.cost < best.cost - EPS:
+                    best = _Best(self.cost, self.idx.copy(), it, time.perf_counter() - start)
+        self.work_done = work
+        return best, it
+
+    def _optimal(self) -> bool:
+        """Proven optimal: no penalty, R at its lower bound, pairs at their upper bound."""
+        if self.diversity_active or self.penalty_count():
+            return False
+        return self.repeats() <= self.r_lower and self.distinct_pairs() >= self.pair_upper
+
+    def _choose(
+        self,
+        it: int,
+        best_cost: float,
+        rows_all: tuple[IntArray, IntArray],
+        ar: IntArray,
+    ) -> tuple[int, int, int, float, int] | None:
+        """The best admissible swap: (round, a, b, cost change, rows evaluated)."""
+        m = self.m
+        onehot = self.onehot
+        idx = self.idx
+        add = self.add_level[m] + self.pair_cost
+        ga = add @ onehot
+        # Focus on people whose own group holds a repeat or a broken rule.
+        bad = m >= 2
+        if self.has_hard:
+            bad = bad | self.hard
+        bad_own = (bad.astype(np.float64) @ onehot)[ar[None, :], idx] > 0
+        if self.has_tog:
+            tog_own = (self.tog.astype(np.float64) @ onehot)[ar[None, :], idx]
+            bad_own |= tog_own < self.tog_need - EPS
+        chairs = self.fac @ onehot if self.need_one else None
+        if chairs is not None:
+            bad_own |= chairs[idx] == 0
+        focus = bad_own & self.movable
+        wr, ra = np.nonzero(focus)
+        if wr.size == 0:
+            wr, ra = rows_all
+        rem = self.rem_level[m] - self.pair_cost
+        own = (rem @ onehot)[ar[None, :], idx]  # (W, n): cost of leaving one's own group
+        col_a = idx[wr, ra]
+        col_b = idx[wr]
+        delta = ga[ra[:, None], col_b] + ga[:, col_a].T - 2.0 * add[ra] + own[wr, ra][:, None]
+        delta += own[wr]
+        if chairs is not None:
+            d = self.fac[None, :] - self.fac[ra][:, None]
+            fa = chairs[col_a][:, None]
+            fb = chairs[col_b]
+            delta += self.big * (
+                ((fa + d) == 0).astype(np.float64) - (fa == 0) + ((fb - d) == 0) - (fb == 0)
+            )
+        valid = self.movable[wr] & (col_b != col_a[:, None])
+        free = self.tabu[wr, ra] <= it
+        ok = valid & (free | (delta < best_cost - self.cost - EPS))
+        masked = np.where(ok, delta, np.inf)
+        low = float(masked.min())
+        if low == np.inf:
+            return None
+        ties = np.flatnonzero(masked <= low + EPS)
+        pick = int(ties[self.rng.randrange(ties.size)]) if ties.size > 1 else int(ties[0])
+        r, b = divmod(pick, self.n)
+        return int(wr[r]), int(ra[r]), b, float(delta.flat[pick]), int(wr.size)
+
+    def _swap(self, w: int, a: int, b: int) -> None:
+        col_a = int(self.idx[w, a])
+        col_b = int(self.idx[w, b])
+        m = self.m
+        group_a = self.members[col_a]
+        group_b = self.members[col_b]
+        for x in group_a:
+            if x != a:
+                m[a, x] -= 1
+                m[x, a] -= 1
+                m[b, x] += 1
+                m[x, b] += 1
+        for x in group_b:
+            if x != b:
+                m[b, x] -= 1
+                m[x, b] -= 1
+                m[a, x] += 1
+                m[x, a] += 1
+        group_a[group_a.index(a)] = b
+        group_b[group_b.index(b)] = a
+        self.idx[w, a] = col_b
+        self.idx[w, b] = col_a
+        onehot = self.onehot
+        onehot[a, col_a] = 0.0
+        onehot[a, col_b] = 1.0
+        onehot[b, col_b] = 0.0
+        onehot[b, col_a] = 1.0
+
+    def rounds_of(self, idx: IntArray) -> list[list[list[str]]]:
+        """Groups (lists of ids, in input order) per round from a column-index array."""
+        ids = self.model.ids
+        out: list[list[list[str]]] = []
+        for w, plan in enumerate(self.model.rounds):
+            off = int(self.offset[w])
+            groups: list[list[str]] = [[] for _ in plan.sizes]
+            for p in plan.present.tolist():
+                groups[int(idx[w, p]) - off].append(ids[p])
+            out.append(groups)
+        return out
+
+
+def search_limits(problem: ScheduleProblem) -> tuple[int, int]:
+    """The deterministic limits of a run: (work units, iterations); see WORK_PER_SECOND."""
+    if problem.iterations is not None:
+        return 2**62, problem.iterations
+    return int(problem.time_limit * WORK_PER_SECOND), 2**62
+
+
+def solve_schedule(problem: ScheduleProblem) -> ScheduleSolution:
+    """Plan groups for every round of `problem`; raise `Infeasible` naming the rule that fails."""
+    start = time.perf_counter()
+    model = compile_problem(problem)
+    search = _Search(model, problem.weights, problem.seed)
+    max_work, max_iterations = search_limits(problem)
+    best, iterations = search.run(max_work, max_iterations, start + problem.time_limit, start)
+    rounds = search.rounds_of(best.idx)
+    broken = schedule_violations(problem, rounds)
+    if broken:
+        raise Infeasible(
+            "no grouping found that keeps every rule; still broken: " + "; ".join(broken[:3]),
+            constraint="search",
+        )
+    metrics = evaluate_schedule(problem, rounds, time.perf_counter() - start)
+    return ScheduleSolution(
+        rounds=rounds,
+        metrics=metrics,
+        iterations=iterations,
+        seconds_to_best=round(best.seconds, 4),
+    )
