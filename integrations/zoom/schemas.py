@@ -1,0 +1,53 @@
+"""Request and response models of the Zoom pages and JSON endpoints."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from companion.core.schema_types import Checkbox
+
+
+class MeetingSettingsIn(BaseModel):
+    """The Zoom settings a facilitator chooses for a session's meeting (NOTES §2.1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: People wait until the host lets them in.
+    waiting_room: Checkbox = False
+    #: People may enter before the host (Zoom turns it off while the waiting room is on).
+    join_before_host: Checkbox = False
+    #: The meeting has a passcode (it travels inside the join address, so nobody types it).
+    passcode: Checkbox = False
+
+
+class AppContextIn(BaseModel):
+    """What the side panel sends to start identifying its user with Zoom."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The encrypted context from `zoomSdk.getAppContext()` (NOTES §5.1).
+    context: str = Field(min_length=1, max_length=8000)
+
+
+class AuthorizeOut(BaseModel):
+    """What `zoomSdk.authorize` needs (NOTES §5.4: PKCE with method plain)."""
+
+    codeChallenge: str  # noqa: N815 - Zoom's own field names
+    state: str
+
+
+class AuthorizedIn(BaseModel):
+    """The `onAuthorized` event of the Zoom Apps SDK, and the context again."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    context: str = Field(min_length=1, max_length=8000)
+    code: str = Field(min_length=1, max_length=2000)
+    state: str = Field(min_length=1, max_length=2000)
+    redirectUri: str = Field(default="", max_length=1000)  # noqa: N815 - Zoom's field name
+
+
+class PanelOut(BaseModel):
+    """Where the side panel goes: the board's panel view with a bearer token in the fragment."""
+
+    panel_url: str
