@@ -6,6 +6,7 @@ import re
 
 from flask import Flask
 
+from companion.core.db import Db
 from tests.digest.conftest import Held, by_recipient, end_session, parts, run_worker
 from tests.services import SmtpServer
 
@@ -79,3 +80,22 @@ def test_the_personal_links_in_the_digest_open_the_right_pages(
     assert notes is not None
     assert browser.get(notes.group(1)).location.endswith(f"/sessions/{world.session.id}/notes")
     assert app.test_client().get("/me/t/forged-token").status_code == 410
+
+
+def test_each_digest_is_in_its_recipients_language(
+    app: Flask, db: Db, held: Held, use_smtp: SmtpServer
+) -> None:
+    world = held.world
+    world.client("carol").post("/me/preferences", data={"language": "fi", "reminders": "on"})
+    end_session(world)
+    run_worker(app)
+    received = by_recipient(use_smtp)
+    carol = received[world.carol.email][0]
+    assert carol["Subject"] == f"Muistiinpanot: {world.session.title}"
+    text, html = parts(carol)
+    for body in (text, html):
+        assert "Hei Carol Cedar," in body
+        assert "Seuraava tapaaminen" in body and "tiistaina 3.6.2031 09:00" in body
+        assert "Käsitellyt aiheet" in body and "3 ääntä" in body
+    assert 'lang="fi"' in html
+    assert received[world.alice.email][0]["Subject"] == f"Notes from {world.session.title}"
