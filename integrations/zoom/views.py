@@ -11,6 +11,7 @@ import json
 import logging
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -126,6 +127,9 @@ def _page_error(exc: DomainError) -> ResponseReturnValue:
     """Pages of this blueprint answer errors with a page (or the sign-in page)."""
     if isinstance(exc, NotSignedIn):
         return redirect(url_for("accounts.sign_in", next=request.full_path))
+    if request.path.startswith("/integrations/zoom/app"):
+        # Inside Zoom: the panel's own plain page, without the site's navigation.
+        return _panel_page(exc.status, state="error", title=str(exc.title), detail=exc.detail)
     return (
         render_template(
             "core/error.html", status=exc.status, title=str(exc.title), detail=exc.detail
@@ -177,7 +181,8 @@ def connection() -> ResponseReturnValue:
             "redirect": ops.redirect_uri(config),
             "webhook": ops.webhook_url(config),
             "home": ops.app_home_url(config),
-            "domain": config.base_url.split("://", 1)[-1].split("/", 1)[0],
+            # NOTES §5.3: bare host names, no scheme or port.
+            "domain": urlsplit(config.base_url).hostname or "",
         },
     )
 
@@ -407,10 +412,10 @@ def app_home() -> ResponseReturnValue:
     target = ops.panel_target(db, _config(), context)
     if not target.identified:
         db.commit()
-        return _panel_page(state="identify", session=target.session, guest=not context.uid)
+        return _panel_page(state="identify", meeting_session=target.session, guest=not context.uid)
     url = ops.panel_url(db, target)
     db.commit()  # a join link may have been made for the participant
-    return _panel_page(state="open", session=target.session, panel_url=url)
+    return _panel_page(state="open", meeting_session=target.session, panel_url=url)
 
 
 @api.post("/app/authorize")

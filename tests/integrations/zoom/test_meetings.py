@@ -465,3 +465,27 @@ def test_zoom_pages_of_other_sessions_are_not_found(
     assert answer.status_code == 404 and answer.mimetype == "text/html"
     sign_in(client, make_facilitator())
     assert client.get(f"/integrations/zoom/sessions/{session.id}").status_code == 404
+
+
+def test_programmes_can_choose_zoom_and_schedule_on_it(
+    app: Flask,
+    db: Db,
+    client: FlaskClient,
+    sign_in: Any,
+    zoom: FakeZoom,
+    make_facilitator: Any,
+    zoom_programme: Any,
+    connect_zoom: Any,
+) -> None:
+    facilitator, programme = _setup(make_facilitator, zoom_programme, connect_zoom)
+    sign_in(client, facilitator)
+    form = client.get("/programmes/new").get_data(as_text=True)
+    assert '<option value="zoom"' in form and ">Zoom</option>" in form
+    answer = client.post(
+        f"/api/v1/programmes/{programme.id}/schedule",
+        json={"group_id": programme.groups[0].id, "first_date": "2027-02-01", "count": 3},
+    )
+    assert answer.status_code == 201, answer.get_json()
+    assert all(s["join_url"].startswith("https://") for s in answer.get_json())
+    assert len(zoom.meetings()) == 3
+    assert {m["host_id"] for m in zoom.meetings()} == {zoom.default_user.id}
