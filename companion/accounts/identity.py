@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g, request, session
+from sqlalchemy import select
 
 from companion.accounts.models import Facilitator
 from companion.core.db import get_db
@@ -145,19 +146,24 @@ def current_participant() -> Participant | None:
     participant = _participant_with_live_link(participant_id, nonce)
     g.participant = participant
     if participant is not None:
-        g.preferred_language = participant.effective_language
+        # Read only if a text is translated (it loads the programme for its default).
+        g.preferred_language = lambda: participant.effective_language
     return participant
 
 
 def _participant_with_live_link(participant_id: object, nonce: object) -> Participant | None:
     if not isinstance(participant_id, int) or not isinstance(nonce, str):
         return None
-    db = get_db()
-    participant = db.get(Participant, participant_id)
-    if participant is None:
+    # One query for the person and their link: this runs on every participant request.
+    row = get_db().execute(
+        select(Participant, JoinLink)
+        .join(JoinLink, JoinLink.participant_id == Participant.id)
+        .where(Participant.id == participant_id)
+    ).first()
+    if row is None:
         return None
-    link = db.query(JoinLink).filter_by(participant_id=participant.id).one_or_none()
-    if link is None or link.revoked_at is not None or link.nonce != nonce:
+    participant, link = row
+    if link.revoked_at is not None or link.nonce != nonce:
         return None
     return participant
 

@@ -47,6 +47,8 @@ def select_locale() -> str:
     if session.get("lang") in LANGUAGES:
         return str(session["lang"])
     preferred = g.get("preferred_language")
+    if callable(preferred):
+        preferred = preferred()
     if preferred in LANGUAGES:
         return str(preferred)
     return request.accept_languages.best_match(LANGUAGES) or default
