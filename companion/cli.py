@@ -55,7 +55,11 @@ def serve_app(app: Flask, host: str, port: int, *, worker: bool, threads: int = 
     live_starter = app.extensions.get("companion.live_starter")
     if live_starter is not None:
         stoppers.append(live_starter(app))
-    server = create_server(app, host=host, port=port, threads=threads, ident="Kollega")
+    # poll() rather than select(): with the live server in this process, more than ~1,000
+    # open sockets exceed what select() can watch.
+    server = create_server(
+        app, host=host, port=port, threads=threads, ident="Kollega", asyncore_use_poll=True
+    )
 
     def _stop(_signum: int, _frame: Any) -> None:
         for stop in stoppers:
