@@ -193,4 +193,16 @@ class ZoomApi:
 
     def get(self, path: str, **params: Any) -> Any:
         """GET a JSON document."""
-        return self.request("GET", path, params=params or None).json()
+        return read_json(self.request("GET", path, params=params or None))
+
+
+def read_json(response: requests.Response) -> Any:
+    """The JSON of a 2xx answer; a ZoomError if Zoom sent something else (NOTES §2.4)."""
+    try:
+        return response.json()
+    except ValueError:
+        raise ZoomError(
+            _("Zoom answered in an unexpected way. Try again in a moment."),
+            temporary=True,
+            status=response.status_code,
+        ) from None

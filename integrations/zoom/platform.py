@@ -37,7 +37,7 @@ from companion.meetings.platform import (
     Room,
     RoomSpec,
 )
-from integrations.zoom.client import ZoomApi
+from integrations.zoom.client import ZoomApi, read_json
 from integrations.zoom.errors import ZoomError, ZoomUncertain
 from integrations.zoom.models import ZoomConnection, ZoomMeetingInstance
 from integrations.zoom.tokens import AccountTokens, TokenSource, UserTokens, is_sqlite
@@ -279,7 +279,7 @@ class ZoomPlatform:
         path = f"/users/{self.api.tokens.user_ref}/meetings"
         for attempt in range(self.config.zoom_retries + 1):
             try:
-                created = self._write("POST", path, body, may_duplicate=True).json()
+                created = read_json(self._write("POST", path, body, may_duplicate=True))
                 return self._room(int(created["id"]), extra)
             except ZoomUncertain:
                 # The create may have reached Zoom even though no answer came back: look

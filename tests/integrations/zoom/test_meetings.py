@@ -489,3 +489,20 @@ def test_programmes_can_choose_zoom_and_schedule_on_it(
     assert all(s["join_url"].startswith("https://") for s in answer.get_json())
     assert len(zoom.meetings()) == 3
     assert {m["host_id"] for m in zoom.meetings()} == {zoom.default_user.id}
+
+
+def test_an_answer_that_is_not_json_is_an_error_not_a_crash(
+    app: Flask, db: Db, zoom: FakeZoom, make_facilitator: Any, connect_zoom: Any
+) -> None:
+    facilitator = make_facilitator()
+    connect_zoom(facilitator)
+    # NOTES §2.4: some answers come as XML or HTML; never assume JSON.
+    zoom.inject("GET", "/v2/users/*/meetings", 200, body="<xml/>", content_type="application/xml")
+    with english(app):
+        platform = get_platform("zoom", app.extensions["companion.config"], db, facilitator.id)
+        try:
+            platform.create_room(RoomSpec("s", "S", utcnow() + timedelta(days=1), 60, "UTC"))
+        except ZoomError as exc:
+            assert exc.temporary and "unexpected" in exc.message
+        else:
+            raise AssertionError("expected a ZoomError")
