@@ -24,6 +24,7 @@ import time
 import numpy as np
 import numpy.typing as npt
 
+from companion.grouping.arrays import product
 from companion.grouping.problem import Infeasible, ProblemError, WeightedProblem, WeightedSolution
 
 FloatMatrix = npt.NDArray[np.float64]
@@ -118,7 +119,7 @@ class _State:
         self.group = group.copy()
         onehot = np.zeros((self.n, self.m))
         onehot[self.ar, self.group] = 1.0
-        self.sums = self.w @ onehot
+        self.sums = product(self.w, onehot)
         self.sizes = np.bincount(self.group, minlength=self.m).astype(np.int64)
         self.value = objective(self.w, self.group)
 

@@ -1,4 +1,8 @@
-"""Breakout groups for several rounds: greedy start, then tabu search over swaps.
+"""Breakout groups for several rounds: exact or greedy starts, then tabu search over swaps.
+
+Each (re)start keeps the best of a few randomised constructions: round by round, an exact
+search (`construct.py`) looks for a round in which nobody meets anyone again; after the first
+round where it fails, rounds are built greedily (each person where they add least cost).
 
 The state is one group per (round, person). A move swaps two people of the same round, which
 keeps every group size. Its effect on the objective is computed for whole rows of candidate
@@ -6,8 +10,8 @@ swaps at once from a meeting-count matrix and per-group sums (one matrix product
 iteration), in the manner of Dotu & Van Hentenryck's tabu search for the social golfer problem:
 while some pair meets too often (or a hard rule is broken) only swaps that move one of the
 people concerned are considered; a swapped pair may not be swapped back for a random tenure;
-a move that beats the best schedule found so far is always allowed; after a long stall the
-search restarts from a fresh greedy schedule.
+a move that beats the best schedule found so far is always allowed; after a stall the
+search restarts from fresh constructions.
 
 Hard rules are penalties too large to trade against any soft goal, so the search can walk
 through an infeasible schedule but never returns one; the greedy start already satisfies them
@@ -22,12 +26,15 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from companion.grouping.arrays import bitset, product
 from companion.grouping.bounds import pair_upper_bound, repeats_lower_bound
+from companion.grouping.construct import Unit, repeat_free_round
 from companion.grouping.metrics import evaluate_schedule, schedule_violations
 from companion.grouping.model import Model, compile_problem
 from companion.grouping.problem import (
@@ -43,12 +50,21 @@ FloatMatrix = npt.NDArray[np.float64]
 #: Work units (candidate swaps evaluated, plus a per-iteration overhead) per second of
 #: time limit: measured on a 2-core CI-class machine so that the budget, not the clock, ends a
 #: run. The clock remains a cap.
-WORK_PER_SECOND = 1_300_000
+WORK_PER_SECOND = 25_000_000
 #: Overhead of one iteration in work units (numpy calls cost about as much as this many
 #: evaluated swaps).
-ITERATION_OVERHEAD = 400
-#: Iterations without a new best before the search starts again from a fresh greedy schedule.
-STALL_ITERATIONS = 2_000
+ITERATION_OVERHEAD = 2_500
+#: Iterations without a new best before the search starts again from a fresh schedule.
+STALL_ITERATIONS = 1_000
+#: Constructions tried at each (re)start; the best one is kept.
+CONSTRUCTIONS = 20
+#: Node limit of the exact search for one repeat-free round, and its cost in work units.
+ROUND_NODES = 1_000
+NODE_WORK = 40
+#: Work units per person and group when a round is built greedily.
+GREEDY_WORK = 200
+#: After this many failures (and no success) a round is built greedily without trying.
+ROUND_GIVE_UP = 40
 #: Tabu tenure (iterations) is drawn uniformly from this range.
 TENURE = (4, 100)
 EPS = 1e-9
@@ -65,7 +81,13 @@ class _Best:
 class _Search:
     """Mutable search state over index arrays (see the module docstring)."""
 
-    def __init__(self, model: Model, weights: Weights, seed: int) -> None:
+    def __init__(
+        self,
+        model: Model,
+        weights: Weights,
+        seed: int,
+        history_rounds: Sequence[Sequence[Sequence[str]]] = (),
+    ) -> None:
         self.model = model
         self.weights = weights
         self.np_rng = np.random.default_rng(seed)
@@ -78,8 +100,6 @@ class _Search:
         self.offset = offsets[:-1].astype(np.int64)
         self.K = int(offsets[-1])
         self.dummy = self.K  # the column of absent people: always empty
-        self.col_round = np.repeat(np.arange(self.W), [len(p.sizes) for p in plans])
-        self.col_size = np.array([s for p in plans for s in p.sizes] + [0], dtype=np.int64)
 
         self.present = np.zeros((self.W, n), dtype=bool)
         self.movable = np.zeros((self.W, n), dtype=bool)
@@ -127,7 +147,8 @@ class _Search:
         )
         self.diversity_active = weights.diversity > 0 and bool(model.distance.any())
         # Block partners present per (round, person), to see a split keep-together block.
-        self.tog_need = (self.present.astype(np.float64) @ tog.T.astype(np.float64)) * self.present
+        self.tog_need = product(self.present.astype(np.float64), tog.T.astype(np.float64))
+        self.tog_need *= self.present
         self.history = model.history.astype(np.int64)
 
         layouts = [(p.present.tolist(), p.sizes) for p in plans]
@@ -141,6 +162,18 @@ class _Search:
         self.tabu = np.zeros((self.W, n, n), dtype=np.int64)
         self.cost = 0.0
         self.work_done = 0
+        self.work = 0
+        self.units = [self._units(w) for w in range(self.W)]
+        index = {p: i for i, p in enumerate(model.ids)}
+        self.past_groups = [
+            np.array([index[p] for p in group], dtype=np.int64)
+            for past in history_rounds
+            for group in past
+            if len(group) > 1
+        ]
+        self.hard_bits = [bitset(self.hard[p]) for p in range(n)]
+        self.round_wins = [0] * self.W
+        self.round_fails = [0] * self.W
 
     # --- construction ------------------------------------------------------------------
 
@@ -151,15 +184,134 @@ class _Search:
         self.onehot[:] = 0.0
         self.members = [[] for _ in range(self.K + 1)]
         self.m = self.history.copy()
+        exact = True
         for w in range(self.W):
-            self._build_round(w, canonical=self.symmetric and w == 0)
+            canonical = self.symmetric and w == 0
+            # After the first round that cannot be repeat-free, later ones rarely are: greedy.
+            if canonical or not exact or not self._exact_round(w):
+                exact = exact and canonical
+                self._build_round(w, canonical=canonical)
         self.tabu[:] = 0
         self.cost = self.exact_cost()
         del n
 
+    def _units(self, w: int) -> list[Unit] | None:
+        """The units of round w (blocks and same-label fixed people merged), or None."""
+        plan = self.model.rounds[w]
+        present = set(plan.present.tolist())
+        owner = {p: p for p in present}
+
+        def find(p: int) -> int:
+            while owner[p] != p:
+                p = owner[p]
+            return p
+
+        for block in self.model.blocks:
+            here = [p for p in block if p in present]
+            for p in here[1:]:
+                owner[find(p)] = find(here[0])
+        by_label: dict[int, int] = {}
+        for p, g in plan.fixed.items():
+            if g in by_label:
+                owner[find(p)] = find(by_label[g])
+            by_label[g] = p
+        groups: dict[int, list[int]] = {}
+        for p in sorted(present):
+            groups.setdefault(find(p), []).append(p)
+        units = []
+        for members in groups.values():
+            labels = {plan.fixed[p] for p in members if p in plan.fixed}
+            if len(labels) > 1:
+                return None
+            mask = 0
+            for p in members:
+                mask |= 1 << p
+            units.append(
+                Unit(
+                    members=tuple(members),
+                    mask=mask,
+                    label=labels.pop() if labels else None,
+                    chair=bool(self.fac[members].any()),
+                )
+            )
+        return units
+
+    def _exact_round(self, w: int) -> bool:
+        """Try to build round w with no pair meeting again (exact search); True on success."""
+        units = self.units[w]
+        plan = self.model.rounds[w]
+        if (
+            units is None
+            or not plan.sizes
+            or (self.round_fails[w] >= ROUND_GIVE_UP and not self.round_wins[w])
+        ):
+            return False
+        met = self.m > 0
+        forbidden = [self.hard_bits[p] | bitset(met[p]) for p in range(self.n)]
+        groups, nodes = repeat_free_round(
+            units, forbidden, plan.sizes, self.need_one, self.rng, ROUND_NODES
+        )
+        self.work += nodes * NODE_WORK
+        if groups is None:
+            self.round_fails[w] += 1
+            return False
+        self.round_wins[w] += 1
+        off = int(self.offset[w])
+        for g, people in enumerate(groups):
+            for p in people:
+                self.idx[w, p] = off + g
+                self.onehot[p, off + g] = 1.0
+                self.members[off + g].append(p)
+        self._commit_round(w)
+        return True
+
+    def _spreadable(self, w: int) -> bool:
+        """Pigeonhole: a repeat-free round w needs every earlier group spread over its groups."""
+        k = len(self.model.rounds[w].sizes)
+        here = self.present[w]
+        for group in self.past_groups:
+            if int(here[group].sum()) > k:
+                return False
+        for v in range(w):
+            off = int(self.offset[v])
+            for g in range(len(self.model.rounds[v].sizes)):
+                if int(here[self.members[off + g]].sum()) > k:
+                    return False
+        return True
+
+    def load(self, idx: IntArray) -> None:
+        """Adopt a schedule (column index per round and person) and recompute the state."""
+        self.idx = idx.copy()
+        self.onehot[:] = 0.0
+        self.members = [[] for _ in range(self.K + 1)]
+        for w in range(self.W):
+            for p in self.model.rounds[w].present.tolist():
+                col = int(idx[w, p])
+                self.onehot[p, col] = 1.0
+                self.members[col].append(p)
+        self.m = self.history.copy()
+        for w in range(self.W):
+            self._commit_round(w)
+        self.tabu[:] = 0
+        self.cost = self.exact_cost()
+
+    def restart(self, deadline: float) -> None:
+        """The best of a few fresh constructions becomes the current schedule."""
+        best_cost, best_idx = np.inf, self.idx
+        for attempt in range(CONSTRUCTIONS):
+            if attempt and time.perf_counter() > deadline:
+                break
+            self.build()
+            if self.cost < best_cost - EPS:
+                best_cost, best_idx = self.cost, self.idx.copy()
+            if self._optimal():
+                return
+        self.load(best_idx)
+
     def _build_round(self, w: int, canonical: bool) -> None:
         plan = self.model.rounds[w]
         k = len(plan.sizes)
+        self.work += GREEDY_WORK * len(plan.present) * (k + 4)
         if k == 0:
             return
         off = int(self.offset[w])
@@ -259,7 +411,7 @@ class _Search:
     def same_group_counts(self) -> FloatMatrix:
         """How often each pair shares a group in the planned rounds."""
         planned = self.onehot[:, : self.K]
-        same = planned @ planned.T
+        same = product(planned, np.ascontiguousarray(planned.T))
         np.fill_diagonal(same, 0.0)
         return same
 
@@ -268,7 +420,8 @@ class _Search:
         same = self.same_group_counts()
         count = float((same * self.hard).sum() / 2)
         if self.has_tog:
-            both = self.present.astype(np.float64).T @ self.present.astype(np.float64)
+            here = self.present.astype(np.float64)
+            both = product(np.ascontiguousarray(here.T), here)
             count += float((self.tog * (both - same)).sum() / 2)
         if self.need_one:
             chairs = self.fac @ self.onehot[:, : self.K]
@@ -301,7 +454,8 @@ class _Search:
         self, max_work: int, max_iterations: int, deadline: float, start: float
     ) -> tuple[_Best, int]:
         """Tabu search until a limit, the deadline or a proven optimum; the best schedule."""
-        self.build()
+        self.work = 0
+        self.restart(deadline)
         best = _Best(self.cost, self.idx.copy(), 0, time.perf_counter() - start)
         if self._optimal():
             return best, 0
@@ -311,19 +465,18 @@ class _Search:
             return best, 0
         ar = np.arange(n)
         rng = self.rng
-        work = 0
         it = 0
         last_best = 0
-        while work < max_work and it < max_iterations:
+        while self.work < max_work and it < max_iterations:
             it += 1
             if (it & 7) == 0 and time.perf_counter() > deadline:
                 break
             move = self._choose(it, best.cost, rows_all, ar)
             if move is None:
-                work += ITERATION_OVERHEAD
+                self.work += ITERATION_OVERHEAD
                 continue
             w, a, b, delta, rows = move
-            work += rows * n + ITERATION_OVERHEAD
+            self.work += rows * n + ITERATION_OVERHEAD
             self._swap(w, a, b)
             self.cost += delta
             tenure = it + rng.randrange(*TENURE)
@@ -337,11 +490,13 @@ class _Search:
                     if self._optimal():
                         break
             elif it - last_best > STALL_ITERATIONS:
-                self.build()
+                self.restart(deadline)
                 last_best = it
                 if self.cost < best.cost - EPS:
                     best = _Best(self.cost, self.idx.copy(), it, time.perf_counter() - start)
-        self.work_done = work
+                    if self._optimal():
+                        break
+        self.work_done = self.work
         return best, it
 
     def _optimal(self) -> bool:
@@ -362,14 +517,14 @@ class _Search:
         onehot = self.onehot
         idx = self.idx
         add = self.add_level[m] + self.pair_cost
-        ga = add @ onehot
+        ga = product(add, onehot)
         # Focus on people whose own group holds a repeat or a broken rule.
         bad = m >= 2
         if self.has_hard:
             bad = bad | self.hard
-        bad_own = (bad.astype(np.float64) @ onehot)[ar[None, :], idx] > 0
+        bad_own = product(bad.astype(np.float64), onehot)[ar[None, :], idx] > 0
         if self.has_tog:
-            tog_own = (self.tog.astype(np.float64) @ onehot)[ar[None, :], idx]
+            tog_own = product(self.tog.astype(np.float64), onehot)[ar[None, :], idx]
             bad_own |= tog_own < self.tog_need - EPS
         chairs = self.fac @ onehot if self.need_one else None
         if chairs is not None:
@@ -379,7 +534,7 @@ class _Search:
         if wr.size == 0:
             wr, ra = rows_all
         rem = self.rem_level[m] - self.pair_cost
-        own = (rem @ onehot)[ar[None, :], idx]  # (W, n): cost of leaving one's own group
+        own = product(rem, onehot)[ar[None, :], idx]  # (W, n): cost of leaving one's own group
         col_a = idx[wr, ra]
         col_b = idx[wr]
         delta = ga[ra[:, None], col_b] + ga[:, col_a].T - 2.0 * add[ra] + own[wr, ra][:, None]
@@ -455,7 +610,7 @@ def solve_schedule(problem: ScheduleProblem) -> ScheduleSolution:
     """Plan groups for every round of `problem`; raise `Infeasible` naming the rule that fails."""
     start = time.perf_counter()
     model = compile_problem(problem)
-    search = _Search(model, problem.weights, problem.seed)
+    search = _Search(model, problem.weights, problem.seed, problem.history)
     max_work, max_iterations = search_limits(problem)
     best, iterations = search.run(max_work, max_iterations, start + problem.time_limit, start)
     rounds = search.rounds_of(best.idx)
