@@ -156,6 +156,9 @@ def save_connection(
     if row is None:
         row = ZoomConnection(kind=ConnectionKind.USER, facilitator_id=facilitator.id)
         db.add(row)
+    elif row.zoom_user_id and row.zoom_user_id != zoom_user_id:
+        # Another Zoom user than before: the old grant is no longer wanted.
+        revoke_quietly(config, _plain_token(config, row))
     row.zoom_user_id = zoom_user_id
     row.zoom_account_id = str(user.get("account_id") or "")
     row.zoom_email = str(user.get("email") or "")[:254]
@@ -220,7 +223,8 @@ def disconnect(db: Db, config: Config, facilitator: Facilitator) -> bool:
     if row is None:
         return True
     revoked = revoke_quietly(config, _plain_token(config, row))
-    _forget_zoom_user(db, row.zoom_user_id, keep_event_id=None)
+    # The tokens and the Zoom identity go now; Zoom answers the revocation with
+    # `app_deauthorized` (NOTES §1.4), which clears the rest (see `deauthorize`).
     db.delete(row)
     db.flush()
     return revoked
