@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,6 +17,8 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
 from companion.accounts import identity
@@ -52,6 +55,10 @@ def _safe_next(target: str | None) -> str:
     """Only same-site paths, so the sign-in page cannot be used to redirect elsewhere."""
     if not target:
         return url_for("programmes.index")
+    # Browsers read "/\\evil.example" as "//evil.example" and drop tabs and newlines from
+    # addresses, so a backslash or a control character anywhere makes the target unsafe.
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return url_for("programmes.index")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("programmes.index")
@@ -80,6 +87,24 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
     db.commit()
     identity.sign_in(facilitator)
     return redirect(_safe_next(request.args.get("next")), code=303)
+
+
+@bp.errorhandler(429)
+def _too_many_attempts(exc: TooManyRequests) -> tuple[str, int, dict[str, str]]:
+    """The sign-in page again, saying why it refuses for now (not a bare error page)."""
+    limit = getattr(exc, "limit", None)
+    seconds = int(limit.limit.get_expiry()) if limit is not None else 15 * 60
+    minutes = max(1, math.ceil(seconds / 60))
+    error = ngettext(
+        "Too many failed attempts. For your safety, signing in is paused; "
+        "please try again in %(num)s minute.",
+        "Too many failed attempts. For your safety, signing in is paused; "
+        "please try again in %(num)s minutes.",
+        minutes,
+    )
+    email = request.form.get("email", "") if request.method == "POST" else ""
+    page = render_template("accounts/sign_in.html", values={"email": email}, error=error)
+    return page, 429, {"Retry-After": str(seconds)}
 
 
 @bp.route("/sign-out", methods=["POST"])
