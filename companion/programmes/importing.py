@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 import unicodedata
-import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -23,7 +24,11 @@ from pydantic import ValidationError
 from companion.core.validation import errors_of
 from companion.programmes.schemas import ParticipantIn
 
+log = logging.getLogger(__name__)
+
 MAX_ROWS = 2000
+#: Columns read from a file; form exports have a few dozen at most.
+MAX_COLUMNS = 100
 
 #: Fields a column can be mapped to, with their labels.
 FIELDS: dict[str, Any] = {
@@ -65,6 +70,34 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "group": ("ryhmä", "ryhma", "group", "team"),
 }
 
+#: Word beginnings that suggest a field inside a longer question text, as form tools use the
+#: question as the header ("Millä toimialalla yrityksesi toimii?", "What industry are you in?").
+#: Finnish inflects words, so these are stems matched against the start of each word.
+_STEMS: dict[str, tuple[str, ...]] = {
+    "first_name": ("etunim", "firstname"),
+    "last_name": ("sukunim", "surname", "lastname"),
+    "name": ("nimi", "nimesi", "name"),
+    "email": ("sähköpost", "sahkopost", "email", "e-mail"),
+    "phone": ("puhelin", "phone", "mobile", "matkapuhelin"),
+    "company": ("yritykse", "yrityksen", "company", "firma", "business name"),
+    "industry": ("toimiala", "industry", "sector", "branch"),
+    "region": ("paikkakun", "kotikun", "kunna", "kunta", "alueel", "region", "municipalit", "city"),
+    "years_as_entrepreneur": ("vuotta", "vuosia", "vuode", "years"),
+    "interests": (
+        "kiinnost",
+        "aihe",
+        "teema",
+        "keskustel",
+        "interest",
+        "theme",
+        "topic",
+        "discuss",
+    ),
+    "goals": ("tavoit", "toivo", "odotu", "odota", "goal", "hope", "expect"),
+    "language": ("kieli", "kielell", "language"),
+    "group": ("ryhmä", "ryhma", "group"),
+}
+
 #: Columns form tools add that are never participant data.
 _IGNORED = (
     "timestamp",
@@ -75,6 +108,14 @@ _IGNORED = (
     "aloitusaika",
     "valmistumisaika",
     "last modified time",
+    "viimeksi muokattu",
+    "total points",
+    "quiz feedback",
+    "vastaaja",
+    "vastaajan tunnus",
+    "vastausaika",
+    "respondent",
+    "response time",
 )
 
 
@@ -114,6 +155,10 @@ class RowCheck:
         return not self.errors
 
 
+#: Control characters other than tab and newlines; PostgreSQL refuses NUL in text columns.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -123,12 +168,34 @@ def _cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return _CONTROL.sub("", str(value)).strip()
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    # Mostly-ASCII UTF-16 text has a NUL in every other byte; UTF-8 and cp1252 text has none.
+    sample = data[:2000]
+    if len(sample) < 4 or sample.count(0) < len(sample) // 4:
+        return None
+    even_nuls = sample[0::2].count(0)
+    odd_nuls = sample[1::2].count(0)
+    encoding = "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
 
 
 def _decode(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UnreadableFile(
+                _("The file's text encoding is not recognised. Save it as UTF-8 CSV.")
+            ) from None
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding)
@@ -137,17 +204,55 @@ def _decode(data: bytes) -> str:
     raise UnreadableFile(_("The file's text encoding is not recognised. Save it as UTF-8 CSV."))
 
 
+def _delimiter(lines: list[str]) -> str:
+    """The separator that splits the header into the most columns and the rows alike."""
+    best, best_score = ",", (-1, -1)
+    for candidate in (";", ",", "\t"):
+        try:
+            rows = list(csv.reader(lines, delimiter=candidate))
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        width = len(rows[0])
+        consistent = sum(1 for row in rows[1:] if len(row) == width)
+        score = (consistent if width > 1 else -1, width)
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _collect(source: Iterable[Iterable[Any]]) -> list[list[str]]:
+    """Non-empty rows as text, trailing empty cells dropped; stops once there are too many."""
+    rows: list[list[str]] = []
+    for raw in source:
+        row = [_cell(c) for c in raw]
+        while row and not row[-1]:
+            row.pop()
+        if not row:
+            continue
+        if len(row) > MAX_COLUMNS:
+            raise UnreadableFile(_("The file has more than %(n)s columns.", n=MAX_COLUMNS))
+        rows.append(row)
+        if len(rows) > MAX_ROWS + 1:
+            raise UnreadableFile(
+                _("At most %(n)s participants can be imported at once.", n=MAX_ROWS)
+            )
+    return rows
+
+
 def _read_csv(data: bytes) -> list[list[str]]:
-    text = _decode(data)
-    sample = text[:10000]
+    text = _decode(data).replace("\x00", "")
+    first_line, _newline, rest = text.partition("\n")
+    declared = re.fullmatch(r"\s*\"?sep=(.)\"?\s*", first_line)
+    if declared:
+        # Excel writes "sep=;" as the first line of some CSV exports to name the separator.
+        delimiter, text = declared.group(1), rest
+    else:
+        delimiter = _delimiter(text[:20000].splitlines()[:50])
     try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-    except csv.Error:
-        # One-column files and odd quoting defeat the sniffer; count separators instead.
-        delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    try:
-        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-        return [[_cell(c) for c in row] for row in reader]
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        return _collect(reader)
     except csv.Error as exc:
         raise UnreadableFile(
             _("The CSV file could not be read: %(error)s", error=str(exc))
@@ -159,11 +264,18 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        try:
+            sheet = workbook.worksheets[0]
+            rows = _collect(sheet.iter_rows(values_only=True))
+        finally:
+            workbook.close()
+    except Exception as exc:
+        # A damaged or foreign file (any zip starts with "PK") is the upload's fault: the
+        # person gets a reason to act on, and the log keeps what openpyxl said.
+        if isinstance(exc, UnreadableFile):
+            raise
+        log.info("Unreadable workbook upload: %r", exc)
         raise UnreadableFile(_("The file is not a readable Excel (.xlsx) workbook.")) from None
-    sheet = workbook.worksheets[0]
-    rows = [[_cell(c) for c in row] for row in sheet.iter_rows(values_only=True)]
-    workbook.close()
     return rows
 
 
@@ -180,7 +292,6 @@ def read_table(filename: str, data: bytes) -> Table:
         raise UnreadableFile(_("Old .xls files are not supported. Save the file as .xlsx or CSV."))
     else:
         raise UnreadableFile(_("Upload a CSV or Excel (.xlsx) file."))
-    rows = [row for row in rows if any(cell for cell in row)]
     if len(rows) < 2:
         raise UnreadableFile(_("The file needs a header row and at least one participant."))
     if len(rows) - 1 > MAX_ROWS:
@@ -196,22 +307,62 @@ def read_table(filename: str, data: bytes) -> Table:
 
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFC", text).lower().strip()
-    return re.sub(r"[\s:?*()]+", " ", text).strip()
+    return re.sub(r"[\s:?*()!.,/]+", " ", text).strip()
 
 
-def guess_mapping(headers: list[str]) -> dict[str, int]:
-    """Field -> column index for headers that clearly name a field."""
+def _tier(field_name: str, normal: str) -> int:
+    """How clearly a normalised header names a field: 3 exactly, 2 at its start, 1 inside."""
+    words = _SYNONYMS[field_name]
+    if normal in words:
+        return 3
+    if any(normal.startswith(w + " ") for w in words):
+        return 2
+    header_words = normal.split()
+    if any(f" {w} " in f" {normal} " for w in words if " " in w) or any(
+        word.startswith(stem) for word in header_words for stem in _STEMS[field_name]
+    ):
+        return 1
+    return 0
+
+
+def _looks_like_emails(rows: list[list[str]], index: int) -> float:
+    values = [row[index] for row in rows[:200] if index < len(row) and row[index].strip()]
+    if not values:
+        return 0.0
+    return sum(1 for v in values if "@" in v) / len(values)
+
+
+def guess_mapping(headers: list[str], rows: list[list[str]] | None = None) -> dict[str, int]:
+    """Field -> column index for headers that name a field, in Finnish or English.
+
+    Exact header names win over headers that start with a field's name, which win over
+    question texts that merely mention it; each column serves one field. With `rows`, an
+    email column that holds no addresses (Microsoft Forms writes "anonymous") gives way to
+    one that does.
+    """
+    normals = {
+        index: _normalise(header)
+        for index, header in enumerate(headers)
+        if _normalise(header) not in _IGNORED
+    }
     mapping: dict[str, int] = {}
-    for index, header in enumerate(headers):
-        normal = _normalise(header)
-        if normal in _IGNORED:
-            continue
-        for field_name, words in _SYNONYMS.items():
-            if field_name in mapping:
+    for tier in (3, 2, 1):
+        for index, normal in normals.items():
+            if index in mapping.values():
                 continue
-            if normal in words or any(normal.startswith(w + " ") for w in words):
-                mapping[field_name] = index
-                break
+            for field_name in _SYNONYMS:
+                if field_name not in mapping and _tier(field_name, normal) == tier:
+                    mapping[field_name] = index
+                    break
+    if rows and "email" in mapping and _looks_like_emails(rows, mapping["email"]) < 0.5:
+        others = [
+            i
+            for i, normal in normals.items()
+            if i != mapping["email"] and _tier("email", normal) and i not in mapping.values()
+        ]
+        better = [i for i in others if _looks_like_emails(rows, i) >= 0.5]
+        if better:
+            mapping["email"] = better[0]
     if "name" in mapping and ("first_name" in mapping or "last_name" in mapping):
         del mapping["name"]
     return mapping
@@ -227,10 +378,12 @@ def _language(value: str) -> str | None:
 
 
 def _years(value: str) -> str | int | None:
-    match = re.search(r"\d+", value)
+    # Answers like "5", "5 vuotta" or "yli 10" give their number; anything else is checked
+    # (and reported) as it is.
     if not value.strip():
         return None
-    return int(match.group()) if match else value
+    match = re.search(r"\d+", value)
+    return int(match.group()) if match and len(match.group()) <= 3 else value
 
 
 def check_rows(
