@@ -7,11 +7,13 @@ programme of their own organisation they do not facilitate.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from companion.accounts.models import Facilitator, Organisation
@@ -38,6 +40,7 @@ from companion.programmes.models import (
 )
 from companion.programmes.schemas import (
     GroupIn,
+    GroupPatch,
     IntakeIn,
     InterestIn,
     ParticipantIn,
@@ -52,10 +55,27 @@ CONSENT_VERSION = "2026-11-v1"
 
 # --- access -----------------------------------------------------------------------------
 
+#: The largest id a row can have (PostgreSQL `integer`); larger ids in a URL cannot exist.
+MAX_ID = 2**31 - 1
+#: What the public tokens (intake survey, interest form, import draft) are made of.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _possible_id(value: int) -> bool:
+    # An id out of range would fail in the driver (SQLite: OverflowError, PostgreSQL:
+    # NumericValueOutOfRange) instead of simply finding nothing.
+    return 0 < value <= MAX_ID
+
+
+def _possible_token(token: str) -> bool:
+    # Tokens come from `secrets.token_urlsafe`; anything else (even a NUL, which PostgreSQL
+    # refuses in a query) cannot match one, so it is not looked up.
+    return _TOKEN.fullmatch(token) is not None
+
 
 def get_programme(db: Db, facilitator: Facilitator, programme_id: int) -> Programme:
     """The programme if the facilitator may manage it."""
-    programme = db.get(Programme, programme_id)
+    programme = db.get(Programme, programme_id) if _possible_id(programme_id) else None
     if programme is None or programme.organisation_id != facilitator.organisation_id:
         raise NotFound(_("No such programme."))
     if not can_manage_programme(facilitator, programme):
@@ -65,7 +85,7 @@ def get_programme(db: Db, facilitator: Facilitator, programme_id: int) -> Progra
 
 def get_group(db: Db, facilitator: Facilitator, group_id: int) -> Group:
     """The group if the facilitator may manage its programme."""
-    group = db.get(Group, group_id)
+    group = db.get(Group, group_id) if _possible_id(group_id) else None
     if group is None or group.programme.organisation_id != facilitator.organisation_id:
         raise NotFound(_("No such group."))
     get_programme(db, facilitator, group.programme_id)
@@ -74,7 +94,7 @@ def get_group(db: Db, facilitator: Facilitator, group_id: int) -> Group:
 
 def get_participant(db: Db, facilitator: Facilitator, participant_id: int) -> Participant:
     """The participant if the facilitator may manage their programme."""
-    participant = db.get(Participant, participant_id)
+    participant = db.get(Participant, participant_id) if _possible_id(participant_id) else None
     if participant is None or participant.programme.organisation_id != facilitator.organisation_id:
         raise NotFound(_("No such participant."))
     get_programme(db, facilitator, participant.programme_id)
@@ -108,7 +128,10 @@ def update_programme(db: Db, programme: Programme, data: ProgrammeIn | Programme
     starts_on = changes.get("starts_on", programme.starts_on)
     ends_on = changes.get("ends_on", programme.ends_on)
     if starts_on and ends_on and ends_on < starts_on:
-        raise Invalid(errors={"ends_on": _("The programme cannot end before it starts.")})
+        raise Invalid(
+            _("Please correct the marked fields."),
+            errors={"ends_on": _("The programme cannot end before it starts.")},
+        )
     for key, value in changes.items():
         if key == "platform":
             continue  # changing platform moves rooms; done by the integrations, not here
@@ -122,7 +145,7 @@ def update_programme(db: Db, programme: Programme, data: ProgrammeIn | Programme
 def create_group(db: Db, programme: Programme, data: GroupIn) -> Group:
     """A new group with its own intake-survey address."""
     if any(g.name.lower() == data.name.lower() for g in programme.groups):
-        raise Conflict(_("The programme already has a group with this name."))
+        raise Conflict(_("The programme already has a group with this name."), field="name")
     group = Group(
         programme=programme,
         name=data.name,
@@ -134,21 +157,25 @@ def create_group(db: Db, programme: Programme, data: GroupIn) -> Group:
     return group
 
 
-def update_group(db: Db, group: Group, data: GroupIn) -> Group:
-    """Rename a group or open/close its intake survey."""
-    if any(
-        g.id != group.id and g.name.lower() == data.name.lower() for g in group.programme.groups
-    ):
-        raise Conflict(_("The programme already has a group with this name."))
-    group.name = data.name
-    group.intake_open = data.intake_open
+def update_group(db: Db, group: Group, data: GroupIn | GroupPatch) -> Group:
+    """Rename a group or open/close its intake survey (a patch changes only what it names)."""
+    name = data.name if data.name is not None else group.name
+    if any(g.id != group.id and g.name.lower() == name.lower() for g in group.programme.groups):
+        raise Conflict(_("The programme already has a group with this name."), field="name")
+    group.name = name
+    if data.intake_open is not None:
+        group.intake_open = data.intake_open
     db.flush()
     return group
 
 
 def group_by_intake_token(db: Db, token: str) -> Group:
     """The group whose intake survey this is; NotFound for unknown tokens."""
-    group = db.scalar(select(Group).where(Group.intake_token == token))
+    group = (
+        db.scalar(select(Group).where(Group.intake_token == token))
+        if _possible_token(token)
+        else None
+    )
     if group is None:
         raise NotFound(_("This survey address is not valid. Please check the link you were sent."))
     return group
@@ -170,7 +197,10 @@ def _groups_of(programme: Programme, group_ids: Iterable[int]) -> list[Group]:
     wanted = set(group_ids)
     groups = [g for g in programme.groups if g.id in wanted]
     if len(groups) != len(wanted):
-        raise Invalid(errors={"group_ids": _("Choose groups of this programme.")})
+        raise Invalid(
+            _("Please correct the marked fields."),
+            errors={"group_ids": _("Choose groups of this programme.")},
+        )
     return groups
 
 
@@ -298,7 +328,11 @@ def submit_intake(db: Db, group: Group, data: IntakeIn) -> Participant:
 
 def organisation_by_interest_token(db: Db, token: str) -> Organisation:
     """The organisation whose interest form this is."""
-    organisation = db.scalar(select(Organisation).where(Organisation.interest_token == token))
+    organisation = (
+        db.scalar(select(Organisation).where(Organisation.interest_token == token))
+        if _possible_token(token)
+        else None
+    )
     if organisation is None:
         raise NotFound(_("This form address is not valid. Please check the link."))
     return organisation
@@ -366,7 +400,11 @@ def create_import_draft(
 
 def get_import_draft(db: Db, facilitator: Facilitator, token: str) -> ImportDraft:
     """A draft of this facilitator that has not expired."""
-    draft = db.scalar(select(ImportDraft).where(ImportDraft.token == token))
+    draft = (
+        db.scalar(select(ImportDraft).where(ImportDraft.token == token))
+        if _possible_token(token)
+        else None
+    )
     if (
         draft is None
         or draft.facilitator_id != facilitator.id
@@ -416,7 +454,11 @@ def commit_import(
     bad = [c for c in checks if not c.ok]
     if bad:
         raise Invalid(
-            _("%(n)s rows need fixing; nothing was imported.", n=len(bad)),
+            ngettext(
+                "%(num)s row needs fixing; nothing was imported.",
+                "%(num)s rows need fixing; nothing was imported.",
+                len(bad),
+            ),
             errors={f"line {c.line}": "; ".join(c.errors.values()) for c in bad},
         )
     if "email" not in mapping or not ({"name", "first_name", "last_name"} & set(mapping)):

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from datetime import date, datetime
+from functools import cache
+from typing import Annotated, Any
 
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from companion.core.schema_types import (
     Checkbox,
@@ -15,12 +27,50 @@ from companion.core.schema_types import (
     OptionalInt,
     RequiredText,
     Text,
-    TimeZoneName,
     kollega_error,
 )
+from companion.core.schema_types import TimeZoneName as _TimeZoneName
+from companion.meetings.platform import platform_names
+
+#: C0 control characters except tab and line breaks; PostgreSQL refuses NUL in text columns.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class ProgrammeIn(BaseModel):
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _known_zone(value: Any) -> Any:
+    # Checked against the list first: ZoneInfo() itself raises OSError for names such as
+    # "Europe" (a folder) or very long strings, which would otherwise end as a 500.
+    if isinstance(value, str) and value.strip() not in _zone_names():
+        raise kollega_error(_("Choose a time zone such as Europe/Helsinki."))
+    return value
+
+
+#: An IANA zone name this machine knows.
+TimeZoneName = Annotated[_TimeZoneName, BeforeValidator(_known_zone)]
+#: Lengths of the participant columns that are shorter than `Text`.
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+RequiredShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
+]
+
+
+class Input(BaseModel):
+    """Base of request models: text may not carry control characters (NUL and the like)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise kollega_error(_("Remove the control characters (such as NUL) from this text."))
+        return value
+
+
+class ProgrammeIn(Input):
     """A programme as a facilitator creates or edits it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -33,6 +83,14 @@ class ProgrammeIn(BaseModel):
     ends_on: date | None = None
     platform: str = "jitsi"
 
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        names = platform_names()
+        if value not in names:
+            raise kollega_error(_("Choose one of: %(options)s.", options=", ".join(names)))
+        return value
+
     @field_validator("ends_on")
     @classmethod
     def _dates_in_order(cls, value: date | None, info: ValidationInfo) -> date | None:
@@ -42,7 +100,7 @@ class ProgrammeIn(BaseModel):
         return value
 
 
-class ProgrammePatch(BaseModel):
+class ProgrammePatch(Input):
     """Fields of a programme to change; missing fields stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
@@ -71,13 +129,22 @@ class ProgrammeOut(BaseModel):
     created_at: datetime
 
 
-class GroupIn(BaseModel):
+class GroupIn(Input):
     """A group of a programme."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: RequiredText
     intake_open: Checkbox = True
+
+
+class GroupPatch(Input):
+    """Fields of a group to change; missing fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: RequiredText | None = None
+    intake_open: Checkbox | None = None
 
 
 class GroupOut(BaseModel):
@@ -92,40 +159,40 @@ class GroupOut(BaseModel):
     member_count: int = 0
 
 
-class ParticipantIn(BaseModel):
+class ParticipantIn(Input):
     """A participant as a facilitator enters them."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: RequiredText
     email: Email
-    phone: Text = ""
+    phone: Phone = ""
     company: Text = ""
-    industry: Text = ""
-    region: Text = ""
+    industry: ShortText = ""
+    region: ShortText = ""
     years_as_entrepreneur: OptionalInt = Field(default=None, ge=0, le=80)
     interests: LongText = ""
     goals: LongText = ""
     language: Language | None = None
-    group_ids: list[int] = Field(default_factory=list)
+    group_ids: list[int] = Field(default_factory=list, max_length=100)
 
 
-class ParticipantPatch(BaseModel):
+class ParticipantPatch(Input):
     """Fields of a participant to change."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: RequiredText | None = None
     email: Email | None = None
-    phone: Text | None = None
+    phone: Phone | None = None
     company: Text | None = None
-    industry: Text | None = None
-    region: Text | None = None
+    industry: ShortText | None = None
+    region: ShortText | None = None
     years_as_entrepreneur: OptionalInt = Field(default=None, ge=0, le=80)
     interests: LongText | None = None
     goals: LongText | None = None
     language: Language | None = None
-    group_ids: list[int] | None = None
+    group_ids: list[int] | None = Field(default=None, max_length=100)
 
 
 class ParticipantOut(BaseModel):
@@ -150,17 +217,17 @@ class ParticipantOut(BaseModel):
     created_at: datetime
 
 
-class IntakeIn(BaseModel):
+class IntakeIn(Input):
     """An answer to a group's intake survey (the public form)."""
 
     model_config = ConfigDict(extra="ignore")
 
     name: RequiredText
     email: Email
-    phone: Text = ""
+    phone: Phone = ""
     company: Text = ""
-    industry: RequiredText
-    region: RequiredText
+    industry: RequiredShortText
+    region: RequiredShortText
     years_as_entrepreneur: OptionalInt = Field(default=None, ge=0, le=80)
     interests: LongText = ""
     goals: LongText = ""
@@ -175,7 +242,7 @@ class IntakeIn(BaseModel):
         return value
 
 
-class InterestIn(BaseModel):
+class InterestIn(Input):
     """Someone's interest in a later round (the public form)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -183,8 +250,8 @@ class InterestIn(BaseModel):
     name: RequiredText
     email: Email
     company: Text = ""
-    industry: Text = ""
-    region: Text = ""
+    industry: ShortText = ""
+    region: ShortText = ""
     message: LongText = ""
     language: Language = "fi"
     consent: Checkbox = Field(default=False, validate_default=True)
