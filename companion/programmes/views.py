@@ -7,6 +7,9 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from sqlalchemy import select
 
 from companion.accounts.identity import require_facilitator
 from companion.accounts.operations import visible_programmes
@@ -17,12 +20,14 @@ from companion.core.i18n import common_timezones
 from companion.core.security import limiter
 from companion.core.validation import submit_form
 from companion.meetings.platform import platform_label, platform_names
+from companion.privacy.models import Consent
 from companion.programmes import operations as ops
 from companion.programmes.importing import FIELDS, Table, guess_mapping
 from companion.programmes.models import Group, Participant, Programme
 from companion.programmes.schemas import (
     GroupIn,
     GroupOut,
+    GroupPatch,
     IntakeIn,
     InterestIn,
     ParticipantIn,
@@ -36,6 +41,38 @@ from companion.sessions.operations import upcoming_sessions
 
 bp = Blueprint("programmes", __name__, template_folder="templates")
 api = Blueprint("programmes_api", __name__, url_prefix="/api/v1")
+
+
+#: Field labels for the summary above a form, so that it says which field each error is about.
+FIELD_LABELS: dict[str, Any] = {
+    "name": _l("Name"),
+    "email": _l("Email"),
+    "phone": _l("Phone"),
+    "company": _l("Company"),
+    "industry": _l("Industry"),
+    "region": _l("Region"),
+    "years_as_entrepreneur": _l("Years as entrepreneur"),
+    "interests": _l("Interests"),
+    "goals": _l("Goals"),
+    "language": _l("Language"),
+    "group_ids": _l("Groups"),
+    "consent": _l("Consent"),
+    "message": _l("Message"),
+    "description": _l("Description"),
+    "timezone": _l("Time zone"),
+    "starts_on": _l("Starts on"),
+    "ends_on": _l("Ends on"),
+    "platform": _l("Meeting platform"),
+    "file": _l("File"),
+}
+
+
+def _summary(errors: dict[str, str]) -> dict[str, str]:
+    """Errors for `errors_summary`, each prefixed with its field's label."""
+    return {
+        key: f"{FIELD_LABELS[key]}: {message}" if key in FIELD_LABELS else message
+        for key, message in errors.items()
+    }
 
 
 def _platform_options() -> list[tuple[str, str]]:
@@ -80,9 +117,10 @@ def new_programme() -> ResponseReturnValue:
         "programmes/programme_form.html",
         values=values,
         errors=errors,
+        summary=_summary(errors),
         programme=None,
         **_programme_form_context(),
-    )
+    ), (422 if errors else 200)
 
 
 @bp.route("/programmes/<int:programme_id>")
@@ -97,6 +135,7 @@ def show(programme_id: int) -> str:
         upcoming=upcoming_sessions(programme)[:6],
         group_values={},
         group_errors={},
+        group_summary={},
     )
 
 
@@ -128,9 +167,10 @@ def edit_programme(programme_id: int) -> ResponseReturnValue:
         "programmes/programme_form.html",
         values=values,
         errors=errors,
+        summary=_summary(errors),
         programme=programme,
         **_programme_form_context(),
-    )
+    ), (422 if errors else 200)
 
 
 # --- groups -----------------------------------------------------------------------------
@@ -158,6 +198,7 @@ def new_group(programme_id: int) -> ResponseReturnValue:
             upcoming=upcoming_sessions(programme)[:6],
             group_values=values,
             group_errors=errors,
+            group_summary=_summary(errors),
         ),
         422,
     )
@@ -171,6 +212,8 @@ def group(group_id: int) -> ResponseReturnValue:
     group = ops.get_group(db, facilitator, group_id)
 
     def update(data: GroupIn) -> ResponseReturnValue:
+        # An unticked checkbox sends nothing, which the schema reads as its default (open).
+        data = data.model_copy(update={"intake_open": "intake_open" in request.form})
         ops.update_group(db, group, data)
         flash(_("Changes saved."))
         return redirect(url_for("programmes.group", group_id=group.id), code=303)
@@ -180,12 +223,15 @@ def group(group_id: int) -> ResponseReturnValue:
     )
     if response is not None:
         return response
-    if request.method == "POST" and "intake_open" not in request.form and not errors:
-        values["intake_open"] = False
     members = sorted((m.participant for m in group.memberships), key=lambda p: p.name.lower())
     return render_template(
-        "programmes/group.html", group=group, members=members, values=values, errors=errors
-    )
+        "programmes/group.html",
+        group=group,
+        members=members,
+        values=values,
+        errors=errors,
+        summary=_summary(errors),
+    ), (422 if errors else 200)
 
 
 # --- participants -----------------------------------------------------------------------
@@ -210,6 +256,13 @@ def participants(programme_id: int) -> str:
     return render_template(
         "programmes/participants.html", programme=programme, people=people, query=query
     )
+
+
+def _consents(participant: Participant | None) -> list[Consent]:
+    if participant is None:
+        return []
+    query = select(Consent).where(Consent.participant_id == participant.id)
+    return list(get_db().scalars(query.order_by(Consent.given_at)))
 
 
 def _participant_form(programme: Programme, participant: Participant | None) -> ResponseReturnValue:
@@ -243,8 +296,14 @@ def _participant_form(programme: Programme, participant: Participant | None) -> 
         participant=participant,
         values=values,
         errors=errors,
-        selected_groups={int(g) for g in values.get("group_ids", []) if str(g).isdigit()},
-    )
+        summary=_summary(errors),
+        consents=_consents(participant),
+        selected_groups={
+            int(g)
+            for g in values.get("group_ids", [])
+            if str(g).isascii() and str(g).isdecimal() and len(str(g)) < 10
+        },
+    ), (422 if errors else 200)
 
 
 @bp.route("/programmes/<int:programme_id>/participants/new", methods=["GET", "POST"])
@@ -269,6 +328,10 @@ def remove_participant(participant_id: int) -> ResponseReturnValue:
     facilitator = require_facilitator()
     db = get_db()
     participant = ops.get_participant(db, facilitator, participant_id)
+    if request.form.get("confirm") != "yes":
+        # Removal erases the person's data for good, so the form asks for a tick first.
+        flash(_("Tick the box to confirm the removal."), "error")
+        return redirect(url_for("programmes.edit_participant", participant_id=participant.id), 303)
     programme_id = participant.programme_id
     ops.remove_participant(db, facilitator, participant)
     db.commit()
@@ -307,12 +370,28 @@ def import_upload(programme_id: int) -> ResponseReturnValue:
     ), status
 
 
+def _examples(table: Table) -> list[str]:
+    """The first value of each column, shown beside its header when choosing columns."""
+    examples = []
+    for index in range(len(table.headers)):
+        value = next((row[index] for row in table.rows if row[index]), "")
+        value = " ".join(value.split())
+        examples.append(value[:30] + "…" if len(value) > 30 else value)
+    return examples
+
+
+def _form_int(name: str) -> int | None:
+    raw = request.form.get(name, "").strip()
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    return int(raw) if raw.isascii() and raw.isdecimal() and len(raw) < 10 else None
+
+
 def _mapping_from_form(table: Table) -> dict[str, int]:
     mapping: dict[str, int] = {}
     for key in FIELDS:
-        raw = request.form.get(f"map_{key}", "")
-        if raw.isdigit() and int(raw) < len(table.headers):
-            mapping[key] = int(raw)
+        index = _form_int(f"map_{key}")
+        if index is not None and index < len(table.headers):
+            mapping[key] = index
     return mapping
 
 
@@ -326,10 +405,9 @@ def import_preview(token: str) -> ResponseReturnValue:
     table = Table.from_dict(draft.table)
     if request.method == "POST":
         mapping = _mapping_from_form(table)
-        raw_group = request.form.get("default_group", "")
-        default_group_id = int(raw_group) if raw_group.isdigit() else None
+        default_group_id = _form_int("default_group")
     else:
-        mapping = guess_mapping(table.headers)
+        mapping = guess_mapping(table.headers, table.rows)
         default_group_id = programme.groups[0].id if len(programme.groups) == 1 else None
     consent = request.form.get("consent_collected") == "on"
     message = None
@@ -351,7 +429,11 @@ def import_preview(token: str) -> ResponseReturnValue:
             message = exc.detail
             status = 422
         else:
-            flash(_("%(n)s participants imported.", n=len(created)))
+            flash(
+                ngettext(
+                    "%(num)s participant imported.", "%(num)s participants imported.", len(created)
+                )
+            )
             return redirect(url_for("programmes.participants", programme_id=programme.id), code=303)
     checks = ops.preview_import(db, programme, draft, mapping, default_group_id)
     missing = [
@@ -365,6 +447,7 @@ def import_preview(token: str) -> ResponseReturnValue:
             programme=programme,
             draft=draft,
             table=table,
+            examples=_examples(table),
             fields=FIELDS,
             mapping=mapping,
             default_group_id=default_group_id,
@@ -387,6 +470,12 @@ def intake(token: str) -> ResponseReturnValue:
     """A group's public intake survey."""
     db = get_db()
     group = ops.group_by_intake_token(db, token)
+    if not group.intake_open:
+        # The page itself says the survey is closed; a late answer gets the same page.
+        status = 403 if request.method == "POST" else 200
+        return render_template(
+            "programmes/intake.html", group=group, values={}, errors={}, summary={}
+        ), status
 
     def submit(data: IntakeIn) -> ResponseReturnValue:
         participant = ops.submit_intake(db, group, data)
@@ -397,9 +486,13 @@ def intake(token: str) -> ResponseReturnValue:
     )
     if response is not None:
         return response
-    return render_template("programmes/intake.html", group=group, values=values, errors=errors), (
-        422 if errors else 200
-    )
+    return render_template(
+        "programmes/intake.html",
+        group=group,
+        values=values,
+        errors=errors,
+        summary=_summary(errors),
+    ), (422 if errors else 200)
 
 
 @bp.route("/interest/<token>", methods=["GET", "POST"])
@@ -417,7 +510,11 @@ def interest(token: str) -> ResponseReturnValue:
     if response is not None:
         return response
     return render_template(
-        "programmes/interest.html", organisation=organisation, values=values, errors=errors
+        "programmes/interest.html",
+        organisation=organisation,
+        values=values,
+        errors=errors,
+        summary=_summary(errors),
     ), (422 if errors else 200)
 
 
@@ -530,8 +627,8 @@ def api_group(group_id: int) -> GroupOut:
 
 
 @api.patch("/groups/<int:group_id>")
-@api_view(summary="Change a group", body=GroupIn, response=GroupOut, tags=("groups",))
-def api_update_group(group_id: int, body: GroupIn) -> GroupOut:
+@api_view(summary="Change a group", body=GroupPatch, response=GroupOut, tags=("groups",))
+def api_update_group(group_id: int, body: GroupPatch) -> GroupOut:
     """Rename a group or open/close its intake survey."""
     facilitator = require_facilitator()
     db = get_db()
