@@ -155,11 +155,15 @@ def _participant_with_live_link(participant_id: object, nonce: object) -> Partic
     if not isinstance(participant_id, int) or not isinstance(nonce, str):
         return None
     # One query for the person and their link: this runs on every participant request.
-    row = get_db().execute(
-        select(Participant, JoinLink)
-        .join(JoinLink, JoinLink.participant_id == Participant.id)
-        .where(Participant.id == participant_id)
-    ).first()
+    row = (
+        get_db()
+        .execute(
+            select(Participant, JoinLink)
+            .join(JoinLink, JoinLink.participant_id == Participant.id)
+            .where(Participant.id == participant_id)
+        )
+        .first()
+    )
     if row is None:
         return None
     participant, link = row
