@@ -170,13 +170,13 @@ def visible_spaces(db: Db, actor: Actor, session: Session) -> list[NoteSpace]:
 def space_label(space: NoteSpace, siblings: Iterable[NoteSpace] = ()) -> str:
     """A name for the space: its own, or "Small group n" by its place among the session's."""
     if space.is_plenary:
-        return _("Whole group")
+        return str(_("Whole group"))
     if space.label:
         return space.label
     numbers = sorted(s.breakout_group_id for s in siblings if s.breakout_group_id is not None)
     if space.breakout_group_id in numbers:
-        return _("Small group %(n)s", n=numbers.index(space.breakout_group_id) + 1)
-    return _("Small group")
+        return str(_("Small group %(n)s", n=numbers.index(space.breakout_group_id) + 1))
+    return str(_("Small group"))
 
 
 # --- authors and payloads ---------------------------------------------------------------------

@@ -23,7 +23,9 @@ def test_sharing_records_consent_and_unsharing_withdraws_it(world: World, db: Db
     assert alice.get("/api/v1/me/preferences").get_json()["language"] == "fi"
 
     db.rollback()  # end the test's read transaction before the app writes again
-    assert alice.post("/me/preferences", data={"reminders": "on", "language": "en"}).status_code == 303
+    assert (
+        alice.post("/me/preferences", data={"reminders": "on", "language": "en"}).status_code == 303
+    )
     db.expire_all()
     consent = db.scalars(select(Consent).where(Consent.participant_id == world.alice.id)).one()
     assert consent.withdrawn_at is not None

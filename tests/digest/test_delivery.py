@@ -99,3 +99,18 @@ def test_each_digest_is_in_its_recipients_language(
         assert "Käsitellyt aiheet" in body and "3 ääntä" in body
     assert 'lang="fi"' in html
     assert received[world.alice.email][0]["Subject"] == f"Notes from {world.session.title}"
+
+
+def test_names_and_titles_are_escaped_in_the_html(
+    app: Flask, db: Db, held: Held, use_smtp: SmtpServer
+) -> None:
+    world = held.world
+    with app.app_context():
+        alice = db.merge(world.alice)
+        alice.name = "Alice <b>Bold</b> & Co"
+        db.commit()
+    end_session(world)
+    run_worker(app)
+    _text, html = parts(by_recipient(use_smtp)[world.alice.email][0])
+    assert "Alice &lt;b&gt;Bold&lt;/b&gt; &amp; Co" in html
+    assert "<b>Bold</b>" not in html
