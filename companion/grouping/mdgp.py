@@ -28,11 +28,19 @@ from companion.grouping.arrays import product
 from companion.grouping.problem import Infeasible, ProblemError, WeightedProblem, WeightedSolution
 
 FloatMatrix = npt.NDArray[np.float64]
+Float32Matrix = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
-#: Work units per second of time limit; one iteration costs n*n + WORK_OVERHEAD units.
-WORK_PER_SECOND = 180_000_000
-WORK_OVERHEAD = 20_000
+#: Work units per second of time limit; one iteration costs n*n/2 + WORK_OVERHEAD units
+#: (fitted on the 2-core CI machine while busy, so that the budget rather than the clock ends a
+#: run there; on an idle machine a run ends earlier with the same answer).
+WORK_PER_SECOND = 230_000_000
+WORK_OVERHEAD = 60_000
+#: Tabu tenure is drawn from [n / TENURE[0], n / TENURE[1]); after STALL * n iterations without
+#: a new best the search restarts from the best, perturbed by n / STRENGTH random swaps.
+TENURE = (30, 12)
+STALL = 10
+STRENGTH = 20
 EPS = 1e-9
 
 
@@ -103,15 +111,21 @@ def size_profile(low: IntArray, high: IntArray, n: int) -> IntArray:
 
 
 class _State:
-    """An assignment with its element-to-group weight sums and objective."""
+    """An assignment with its element-to-group weight sums and objective.
+
+    `core[i, j]` is -2 w_ij, or -inf when i and j share a group (no swap), kept up to date row
+    by row; `barrier[i]` is -inf while i is tabu. An iteration costs a few float32 passes.
+    """
 
     def __init__(self, weights: FloatMatrix, low: IntArray, high: IntArray, group: IntArray):
         self.w = weights
+        self.w2 = (-2.0 * weights).astype(np.float32)
         self.low = low
         self.high = high
         self.n = weights.shape[0]
         self.m = len(low)
         self.ar = np.arange(self.n)
+        self.barrier = np.zeros(self.n, dtype=np.float32)
         self.reset(group)
 
     def reset(self, group: IntArray) -> None:
@@ -122,6 +136,20 @@ class _State:
         self.sums = product(self.w, onehot)
         self.sizes = np.bincount(self.group, minlength=self.m).astype(np.int64)
         self.value = objective(self.w, self.group)
+        self.core = self.w2.copy()
+        self.core[self.group[:, None] == self.group[None, :]] = -np.inf
+        self.barrier[:] = 0.0
+
+    def _refresh(self, i: int) -> None:
+        """Recompute row and column i of `core` after i changed group."""
+        row = self.w2[i].copy()
+        row[self.group == self.group[i]] = -np.inf
+        self.core[i, :] = row
+        self.core[:, i] = row
+
+    def set_free(self, i: int, free: bool) -> None:
+        """Make i movable or tabu."""
+        self.barrier[i] = 0.0 if free else -np.inf
 
     def swap(self, i: int, j: int) -> float:
         """Exchange the groups of i and j; return the gain."""
@@ -134,6 +162,8 @@ class _State:
         self.group[i] = b
         self.group[j] = a
         self.value += gain
+        self._refresh(i)
+        self._refresh(j)
         return float(gain)
 
     def move(self, i: int, b: int) -> float:
@@ -146,26 +176,30 @@ class _State:
         self.sizes[a] -= 1
         self.sizes[b] += 1
         self.value += gain
+        self._refresh(i)
         return float(gain)
 
-    def gains(self) -> tuple[FloatMatrix, FloatMatrix | None]:
-        """Gain of every swap (n x n, -inf within a group) and move (n x m, or None)."""
-        group = self.group
-        per = self.sums[:, group]
-        own = self.sums[self.ar, group]
-        swaps = per + per.T
-        swaps -= own[:, None]
-        swaps -= own[None, :]
-        swaps -= 2.0 * self.w
-        swaps[group[:, None] == group[None, :]] = -np.inf
-        can_leave = self.sizes[group] > self.low[group]
+    def swap_gains(self) -> Float32Matrix:
+        """Gain of every swap without the -2 w_ij term and the masks (float32, n x n)."""
+        sums = self.sums.astype(np.float32)
+        per = sums[:, self.group]
+        own = sums[self.ar, self.group]
+        gains = per + per.T
+        gains -= own[:, None]
+        gains -= own[None, :]
+        return gains
+
+    def move_gains(self) -> FloatMatrix | None:
+        """Gain of every move between groups the size bounds allow (n x m), or None."""
+        can_leave = self.sizes[self.group] > self.low[self.group]
         can_join = self.sizes < self.high
         if not (can_leave.any() and can_join.any()):
-            return swaps, None
+            return None
+        own = self.sums[self.ar, self.group]
         moves = self.sums - own[:, None]
         allowed = can_leave[:, None] & can_join[None, :]
-        allowed[self.ar, group] = False
-        return swaps, np.where(allowed, moves, -np.inf)
+        allowed[self.ar, self.group] = False
+        return np.where(allowed, moves, -np.inf)
 
 
 def objective(weights: FloatMatrix, group: IntArray) -> float:
@@ -199,7 +233,9 @@ def _descent(state: _State) -> int:
     ar = state.ar
     while True:
         rounds += 1
-        swaps, moves = state.gains()
+        swaps = state.swap_gains()
+        swaps += state.core
+        moves = state.move_gains()
         best_j = np.argmax(swaps, axis=1)
         swap_gain = swaps[ar, best_j]
         if moves is not None:
@@ -247,14 +283,14 @@ def solve_weighted(problem: WeightedProblem) -> WeightedSolution:
         max_work, max_iterations = 2**62, problem.iterations
     else:
         max_work, max_iterations = int(problem.time_limit * WORK_PER_SECOND), 2**62
-    per_iteration = n * n + WORK_OVERHEAD
+    per_iteration = n * n // 2 + WORK_OVERHEAD
 
     state = _State(weights, low, high, _greedy(weights, size_profile(low, high, n), rng))
     work = _descent(state) * per_iteration
     best_value, best_group, best_time = state.value, state.group.copy(), time.perf_counter()
-    tenure = (max(2, n // 20), max(4, n // 8))
-    stall = 10 * n
-    strength = max(2, n // 20)
+    tenure = (max(2, n // TENURE[0]), max(4, n // TENURE[1]))
+    stall = STALL * n
+    strength = max(2, n // STRENGTH)
     tabu_until = np.zeros(n, dtype=np.int64)
     it = 0
     last_best = 0
@@ -263,16 +299,24 @@ def solve_weighted(problem: WeightedProblem) -> WeightedSolution:
         work += per_iteration
         if (it & 15) == 0 and time.perf_counter() > deadline:
             break
-        swaps, moves = state.gains()
-        free = tabu_until <= it
+        for i in np.flatnonzero(tabu_until == it).tolist():
+            state.set_free(i, True)
+        gains = state.swap_gains()
+        gains += state.core
         aspire = best_value - state.value + EPS
-        ok = (free[:, None] & free[None, :]) | (swaps > aspire)
-        masked = np.where(ok, swaps, -np.inf)
-        k = int(np.argmax(masked))
-        swap_gain = float(masked.flat[k])
+        k_all = int(np.argmax(gains))
+        best_any = float(gains.flat[k_all])
+        gains += state.barrier[:, None]
+        gains += state.barrier[None, :]
+        k = int(np.argmax(gains))
+        swap_gain = float(gains.flat[k])
+        if best_any > max(aspire, swap_gain):
+            # Aspiration: a tabu swap that beats the best solution is allowed.
+            k, swap_gain = k_all, best_any
         move_gain = -np.inf
+        moves = state.move_gains()
         if moves is not None:
-            moves = np.where(free[:, None] | (moves > aspire), moves, -np.inf)
+            moves = np.where((state.barrier == 0)[:, None] | (moves > aspire), moves, -np.inf)
             km = int(np.argmax(moves))
             move_gain = float(moves.flat[km])
         if max(swap_gain, move_gain) == -np.inf:
@@ -281,11 +325,14 @@ def solve_weighted(problem: WeightedProblem) -> WeightedSolution:
             i, b = divmod(km, m)
             state.move(i, b)
             tabu_until[i] = it + pick.randrange(*tenure)
+            state.set_free(i, False)
         else:
             i, j = divmod(k, n)
             state.swap(i, j)
             tabu_until[i] = it + pick.randrange(*tenure)
             tabu_until[j] = it + pick.randrange(*tenure)
+            state.set_free(i, False)
+            state.set_free(j, False)
         if state.value > best_value + EPS:
             best_value, best_group, best_time = state.value, state.group.copy(), time.perf_counter()
             last_best = it

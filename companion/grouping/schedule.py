@@ -47,20 +47,19 @@ from companion.grouping.problem import (
 IntArray = npt.NDArray[np.int64]
 FloatMatrix = npt.NDArray[np.float64]
 
-#: Work units (candidate swaps evaluated, plus a per-iteration overhead) per second of
-#: time limit: measured on a 2-core CI-class machine so that the budget, not the clock, ends a
-#: run. The clock remains a cap.
-WORK_PER_SECOND = 25_000_000
-#: Overhead of one iteration in work units (numpy calls cost about as much as this many
-#: evaluated swaps).
-ITERATION_OVERHEAD = 2_500
+#: Work units per second of time limit. One iteration costs ITERATION_OVERHEAD units plus
+#: (rows * n) / 5 for the candidate swaps evaluated plus n * n * groups / 25 for the products;
+#: fitted on the 2-core CI machine while busy, so that the budget rather than the clock ends a
+#: run there (on an idle machine a run ends earlier, with the same answer).
+WORK_PER_SECOND = 18_000_000
+ITERATION_OVERHEAD = 4_000
 #: Iterations without a new best before the search starts again from a fresh schedule.
 STALL_ITERATIONS = 1_000
 #: Constructions tried at each (re)start; the best one is kept.
 CONSTRUCTIONS = 20
 #: Node limit of the exact search for one repeat-free round, and its cost in work units.
 ROUND_NODES = 1_000
-NODE_WORK = 40
+NODE_WORK = 100
 #: Work units per person and group when a round is built greedily.
 GREEDY_WORK = 200
 #: After this many failures (and no success) a round is built greedily without trying.
@@ -461,6 +460,7 @@ class _Search:
             return best, 0
         n = self.n
         rows_all: tuple[IntArray, IntArray] = np.nonzero(self.movable)  # type: ignore[assignment]
+        product_work = n * n * (self.K + 1) // 25
         if rows_all[0].size == 0:
             return best, 0
         ar = np.arange(n)
@@ -476,7 +476,7 @@ class _Search:
                 self.work += ITERATION_OVERHEAD
                 continue
             w, a, b, delta, rows = move
-            self.work += rows * n + ITERATION_OVERHEAD
+            self.work += rows * n // 5 + product_work + ITERATION_OVERHEAD
             self._swap(w, a, b)
             self.cost += delta
             tenure = it + rng.randrange(*TENURE)
