@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from companion.config import PROJECT_ROOT, Config, load_config
 from companion.core import db as core_db
@@ -14,6 +15,15 @@ from companion.core import errors, i18n, security
 from companion.core.mail import Transport
 
 log = logging.getLogger(__name__)
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:...>` limited to 1 .. 2**31 - 1, the range of an INTEGER primary key."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
@@ -56,6 +66,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
             x_host=config.trusted_proxies,
         )
 
+    # Ids in addresses fit the database's INTEGER columns; anything larger is simply not found
+    # (rather than an overflow error from the driver).
+    app.url_map.converters["int"] = DatabaseId
     database = core_db.Database(config.effective_database_url, echo=config.sql_echo)
     core_db.init_app(app, database)
     i18n.init_app(app)

@@ -86,14 +86,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 
 def _clean(database: Database) -> None:
+    # DELETE in reverse dependency order: on PostgreSQL it is much faster than TRUNCATE for
+    # tables this small (TRUNCATE makes new files for every table).
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                connection.execute(text(f'DELETE FROM "{name}"'))
+        for name in tables:
+            connection.execute(text(f'DELETE FROM "{name}"'))
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,8 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
+from werkzeug.security import generate_password_hash
+
 from companion.accounts.models import Facilitator, Organisation
 from companion.accounts.operations import create_facilitator, create_organisation
 from companion.core.db import Db, utcnow
@@ -48,6 +50,9 @@ def make_facilitator(
         is_admin=admin,
         language=language,
     )
+    # scrypt takes ~0.15 s by design; tests sign in many accounts, so store a cheap hash of
+    # the same password (the sign-in tests still go through the real check).
+    facilitator.password_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
     db.commit()
     return facilitator
 

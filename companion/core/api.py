@@ -85,7 +85,12 @@ def api_view(
 def _json_body() -> Any:
     if not request.is_json:
         raise Invalid(_("Send the request body as JSON (Content-Type: application/json)."))
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        # json gives up on absurdly deep nesting with RecursionError, which silent=True
+        # does not cover.
+        data = None
     if data is None:
         raise Invalid(_("The request body is not valid JSON."))
     return data

@@ -58,7 +58,7 @@ def zone(name: str) -> ZoneInfo:
     """The IANA time zone, or UTC when the name is unknown."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return ZoneInfo("UTC")
 
 
@@ -71,9 +71,13 @@ def local_datetime(value: datetime | None, tz_name: str, fmt: str = "medium") ->
 
 def valid_timezone(name: str) -> bool:
     """Whether `name` is an IANA zone this machine knows."""
+    # "Europe" is a folder (IsADirectoryError) and very long names fail in the file system
+    # (OSError); both are simply not zones.
+    if not name or len(name) > 64:
+        return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 

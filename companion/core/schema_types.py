@@ -43,6 +43,14 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _no_control_characters(value: str) -> str:
+    # PostgreSQL refuses NUL in text, and other control characters (tabs and line breaks
+    # aside) are never meant in names or notes.
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise kollega_error(_("Remove the invisible control characters from this text."))
+    return value
+
+
 def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and value.strip() == "" else value
 

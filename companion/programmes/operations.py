@@ -15,6 +15,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from companion.accounts.models import Facilitator, Organisation
 from companion.accounts.operations import can_manage_programme, grant_programme
@@ -300,27 +301,29 @@ def record_consent(
     return consent
 
 
-def submit_intake(db: Db, group: Group, data: IntakeIn) -> Participant:
-    """A person's intake-survey answer: a new participant, or updated answers for a known one."""
+def submit_intake(db: Db, group: Group, data: IntakeIn) -> Participant | None:
+    """A person's intake-survey answer: a new participant with their consent.
+
+    An email the programme already knows changes nothing and returns None: the survey is
+    public, so an answer must not overwrite (or reveal) someone else's details. The page
+    thanks both alike; the organisers update existing answers themselves.
+    """
     if not group.intake_open:
         raise NotAllowed(_("This survey is closed. Please contact the organisers."))
     programme = group.programme
-    participant = db.scalar(
-        select(Participant).where(
-            Participant.programme_id == programme.id,
-            func.lower(Participant.email) == data.email.lower(),
-        )
+    if _email_taken(db, programme, data.email):
+        return None
+    participant = Participant(
+        programme=programme, source="survey", **data.model_dump(exclude={"consent"})
     )
-    fields = data.model_dump(exclude={"consent"})
-    if participant is None:
-        participant = Participant(programme=programme, source="survey", **fields)
-        db.add(participant)
-        db.flush()
-    else:
-        for key, value in fields.items():
-            setattr(participant, key, value)
-    if group.id not in {m.group_id for m in participant.memberships}:
-        db.add(Membership(group=group, participant=participant))
+    try:
+        # Two identical answers sent at once: the unique email decides, the loser is "known".
+        with db.begin_nested():
+            db.add(participant)
+            db.flush()
+    except IntegrityError:
+        return None
+    db.add(Membership(group=group, participant=participant))
     db.flush()
     record_consent(db, participant, "programme", source="survey", text_version=CONSENT_VERSION)
     return participant

@@ -478,8 +478,9 @@ def intake(token: str) -> ResponseReturnValue:
         ), status
 
     def submit(data: IntakeIn) -> ResponseReturnValue:
-        participant = ops.submit_intake(db, group, data)
-        return render_template("programmes/intake_done.html", group=group, name=participant.name)
+        ops.submit_intake(db, group, data)
+        # Thank by the name typed: a known email must not reveal the stored name.
+        return render_template("programmes/intake_done.html", group=group, name=data.name)
 
     values, errors, response = submit_form(
         IntakeIn, submit, defaults={"language": group.programme.language}

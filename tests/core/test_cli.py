@@ -17,6 +17,7 @@ COMPANION = [sys.executable, "-m", "companion.cli"]
 def _env(instance: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
     env["COMPANION_INSTANCE_PATH"] = str(instance)
+    env["COMPANION_DEFAULT_LANGUAGE"] = "en"  # messages the tests read
     env.update(extra)
     return env
 

@@ -139,17 +139,26 @@ def test_survey_field_errors(
     assert db.scalar(select(Participant)) is None
 
 
-def test_a_second_answer_updates_the_same_person(
+def test_a_second_answer_for_a_known_email_changes_nothing(
     client: FlaskClient, programme: Programme, db: Db
 ) -> None:
+    """The survey is public: knowing someone's email must not let anyone rewrite their answers
+    or learn that they take part."""
     first, second = programme.groups
     client.post(survey(first), data=ANSWER)
-    client.post(survey(second), data={**ANSWER, "email": "aino@example.fi", "goals": "Asiakkaita"})
+    again = client.post(
+        survey(second),
+        data={**ANSWER, "name": "Someone Else", "email": "AINO@example.fi", "goals": "Hijack"},
+    )
+    assert again.status_code == 200
+    page = text(again)
+    assert "Someone Else" in page  # thanked by the name they typed, not the stored one
+    assert ANSWER["name"] not in page
     people = db.scalars(select(Participant)).all()
     assert len(people) == 1
-    assert people[0].goals == "Asiakkaita"
-    assert {m.group_id for m in db.scalars(select(Membership))} == {first.id, second.id}
-    assert len(db.scalars(select(Consent)).all()) == 2  # each answer's consent is kept
+    assert people[0].goals == ANSWER["goals"]
+    assert {m.group_id for m in db.scalars(select(Membership))} == {first.id}
+    assert len(db.scalars(select(Consent)).all()) == 1
 
 
 def test_a_closed_survey_says_so(client: FlaskClient, group: Group, db: Db) -> None:
