@@ -66,6 +66,11 @@ def _panel(browser: Any, header: str) -> Any:
         "https://appssdk.zoom.us/**",
         lambda route: route.fulfill(body=SDK_STUB, content_type="text/javascript"),
     )
+    # The board's panel itself is tested with the board; here only arriving there counts.
+    context.route(
+        "**/panel/sessions/**",
+        lambda route: route.fulfill(body="<p>board panel</p>", content_type="text/html"),
+    )
     return context
 
 
