@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale
 
 LANGUAGES = ("fi", "en")
@@ -37,7 +37,7 @@ def translation_directories() -> list[str]:
 
 def select_locale() -> str:
     """The language of the current request."""
-    default: str = g.get("default_language", "fi")
+    default: str = current_app.extensions["companion.config"].default_language
     if not has_request_context():
         return default
     chosen = request.args.get("lang")
@@ -100,10 +100,6 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories())
     app.config["BABEL_DEFAULT_LOCALE"] = config.default_language
     babel.init_app(app, locale_selector=select_locale)
-
-    @app.before_request
-    def _default_language() -> None:
-        g.default_language = config.default_language
 
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.globals["current_language"] = lambda: str(get_locale() or config.default_language)
