@@ -41,6 +41,7 @@ class NoteLine:
 class SpaceNotes:
     """The notes of the plenary (`breakout_group_id` None) or of one breakout group."""
 
+    #: The group's own name if it has one ("" otherwise: the email names it by `number`).
     label: str
     breakout_group_id: int | None
     shared: bool
@@ -49,6 +50,8 @@ class SpaceNotes:
     items: tuple[NoteLine, ...]
     #: Participant ids of the breakout group; None when not known (then only if shared).
     members: frozenset[int] | None = None
+    #: Its place among the session's small groups (1, 2, ...), for "Small group 2".
+    number: int | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -82,7 +85,8 @@ class ContactLine:
 
     name: str
     company: str
-    kind_label: str
+    #: A ContactKind value; the email names it in the recipient's language.
+    kind: str
     #: Shared details by kind ("email", "phone", "website", "linkedin"); empty for requests.
     details: tuple[tuple[str, str], ...] = ()
 

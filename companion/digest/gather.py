@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from companion.config import Config
 from companion.contacts.models import ContactStatus, FollowUpContact, ParticipantPreferences
-from companion.contacts.operations import kind_label, preferences_for, shared_details
+from companion.contacts.operations import preferences_for, shared_details
 from companion.core.db import Db
 from companion.digest.content import (
     ActionLine,
@@ -33,7 +33,6 @@ from companion.digest.topics import topics_for_digest
 from companion.notes import membership
 from companion.notes.markdown import render_markdown
 from companion.notes.models import ActionItem, NoteItem, NoteSpace
-from companion.notes.operations import space_label
 from companion.programmes.models import Participant
 from companion.sessions.models import Attendance, JoinLink, Session
 from companion.sessions.operations import join_link_for, join_url
@@ -69,6 +68,7 @@ def session_notes(db: Db, session: Session) -> list[SpaceNotes]:
             )
         )
     )
+    numbers = sorted(s.breakout_group_id for s in spaces if s.breakout_group_id is not None)
     notes = []
     for space in sorted(spaces, key=lambda s: (s.breakout_group_id is not None, s.id)):
         members = (
@@ -78,13 +78,16 @@ def session_notes(db: Db, session: Session) -> list[SpaceNotes]:
         )
         notes.append(
             SpaceNotes(
-                label=space_label(space, spaces),
+                label=space.label,
                 breakout_group_id=space.breakout_group_id,
                 shared=space.shared_to_plenary,
                 summary_html=render_markdown(space.summary),
                 summary_text=space.summary,
                 items=tuple(_note_line(item) for item in space.items),
                 members=frozenset(members) if members is not None else None,
+                number=numbers.index(space.breakout_group_id) + 1
+                if space.breakout_group_id is not None
+                else None,
             )
         )
     return notes
@@ -124,7 +127,7 @@ def _contact_line(
     return ContactLine(
         name=other.name,
         company=other.company,
-        kind_label=kind_label(kind),
+        kind=kind,
         details=tuple((key, details[key]) for key in DETAIL_ORDER if details.get(key)),
     )
 

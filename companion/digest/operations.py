@@ -23,13 +23,13 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from companion.config import Config
-from companion.contacts.operations import preferences_for
+from companion.contacts.operations import kind_label, preferences_for
 from companion.core.db import Db, utcnow
 from companion.core.i18n import local_datetime
 from companion.core.jobs import Job, enqueue_job, job_handler, periodic
 from companion.core.mail import Attachment, OutboxMessage, queue_mail
 from companion.digest.calendar import invitation
-from companion.digest.content import DigestContent, NextSession, build_digest
+from companion.digest.content import DigestContent, NextSession, SpaceNotes, build_digest
 from companion.digest.gather import digest_inputs, session_facts
 from companion.digest.links import personal_url
 from companion.programmes.models import Participant
@@ -118,6 +118,17 @@ def _template_gettext(translations: Any) -> dict[str, Any]:
     return {"gettext": gettext, "ngettext": ngettext}
 
 
+def space_name(space: SpaceNotes) -> str:
+    """How the email names a notes space, in the current language."""
+    if space.label:
+        return space.label
+    if space.breakout_group_id is None:
+        return str(_("Whole group"))
+    if space.number:
+        return str(_("Small group %(n)s", n=space.number))
+    return str(_("Small group"))
+
+
 def render_digest(config: Config, content: DigestContent) -> RenderedEmail:
     """The digest email in the recipient's language: subject, text, HTML and the .ics."""
     with force_locale(content.recipient.language):
@@ -125,7 +136,11 @@ def render_digest(config: Config, content: DigestContent) -> RenderedEmail:
             subject = _("What you missed: %(session)s", session=content.session.title)
         else:
             subject = _("Notes from %(session)s", session=content.session.title)
-        fast = _template_gettext(get_translations())
+        fast = {
+            **_template_gettext(get_translations()),
+            "space_name": space_name,
+            "kind_name": kind_label,
+        }
         text = render_template("digest/email/digest.txt", d=content, **fast)
         html = render_template("digest/email/digest.html", d=content, subject=subject, **fast)
         calendar = next_session_calendar(config, content)

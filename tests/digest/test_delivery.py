@@ -97,6 +97,7 @@ def test_each_digest_is_in_its_recipients_language(
         assert "Hei Carol Cedar," in body
         assert "Seuraava tapaaminen" in body and "tiistaina 3.6.2031 09:00" in body
         assert "Käsitellyt aiheet" in body and "3 ääntä" in body
+        assert "Koko ryhmä" in body and "Pienryhmä 2" in body  # names of the spaces, too
     assert 'lang="fi"' in html
     assert received[world.alice.email][0]["Subject"] == f"Notes from {world.session.title}"
 
