@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from companion.contacts.models import ContactKind
-from companion.core.schema_types import Checkbox, HttpUrl, Language, OptionalInt
+from companion.core.schema_types import Checkbox, HttpUrl, Language
+from companion.notes.schemas import DbId, OptionalDbId, no_control_characters
 
-PrivateNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
+PrivateNote = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=1000),
+    AfterValidator(no_control_characters),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=40),
+    AfterValidator(no_control_characters),
+]
 
 
 class ContactIn(BaseModel):
@@ -19,12 +28,12 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    person_id: int
+    person_id: DbId
     kind: ContactKind
     #: Seen by the writer only.
     note: PrivateNote = ""
     #: Where they met; the latest session both were in when left out.
-    session_id: OptionalInt = None
+    session_id: OptionalDbId = None
 
 
 class ContactNoteIn(BaseModel):

@@ -25,8 +25,9 @@ from companion.contacts.schemas import (
 )
 from companion.core.api import api_view
 from companion.core.db import get_db
-from companion.core.errors import Conflict, Invalid, NotAllowed
+from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.core.validation import form_data, parse
+from companion.notes.schemas import DbId
 from companion.notes.views import who_are_you
 from companion.programmes.models import Participant
 from companion.programmes.operations import get_programme
@@ -225,10 +226,12 @@ def programme_contacts(programme_id: int) -> ResponseReturnValue:
     programme = get_programme(db, facilitator, programme_id)
     session = None
     session_id = request.args.get("session", "")
-    if session_id.isdigit():
+    if session_id:
+        if not session_id.isdigit() or not 1 <= int(session_id) <= 2**31 - 1:
+            raise NotFound(_("No such session."))
         session = get_session(db, facilitator, int(session_id))
         if session.group.programme_id != programme.id:
-            session = None
+            raise NotFound(_("No such session."))
     return render_template(
         "contacts/programme_contacts.html",
         programme=programme,
@@ -246,7 +249,7 @@ class CountsQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    session: int | None = None
+    session: DbId | None = None
 
 
 def _contact_out(participant: Participant, contact_id: int) -> ContactOut:

@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from flask_babel import gettext as _
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
-from companion.core.schema_types import Checkbox
+from companion.core.schema_types import Checkbox, kollega_error
 
 #: Max length of one note item: notes are short; longer text belongs in the summary.
 ITEM_MAX = 2000
@@ -19,12 +27,30 @@ def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and value.strip() == "" else value
 
 
+def no_control_characters(value: str) -> str:
+    """Refuse NUL and other control characters (PostgreSQL refuses NUL; none belong in notes)."""
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise kollega_error(_("Remove the invisible control characters from this text."))
+    return value
+
+
+#: An id of a database row (an INTEGER column), so a huge number is invalid, not an overflow.
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 NoteText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ITEM_MAX)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=ITEM_MAX),
+    AfterValidator(no_control_characters),
 ]
-SummaryText = Annotated[str, StringConstraints(max_length=SUMMARY_MAX)]
-ActionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+SummaryText = Annotated[
+    str, StringConstraints(max_length=SUMMARY_MAX), AfterValidator(no_control_characters)
+]
+ActionText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(no_control_characters),
+]
 OptionalDate = Annotated[date | None, BeforeValidator(_blank_to_none)]
+OptionalDbId = Annotated[DbId | None, BeforeValidator(_blank_to_none)]
 
 
 class NoteItemIn(BaseModel):
@@ -41,7 +67,7 @@ class SummaryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: SummaryText = ""
-    base_revision: int = Field(ge=0)
+    base_revision: int = Field(ge=0, le=2**31 - 1)
 
 
 class ShareIn(BaseModel):
@@ -58,7 +84,7 @@ class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: ActionText
-    owner_id: int
+    owner_id: DbId
     due_on: OptionalDate = None
 
 
@@ -68,7 +94,7 @@ class ActionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: ActionText | None = None
-    owner_id: int | None = None
+    owner_id: DbId | None = None
     due_on: OptionalDate = None
     done: Checkbox | None = None
 
@@ -153,10 +179,10 @@ class SpaceEventsOut(BaseModel):
 class EventsQuery(BaseModel):
     """The last sequence number the client saw."""
 
-    after: int = Field(default=0, ge=0)
+    after: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class SpaceQuery(BaseModel):
     """Which space of a session: the plenary, or a breakout group's."""
 
-    group: int | None = None
+    group: DbId | None = None
