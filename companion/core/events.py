@@ -17,7 +17,17 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, delete, select, update
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -70,31 +80,52 @@ class LiveEvent(Base):
         return {"seq": self.seq, "kind": self.kind, "data": self.data}
 
 
+_CHANNELS_TABLE = LiveChannel.__table__
+_EVENTS_TABLE = LiveEvent.__table__
+
+# Core statements, built once: these run in every write that others see live, and the ORM's
+# unit of work (an object per event, a flush) costs more than the two statements themselves.
+_NEXT_SEQ = (
+    update(_CHANNELS_TABLE)
+    .where(_CHANNELS_TABLE.c.key == bindparam("channel"))
+    .values(last_seq=_CHANNELS_TABLE.c.last_seq + 1)
+    .returning(_CHANNELS_TABLE.c.last_seq)
+)
+_INSERT_EVENT = insert(_EVENTS_TABLE)
+
+
 def _allocate_seq(db: Db, channel: str) -> int:
     """Take the channel's next number; the row lock keeps concurrent writers gap-free."""
     # UPDATE ... RETURNING takes the row lock (as SELECT ... FOR UPDATE would) and increments
     # in one round trip; a second writer waits for the first transaction, then sees its number.
     # On SQLite the writer already holds the database's write lock from BEGIN IMMEDIATE.
-    statement = (
-        update(LiveChannel)
-        .where(LiveChannel.key == channel)
-        .values(last_seq=LiveChannel.last_seq + 1)
-        .returning(LiveChannel.last_seq)
-    )
-    seq = db.execute(statement).scalar()
+    connection = db.connection()
+    seq = connection.execute(_NEXT_SEQ, {"channel": channel}).scalar()
     if seq is not None:
         return int(seq)
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.execute(insert(LiveChannel).values(key=channel, last_seq=0).on_conflict_do_nothing())
-    return int(db.execute(statement).scalar_one())
+    insert_ = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    connection.execute(
+        insert_(_CHANNELS_TABLE).values(key=channel, last_seq=0).on_conflict_do_nothing()
+    )
+    return int(connection.execute(_NEXT_SEQ, {"channel": channel}).scalar_one())
 
 
 def append_event(db: Db, channel: str, kind: str, data: dict[str, Any]) -> LiveEvent:
-    """Log an event in the caller's transaction; it is published on the bus after commit."""
-    seq = _allocate_seq(db, channel)
-    event = LiveEvent(channel=channel, seq=seq, kind=kind, data=data, created_at=utcnow())
-    db.add(event)
+    """Log an event in the caller's transaction; it is published on the bus after commit.
+
+    The caller's pending changes are flushed first, so they are written before the event.
+    The returned `LiveEvent` is a plain record of what was written (not kept in the session).
+    """
     db.flush()
+    seq = _allocate_seq(db, channel)
+    created_at = utcnow()
+    result = db.connection().execute(
+        _INSERT_EVENT,
+        {"channel": channel, "seq": seq, "kind": kind, "data": data, "created_at": created_at},
+    )
+    event = LiveEvent(channel=channel, seq=seq, kind=kind, data=data, created_at=created_at)
+    primary_key = result.inserted_primary_key
+    event.id = primary_key[0] if primary_key else None  # type: ignore[assignment]
     if has_app_context():
         from companion.core.bus import get_bus
 
