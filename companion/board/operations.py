@@ -1,23 +1,46 @@
 """Writes and access rules of the topic board; every write appends one event to the board's log.
 
 Writes lock the board row first, so two people voting at once are checked one after the other
-(their budgets and the per-topic cap hold on PostgreSQL as on SQLite).
+(their budgets and the per-topic cap hold on PostgreSQL as on SQLite): on PostgreSQL with
+`SELECT ... FOR UPDATE` on the board; on SQLite the write transaction (`BEGIN IMMEDIATE`)
+already serialises writers. Whatever a write checks is read after the lock.
+
+Votes are the hot path (a large session votes many times a second), so a vote is a few Core
+statements: access and lock in one, the voter's votes on the board in one, the vote row as an
+upsert, and the event. Its event carries the topic's new total and the voter's count on it, not
+a reload of the topic.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import (
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InvalidRequestError
 
 from companion.accounts.identity import Actor
+from companion.accounts.models import ProgrammeRole
 from companion.board import rules
 from companion.board.models import (
     DEFAULT_VOTE_BUDGET,
@@ -37,12 +60,13 @@ from companion.board.schemas import (
     TopicEdit,
     TopicIn,
     TopicOut,
+    VoteOut,
 )
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, NotAllowed, NotFound
 from companion.core.events import LiveEvent, append_event, current_seq, register_channel
+from companion.programmes.models import Group, Membership, Programme
 from companion.sessions.models import Session
-from companion.sessions.operations import session_for_actor
 
 CHANNEL_PREFIX = "board"
 
@@ -109,21 +133,115 @@ def _find_board(db: Db, session_id: int, breakout_key: str) -> Board | None:
     )
 
 
+_BOARD = Board.__table__
+_TOPIC = Topic.__table__
+_VOTE = Vote.__table__
+_SESSION = Session.__table__
+_GROUP = Group.__table__
+_PROGRAMME = Programme.__table__
+_MEMBERSHIP = Membership.__table__
+_ROLE = ProgrammeRole.__table__
+
+#: Statements built once per shape (they are immutable; SQLAlchemy caches their compiled SQL).
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _with_access(statement: Select[Any], facilitator: bool) -> Select[Any]:
+    """Join the board's session and keep the rows the actor may see.
+
+    A participant must be a member of the session's group (`:participant_id`). For a
+    facilitator (`:facilitator_id`) the programme's organisation and whether they hold a role
+    in it are added as columns, so `_check_facilitator` can tell "not found" from "not yours".
+    """
+    statement = statement.join(_SESSION, _SESSION.c.id == _BOARD.c.session_id)
+    if facilitator:
+        role = exists().where(
+            _ROLE.c.programme_id == _GROUP.c.programme_id,
+            _ROLE.c.facilitator_id == bindparam("facilitator_id"),
+        )
+        return (
+            statement.join(_GROUP, _GROUP.c.id == _SESSION.c.group_id)
+            .join(_PROGRAMME, _PROGRAMME.c.id == _GROUP.c.programme_id)
+            .add_columns(_PROGRAMME.c.organisation_id, role.label("has_role"))
+        )
+    member = exists().where(
+        _MEMBERSHIP.c.group_id == _SESSION.c.group_id,
+        _MEMBERSHIP.c.participant_id == bindparam("participant_id"),
+    )
+    return statement.where(member)
+
+
+def _actor_params(actor: Actor) -> dict[str, Any]:
+    if actor.facilitator is not None:
+        return {"facilitator_id": actor.facilitator.id}
+    assert actor.participant is not None
+    return {"participant_id": actor.participant.id}
+
+
+def _check_access(actor: Actor, row: Row[Any] | None, missing: Callable[[], str]) -> Row[Any]:
+    """The row if the actor may act on it: NotFound when it does not exist for them (another
+    organisation, not a member), NotAllowed for a facilitator not holding this programme.
+
+    `missing` gives the NotFound message; it is translated only when needed (choosing the
+    language can cost a query)."""
+    if row is None:
+        raise NotFound(missing())
+    facilitator = actor.facilitator
+    if facilitator is not None:
+        if row.organisation_id != facilitator.organisation_id:
+            raise NotFound(missing())
+        if not facilitator.active or not (facilitator.is_admin or row.has_role):
+            raise NotAllowed(_("Only the facilitator can do this."))
+    return row
+
+
+def _no_board() -> str:
+    return _("No such board.")
+
+
+def _no_topic() -> str:
+    return _("No such topic.")
+
+
+def _board_statement(facilitator: bool) -> Select[Any]:
+    key = ("board", facilitator)
+    if key not in _STATEMENTS:
+        statement = select(Board).where(Board.id == bindparam("board_id"))
+        _STATEMENTS[key] = _with_access(statement, facilitator).execution_options(
+            populate_existing=True
+        )
+    return _STATEMENTS[key]  # type: ignore[no-any-return]
+
+
+def _topic_statement(facilitator: bool) -> Select[Any]:
+    key = ("topic", facilitator)
+    if key not in _STATEMENTS:
+        statement = (
+            select(Topic, Board)
+            .join(Board, Board.id == Topic.board_id)
+            .where(Topic.id == bindparam("topic_id"), Topic.merged_into_id.is_(None))
+        )
+        _STATEMENTS[key] = _with_access(statement, facilitator).execution_options(
+            populate_existing=True
+        )
+    return _STATEMENTS[key]  # type: ignore[no-any-return]
+
+
 def board_for_actor(db: Db, actor: Actor, board_id: int) -> Board:
-    """The board if the actor facilitates its programme or is a member of its group."""
-    board = db.get(Board, board_id)
-    if board is None:
-        raise NotFound(_("No such board."))
-    session_for_actor(db, actor, board.session_id)
+    """The board if the actor facilitates its programme or is a member of its group (one
+    query)."""
+    statement = _board_statement(actor.is_facilitator)
+    row = db.execute(statement, {"board_id": board_id, **_actor_params(actor)}).first()
+    board: Board = _check_access(actor, row, _no_board)[0]
     return board
 
 
 def topic_for_actor(db: Db, actor: Actor, topic_id: int) -> Topic:
-    """The topic if the actor may see its board (merged topics are gone)."""
-    topic = db.get(Topic, topic_id)
-    if topic is None or topic.merged_into_id is not None:
-        raise NotFound(_("No such topic."))
-    board_for_actor(db, actor, topic.board_id)
+    """The topic if the actor may see its board (merged topics are gone); one query, which
+    loads the board too."""
+    statement = _topic_statement(actor.is_facilitator)
+    row = db.execute(statement, {"topic_id": topic_id, **_actor_params(actor)}).first()
+    topic: Topic = _check_access(actor, row, _no_topic)[0]
     return topic
 
 
@@ -132,9 +250,40 @@ def _require_facilitator(actor: Actor) -> None:
         raise NotAllowed(_("Only the facilitator can do this."))
 
 
+def _is_postgresql(db: Db) -> bool:
+    return db.connection().dialect.name == "postgresql"
+
+
 def _lock(db: Db, board: Board) -> None:
-    # Serialise the board's writes (SQLite: BEGIN IMMEDIATE already has; no-op there).
+    """Serialise the board's writes and read what they check afresh.
+
+    PostgreSQL: lock the board row (`SELECT ... FOR UPDATE`, reloading it) and expire the
+    board's topics and votes already loaded, so they are read again after the lock. SQLite: the
+    write transaction began IMMEDIATE and holds the database's write lock already, and
+    everything loaded in it is current.
+    """
+    if not _is_postgresql(db):
+        return
     db.refresh(board, with_for_update=True)
+    for instance in list(db.identity_map.values()):
+        if isinstance(instance, Topic | Vote):
+            db.expire(instance)
+
+
+def _lock_topics(db: Db, *topics: Topic) -> Board:
+    """Lock the topics' board (see `_lock`); NotFound if one was removed or merged away while
+    this write waited for the lock."""
+    board = topics[0].board
+    _lock(db, board)
+    for topic in topics:
+        try:
+            if inspect(topic).expired_attributes:
+                db.refresh(topic)  # PostgreSQL: read after the lock (raises if it was deleted)
+        except InvalidRequestError:
+            raise NotFound(_no_topic()) from None
+        if topic.merged_into_id is not None or topic.board_id != board.id:
+            raise NotFound(_no_topic())
+    return board
 
 
 # --- what clients see -------------------------------------------------------------------------
@@ -298,19 +447,18 @@ def _author_or_facilitator(topic: Topic, actor: Actor) -> None:
 def edit_topic(db: Db, topic: Topic, actor: Actor, data: TopicEdit) -> LiveEvent:
     """Change the wording (its author or the facilitator)."""
     _author_or_facilitator(topic, actor)
-    _lock(db, topic.board)
+    board = _lock_topics(db, topic)
     if data.title is not None:
         topic.title = " ".join(data.title.split())
     if data.description is not None:
         topic.description = data.description.strip()
-    return _topics_event(db, topic.board, "topic.edited", [topic])
+    return _topics_event(db, board, "topic.edited", [topic])
 
 
 def remove_topic(db: Db, topic: Topic, actor: Actor) -> LiveEvent:
     """Take a topic off the board (its author or the facilitator); its votes come back."""
     _author_or_facilitator(topic, actor)
-    board = topic.board
-    _lock(db, board)
+    board = _lock_topics(db, topic)
     if not actor.is_facilitator and any(v.voter != topic.author for v in topic.votes):
         raise Conflict(_("Others have voted for this topic; ask the facilitator to remove it."))
     topic_id = topic.id
@@ -322,17 +470,6 @@ def remove_topic(db: Db, topic: Topic, actor: Actor) -> LiveEvent:
 # --- votes ------------------------------------------------------------------------------------
 
 
-def _my_votes(db: Db, board: Board, voter: str) -> tuple[dict[int, int], dict[int, str]]:
-    """The voter's votes per topic, and every visible topic's column."""
-    columns = {t.id: t.column for t in visible_topics(db, board)}
-    rows = db.execute(
-        select(Vote.topic_id, Vote.count)
-        .join(Topic, Topic.id == Vote.topic_id)
-        .where(Topic.board_id == board.id, Vote.voter == voter, Topic.merged_into_id.is_(None))
-    )
-    return {topic_id: count for topic_id, count in rows}, columns
-
-
 _REFUSALS = {
     "budget": lambda: _("You have used all your votes. Take one back to vote again."),
     "cap": lambda: _("You have given this topic as many votes as one topic can get."),
@@ -341,45 +478,125 @@ _REFUSALS = {
 }
 
 
-def cast_vote(db: Db, topic: Topic, actor: Actor) -> LiveEvent:
-    """One more dot vote from the actor on the topic, within the budget and per-topic cap."""
-    board = topic.board
-    _lock(db, board)
-    voter = voter_of(actor)
-    mine, columns = _my_votes(db, board, voter)
-    refusal = rules.check_vote(
-        budget=board.vote_budget,
-        per_topic=board.votes_per_topic,
-        my_votes=mine,
-        columns=columns,
-        topic_id=topic.id,
+def _vote_board_statement(facilitator: bool, postgresql: bool) -> Select[Any]:
+    """The topic's board if the actor may vote there; locks the board row on PostgreSQL."""
+    key = ("vote-board", facilitator, postgresql)
+    if key not in _STATEMENTS:
+        statement = (
+            select(_BOARD.c.id, _BOARD.c.vote_budget, _BOARD.c.votes_per_topic)
+            .select_from(_TOPIC)
+            .join(_BOARD, _BOARD.c.id == _TOPIC.c.board_id)
+            .where(_TOPIC.c.id == bindparam("topic_id"))
+        )
+        statement = _with_access(statement, facilitator)
+        if postgresql:
+            statement = statement.with_for_update(of=_BOARD)
+        _STATEMENTS[key] = statement
+    return _STATEMENTS[key]  # type: ignore[no-any-return]
+
+
+def _vote_facts_statement() -> Select[Any]:
+    """After the lock: the voter's votes on the board's visible topics and the voted topic's
+    column and total (one row per topic the voter has votes on, plus the voted topic)."""
+    key = ("vote-facts",)
+    if key not in _STATEMENTS:
+        everyone = _VOTE.alias("everyone")
+        total = (
+            select(func.coalesce(func.sum(everyone.c.count), 0))
+            .where(everyone.c.topic_id == bindparam("topic_id"))
+            .scalar_subquery()
+        )
+        mine = and_(_VOTE.c.topic_id == _TOPIC.c.id, _VOTE.c.voter == bindparam("voter"))
+        _STATEMENTS[key] = (
+            select(_TOPIC.c.id, _TOPIC.c.column, _VOTE.c.count, total.label("total"))
+            .select_from(_TOPIC.outerjoin(_VOTE, mine))
+            .where(
+                _TOPIC.c.board_id == bindparam("board_id"),
+                _TOPIC.c.merged_into_id.is_(None),
+                or_(_VOTE.c.id.is_not(None), _TOPIC.c.id == bindparam("topic_id")),
+            )
+        )
+    return _STATEMENTS[key]  # type: ignore[no-any-return]
+
+
+def _add_vote_statement(postgresql: bool) -> Any:
+    """One more vote: insert the row, or count up the one there is (one statement)."""
+    key = ("vote-add", postgresql)
+    if key not in _STATEMENTS:
+        insert = pg_insert if postgresql else sqlite_insert
+        statement = insert(_VOTE).values(
+            topic_id=bindparam("topic_id"), voter=bindparam("voter"), count=1
+        )
+        _STATEMENTS[key] = statement.on_conflict_do_update(
+            index_elements=[_VOTE.c.topic_id, _VOTE.c.voter],
+            set_={"count": _VOTE.c.count + 1},
+        )
+    return _STATEMENTS[key]
+
+
+# (An UPDATE's own bind names must not be column names.)
+_THIS_VOTE = and_(_VOTE.c.topic_id == bindparam("b_topic"), _VOTE.c.voter == bindparam("b_voter"))
+_COUNT_DOWN = update(_VOTE).where(_THIS_VOTE).values(count=_VOTE.c.count - 1)
+_DELETE_VOTE = delete(_VOTE).where(_THIS_VOTE)
+
+
+def _change_vote(db: Db, actor: Actor, topic_id: int, delta: int) -> LiveEvent:
+    connection: Connection = db.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    board = _check_access(
+        actor,
+        connection.execute(
+            _vote_board_statement(actor.is_facilitator, postgresql),
+            {"topic_id": topic_id, **_actor_params(actor)},
+        ).first(),
+        _no_topic,
     )
-    if refusal is not None:
-        raise Conflict(_REFUSALS[refusal](), reason=refusal)
-    vote = db.scalar(select(Vote).where(Vote.topic_id == topic.id, Vote.voter == voter))
-    if vote is None:
-        db.add(Vote(topic_id=topic.id, voter=voter, count=1))
-    else:
-        vote.count += 1
-    return _topics_event(db, board, "vote.cast", [topic])
-
-
-def retract_vote(db: Db, topic: Topic, actor: Actor) -> LiveEvent:
-    """Take one of the actor's votes back from the topic."""
-    board = topic.board
-    _lock(db, board)
+    # Everything checked below is read after the lock.
     voter = voter_of(actor)
-    mine, columns = _my_votes(db, board, voter)
-    refusal = rules.check_unvote(my_votes=mine, columns=columns, topic_id=topic.id)
+    params = {"board_id": board.id, "topic_id": topic_id, "voter": voter}
+    rows = connection.execute(_vote_facts_statement(), params).all()
+    columns = {row.id: row.column for row in rows}
+    if topic_id not in columns:
+        raise NotFound(_("No such topic."))  # merged away or removed
+    mine = {row.id: row.count for row in rows if row.count}
+    if delta > 0:
+        refusal = rules.check_vote(
+            budget=board.vote_budget,
+            per_topic=board.votes_per_topic,
+            my_votes=mine,
+            columns=columns,
+            topic_id=topic_id,
+        )
+    else:
+        refusal = rules.check_unvote(my_votes=mine, columns=columns, topic_id=topic_id)
     if refusal is not None:
         raise Conflict(_REFUSALS[refusal](), reason=refusal)
-    vote = db.scalar(select(Vote).where(Vote.topic_id == topic.id, Vote.voter == voter))
-    assert vote is not None
-    if vote.count <= 1:
-        db.delete(vote)
+    count = mine.get(topic_id, 0) + delta
+    if delta > 0:
+        connection.execute(_add_vote_statement(postgresql), params)
     else:
-        vote.count -= 1
-    return _topics_event(db, board, "vote.retracted", [topic])
+        this_vote = {"b_topic": topic_id, "b_voter": voter}
+        connection.execute(_COUNT_DOWN if count > 0 else _DELETE_VOTE, this_vote)
+    mine[topic_id] = count
+    vote = VoteOut(
+        topic_id=topic_id,
+        votes=rows[0].total + delta,
+        voter=public_key(board.id, voter),
+        count=count,
+        left=rules.votes_left(board.vote_budget, mine, columns),
+    )
+    kind = "vote.cast" if delta > 0 else "vote.retracted"
+    return append_event(db, f"{CHANNEL_PREFIX}:{board.id}", kind, {"vote": vote.model_dump()})
+
+
+def cast_vote(db: Db, actor: Actor, topic_id: int) -> LiveEvent:
+    """One more dot vote from the actor on the topic, within the budget and per-topic cap."""
+    return _change_vote(db, actor, topic_id, +1)
+
+
+def retract_vote(db: Db, actor: Actor, topic_id: int) -> LiveEvent:
+    """Take one of the actor's votes back from the topic."""
+    return _change_vote(db, actor, topic_id, -1)
 
 
 # --- the facilitator's moves ------------------------------------------------------------------
@@ -389,8 +606,7 @@ def move_topic(db: Db, topic: Topic, actor: Actor, column: str) -> LiveEvent:
     """Move a topic between columns; a new "discussing" topic sends the previous one to done
     and stops its timer."""
     _require_facilitator(actor)
-    board = topic.board
-    _lock(db, board)
+    board = _lock_topics(db, topic)
     topics = {t.id: t for t in visible_topics(db, board)}
     before = {i for i, t in topics.items() if t.column == rules.DISCUSSING}
     changes = rules.plan_move({i: t.column for i, t in topics.items()}, topic.id, column)
@@ -413,10 +629,9 @@ def merge_topics(db: Db, source: Topic, target: Topic, actor: Actor) -> LiveEven
     """Fold a duplicate into the kept topic; votes come along up to the per-topic cap and the
     rest go back to their voters."""
     _require_facilitator(actor)
-    board = source.board
     if source.id == target.id or target.board_id != source.board_id:
         raise Conflict(_("Choose another topic of the same board to merge into."))
-    _lock(db, board)
+    board = _lock_topics(db, source, target)
     merged, _refunded = rules.merge_votes(
         {v.voter: v.count for v in source.votes},
         {v.voter: v.count for v in target.votes},
@@ -508,27 +723,26 @@ def answer_poll(db: Db, board: Board, actor: Actor, answer: str) -> LiveEvent:
 # --- the live channel -------------------------------------------------------------------------
 
 
-def _board_of_channel(db: Db, channel: str) -> Board | None:
+def _board_id_of_channel(channel: str) -> int | None:
     _, _sep, raw = channel.partition(":")
-    if not raw.isdigit():
-        return None
-    return db.get(Board, int(raw))
+    return int(raw) if raw.isdigit() else None
 
 
 def _authorize(db: Db, actor: Actor, channel: str) -> bool:
     """Only the session's facilitators and its group's members may watch a board."""
-    board = _board_of_channel(db, channel)
-    if board is None:
+    board_id = _board_id_of_channel(channel)
+    if board_id is None:
         return False
     try:
-        session_for_actor(db, actor, board.session_id)
+        board_for_actor(db, actor, board_id)
     except (NotFound, NotAllowed):
         return False
     return True
 
 
 def _snapshot(db: Db, actor: Actor, channel: str) -> dict[str, Any]:
-    board = _board_of_channel(db, channel)
+    board_id = _board_id_of_channel(channel)
+    board = db.get(Board, board_id) if board_id is not None else None
     if board is None:
         raise NotFound()
     return snapshot(db, board, actor).model_dump(mode="json")

@@ -156,6 +156,25 @@ class SnapshotOut(BaseModel):
     me: MeOut
 
 
+class VoteOut(BaseModel):
+    """A vote cast or taken back: the topic's new total and the voter's votes on it.
+
+    Vote events carry this instead of the whole topic: a client sets `votes` on the topic and
+    `voters[voter]` to `count` (dropping the key at 0); both are absolute, so applying the
+    event twice is harmless.
+    """
+
+    topic_id: int
+    #: All votes on the topic now.
+    votes: int
+    #: The voter's opaque key on this board (as in `TopicOut.voters`).
+    voter: str
+    #: The voter's votes on the topic now.
+    count: int
+    #: The voter's votes left on the board.
+    left: int
+
+
 class WriteOut(BaseModel):
     """What a write changed, and the sequence number of its event (to reconcile with)."""
 
@@ -164,3 +183,4 @@ class WriteOut(BaseModel):
     topics: list[TopicOut] = []
     removed: list[int] = []
     board: BoardOut | None = None
+    vote: VoteOut | None = None

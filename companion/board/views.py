@@ -238,7 +238,7 @@ def vote(topic_id: int) -> WriteOut:
     """One more dot vote (409 when the budget or the per-topic cap is used up)."""
     actor = require_actor()
     db = get_db()
-    event = ops.cast_vote(db, ops.topic_for_actor(db, actor, topic_id), actor)
+    event = ops.cast_vote(db, actor, topic_id)
     db.commit()
     return _written(event)
 
@@ -249,7 +249,7 @@ def unvote(topic_id: int) -> WriteOut:
     """One dot vote less."""
     actor = require_actor()
     db = get_db()
-    event = ops.retract_vote(db, ops.topic_for_actor(db, actor, topic_id), actor)
+    event = ops.retract_vote(db, actor, topic_id)
     db.commit()
     return _written(event)
 

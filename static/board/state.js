@@ -26,14 +26,25 @@ export class BoardStore {
     this.settle();
   }
 
-  /** Apply one event from the live channel (events carry full objects). */
+  /** Apply one event from the live channel (events carry new state, never differences). */
   applyEvent(event) {
     const data = event.data || {};
     if (data.board) this.board = data.board;
     for (const topic of data.topics || []) this.topics.set(topic.id, topic);
     for (const id of data.removed || []) this.topics.delete(id);
+    if (data.vote) this.applyVote(data.vote);
     this.seq = event.seq;
     this.settle();
+  }
+
+  /** A vote event: the topic's new total and one voter's new count on it. */
+  applyVote(vote) {
+    const topic = this.topics.get(vote.topic_id);
+    if (!topic) return;
+    const voters = { ...topic.voters };
+    if (vote.count > 0) voters[vote.voter] = vote.count;
+    else delete voters[vote.voter];
+    this.topics.set(topic.id, { ...topic, votes: vote.votes, voters });
   }
 
   settle() {

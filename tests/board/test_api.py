@@ -11,7 +11,7 @@ from sqlalchemy import select
 from companion.board.models import Board
 from companion.core.db import Db, utcnow
 from companion.core.events import LiveEvent
-from tests.board.conftest import BoardWorld
+from tests.board.conftest import BearerClient, BoardWorld, token_for
 
 
 def _board(world: BoardWorld) -> dict[str, Any]:
@@ -119,14 +119,19 @@ def test_voting_budget_cap_and_unvote(world: BoardWorld) -> None:
     second = _topic_id(alice, board_id, "Second")
     assert alice.post(f"/api/v1/topics/{first}/vote").status_code == 200
     response = alice.post(f"/api/v1/topics/{first}/vote")
-    assert response.get_json()["topics"][0]["votes"] == 2
+    # A vote's answer (and event) carries the topic's new total and the voter's count on it.
+    vote = response.get_json()["vote"]
+    assert response.get_json()["kind"] == "vote.cast"
+    assert (vote["topic_id"], vote["votes"], vote["count"], vote["left"]) == (first, 2, 2, 1)
+    assert vote["voter"] == _board(world)["me"]["key"]
     capped = alice.post(f"/api/v1/topics/{first}/vote")
     assert capped.status_code == 409 and capped.get_json()["reason"] == "cap"
     assert alice.post(f"/api/v1/topics/{second}/vote").status_code == 200
     spent = alice.post(f"/api/v1/topics/{second}/vote")
     assert spent.status_code == 409 and spent.get_json()["reason"] == "budget"
     back = alice.delete(f"/api/v1/topics/{first}/vote")
-    assert back.status_code == 200 and back.get_json()["topics"][0]["votes"] == 1
+    assert back.status_code == 200 and back.get_json()["vote"]["votes"] == 1
+    assert back.get_json()["vote"]["left"] == 1
     assert alice.post(f"/api/v1/topics/{second}/vote").status_code == 200
     none = world.bob_client.delete(f"/api/v1/topics/{first}/vote")
     assert none.status_code == 409 and none.get_json()["reason"] == "none"
@@ -283,3 +288,38 @@ def test_facilitator_pages(world: BoardWorld) -> None:
     page = client.get(f"/sessions/{world.session.id}/board")
     assert page.status_code == 200 and b"board-boot" in page.data
     assert page.headers["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_facilitators_of_the_programme_only(
+    world: BoardWorld,
+    app: Flask,
+    db: Db,
+    make_facilitator: Any,
+    make_participant: Any,
+    sign_in: Any,
+) -> None:
+    """The one-query access check: other organisations 404, a colleague without a role in
+    the programme 403, an organisation admin and the programme's facilitator may act; a
+    participant of the same programme but another group 404."""
+    board_id = _board(world)["board"]["id"]
+    topic = _topic_id(world.alice_client, board_id)
+    organisation = world.facilitator.organisation
+    colleague = sign_in(app.test_client(), make_facilitator(organisation=organisation))
+    admin = sign_in(app.test_client(), make_facilitator(organisation=organisation, admin=True))
+    stranger = sign_in(app.test_client(), make_facilitator())
+    vote, lock = f"/api/v1/topics/{topic}/vote", f"/api/v1/boards/{board_id}"
+    assert stranger.post(vote).status_code == 404
+    assert stranger.patch(lock, json={"proposing_locked": True}).status_code == 404
+    assert stranger.get(f"/api/v1/live/token?channel=board:{board_id}").status_code == 404
+    assert colleague.post(vote).status_code == 403
+    assert colleague.patch(lock, json={"proposing_locked": True}).status_code == 403
+    assert admin.post(vote).status_code == 200
+    assert world.facilitator_client.post(vote).status_code == 200
+    assert admin.patch(lock, json={"proposing_locked": True}).status_code == 200
+
+    programme = world.session.group.programme
+    other_group = next(g for g in programme.groups if g.id != world.session.group_id)
+    elsewhere = make_participant(programme, group=other_group, name="Gina Group-two")
+    client = BearerClient(app.test_client(), token_for(app, db, elsewhere))
+    assert client.post(vote).status_code == 404
+    assert client.get(f"/api/v1/boards/{board_id}").status_code == 404

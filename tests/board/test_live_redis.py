@@ -93,7 +93,7 @@ def test_a_client_on_each_live_process_sees_the_others_vote(
         for client in clients:
             client.wait_for_seq(3, timeout=5)
             assert [e["kind"] for e in client.events] == ["vote.cast", "vote.cast"]
-            assert client.events[-1]["data"]["topics"][0]["votes"] == 2
+            assert client.events[-1]["data"]["vote"]["votes"] == 2
         alice.close()
         bob.close()
     finally:
