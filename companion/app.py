@@ -18,12 +18,13 @@ log = logging.getLogger(__name__)
 
 
 class DatabaseId(IntegerConverter):
-    """`<int:...>` limited to 1 .. 2**31 - 1, the range of an INTEGER primary key."""
+    """`<int:...>` for database ids: a number beyond the INTEGER range becomes 0, an id no row
+    has, so it is simply not found (a converter error would surface as 405 in werkzeug when
+    the same address takes other methods, and the driver would overflow)."""
 
-    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= 2**31 - 1 else 0
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
@@ -101,6 +102,7 @@ BLUEPRINT_MODULES = (
     "companion.meetings.views",
     "companion.core.live",
     "companion.board.views",
+    "companion.breakouts.views",
     "integrations.zoom.views",
     "companion.notes.views",
     "companion.contacts.views",

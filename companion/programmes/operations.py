@@ -314,7 +314,7 @@ def submit_intake(db: Db, group: Group, data: IntakeIn) -> Participant | None:
     if _email_taken(db, programme, data.email):
         return None
     participant = Participant(
-        programme=programme, source="survey", **data.model_dump(exclude={"consent"})
+        programme_id=programme.id, source="survey", **data.model_dump(exclude={"consent"})
     )
     try:
         # Two identical answers sent at once: the unique email decides, the loser is "known".

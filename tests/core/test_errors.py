@@ -93,3 +93,22 @@ def test_security_headers(client: FlaskClient) -> None:
     assert "Strict-Transport-Security" not in headers  # plain http in tests
     cookie = client.get("/sign-in?lang=fi").headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_ids_beyond_the_integer_range_are_not_found(
+    client: FlaskClient, make_facilitator, sign_in
+) -> None:
+    sign_in(client, make_facilitator())
+    for huge in (2**31, 2**63, 10**30):
+        for url in (f"/sessions/{huge}", f"/api/v1/sessions/{huge}", f"/outbox/{huge}"):
+            response = client.get(url)
+            assert response.status_code == 404, url
+
+
+def test_deeply_nested_json_is_refused(client: FlaskClient, make_facilitator, sign_in) -> None:
+    sign_in(client, make_facilitator())
+    response = client.post(
+        "/api/v1/programmes", data="[" * 100_000, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
