@@ -172,7 +172,14 @@ def run_job(app: Flask, job_id: int, retry_base_seconds: float = 30.0) -> bool:
             if job is None:
                 return False
             job.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
-            if job.attempts >= job.max_attempts:
+            retry_at: datetime | None = getattr(exc, "retry_at", None)
+            if retry_at is not None and retry_at > utcnow():
+                # The other side named the time (a platform's daily limit): wait for it, and
+                # do not count this as a failed attempt.
+                job.status = "queued"
+                job.run_at = retry_at
+                job.attempts = max(job.attempts - 1, 0)
+            elif job.attempts >= job.max_attempts:
                 job.status = "failed"
                 job.finished_at = utcnow()
             else:

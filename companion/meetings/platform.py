@@ -103,13 +103,22 @@ class AttendanceRecord:
 class PlatformError(Exception):
     """The platform refused or failed; `message` is written for a facilitator to act on."""
 
-    def __init__(self, message: str, *, temporary: bool = False, reconnect: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        temporary: bool = False,
+        reconnect: bool = False,
+        retry_at: datetime | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         #: Retrying later may work (rate limit, outage).
         self.temporary = temporary
         #: The facilitator must connect their platform account again.
         self.reconnect = reconnect
+        #: When the platform said to try again (a daily limit resets at a known time).
+        self.retry_at = retry_at
 
 
 @runtime_checkable

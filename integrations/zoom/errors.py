@@ -29,12 +29,10 @@ class ZoomError(PlatformError):
         zoom_message: str = "",
         retry_at: datetime | None = None,
     ) -> None:
-        super().__init__(message, temporary=temporary, reconnect=reconnect)
+        super().__init__(message, temporary=temporary, reconnect=reconnect, retry_at=retry_at)
         self.status = status
         self.code = code
         self.zoom_message = zoom_message
-        #: When Zoom said to try again (a 429's Retry-After), if it said.
-        self.retry_at = retry_at
 
 
 class ZoomUncertain(Exception):

@@ -117,3 +117,23 @@ def test_session_page_shows_the_failure(
     response = client.post(f"/sessions/{session.id}/room")
     assert response.status_code == 303
     assert db.scalar(select(MeetingRoom)).status == "active"
+
+
+def test_a_named_retry_time_is_kept(
+    app: Flask, db, make_programme, make_session, flaky: type[FlakyPlatform], monkeypatch
+) -> None:
+    """A platform's daily limit says when to try again; the job waits until then."""
+    tomorrow = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+
+    def limited(self: FlakyPlatform, spec: RoomSpec) -> Room:
+        raise PlatformError("Daily limit reached.", temporary=True, retry_at=tomorrow)
+
+    programme = make_programme(platform="flaky")
+    make_session(programme.groups[0])
+    monkeypatch.setattr(FlakyPlatform, "create_room", limited)
+    Worker(app).run_once()
+    db.rollback()
+    job = db.scalar(select(Job))
+    assert job.status == "queued"
+    assert job.run_at == tomorrow
+    assert job.attempts == 0
