@@ -39,7 +39,7 @@ WORK_OVERHEAD = 60_000
 #: Tabu tenure is drawn from [n / TENURE[0], n / TENURE[1]); after STALL * n iterations without
 #: a new best the search restarts from the best, perturbed by n / STRENGTH random swaps.
 TENURE = (30, 12)
-STALL = 10
+STALL = 5
 STRENGTH = 20
 EPS = 1e-9
 
@@ -294,6 +294,8 @@ def solve_weighted(problem: WeightedProblem) -> WeightedSolution:
     tabu_until = np.zeros(n, dtype=np.int64)
     it = 0
     last_best = 0
+    kick = strength
+    restarted_since_best = False
     while work < max_work and it < max_iterations and m > 1:
         it += 1
         work += per_iteration
@@ -336,10 +338,15 @@ def solve_weighted(problem: WeightedProblem) -> WeightedSolution:
         if state.value > best_value + EPS:
             best_value, best_group, best_time = state.value, state.group.copy(), time.perf_counter()
             last_best = it
+            restarted_since_best = False
         elif it - last_best > stall:
-            # Restart near the best: a few random swaps, then a descent.
+            # Restart near the best: random swaps, then a descent. Each restart that finds
+            # nothing better doubles the number of swaps, to leave a basin the search is stuck in.
+            kick = kick * 2 if restarted_since_best else strength
+            kick = min(kick, n // 2)
+            restarted_since_best = True
             group = best_group.copy()
-            for _ in range(strength):
+            for _ in range(kick):
                 i, j = (int(x) for x in rng.choice(n, 2, replace=False))
                 group[i], group[j] = group[j], group[i]
             state.reset(group)
