@@ -14,12 +14,16 @@ from companion.sessions.models import Session
 def group_members_of(db: Db, session: Session, breakout_group_id: int) -> set[int] | None:
     """Participant ids of a breakout group of `session`; None while membership is unknown.
 
-    TODO(breakouts, issue 3): the breakouts engineer fills this function from the
-    BreakoutGroup / members tables (return an empty set for an unknown or foreign group id,
-    None only if the breakouts package is absent). Notes access, the digest ("their own
+    Filled from `companion.breakouts`: the members of a group whose round has been announced
+    (locked, started or closed); an empty set for a draft's group or an unknown or foreign id,
+    None only if the breakouts package is absent. Notes access, the digest ("their own
     group's notes only") and the side panel all call it and nothing else.
     """
-    return None
+    try:
+        from companion.breakouts.operations import members_of_group
+    except ImportError:
+        return None
+    return members_of_group(db, session, breakout_group_id)
 
 
 def breakout_group_label(db: Db, session: Session, breakout_group_id: int) -> str | None:

@@ -38,6 +38,7 @@ from companion.notes.schemas import (
     SpaceOut,
     SummaryIn,
     SummaryOut,
+    ViewerOut,
 )
 from companion.programmes.models import Participant
 from companion.sessions.models import Session
@@ -248,6 +249,21 @@ def space_actions(db: Db, space: NoteSpace) -> list[ActionItem]:
     return sorted(actions, key=lambda a: (a.done, a.due_on is None, a.due_on, a.id))
 
 
+def space_view(db: Db, actor: Actor, space: NoteSpace) -> SpaceOut:
+    """The space for one caller of the API: with the seq it reflects and what they may do."""
+    # The seq is read before the data: an event landing in between is then in the data and
+    # replayed too, which is harmless since events carry whole objects.
+    seq = current_seq(db, channel_of(space))
+    out = space_out(db, space)
+    out.seq = seq
+    out.viewer = ViewerOut(
+        participant_id=actor.participant.id if actor.participant else None,
+        is_facilitator=actor.is_facilitator,
+        can_write=can_write(db, actor, space),
+    )
+    return out
+
+
 def space_out(db: Db, space: NoteSpace) -> SpaceOut:
     """Everything in a space, as the API, the live snapshot and the polling fallback give it."""
     siblings = db.scalars(select(NoteSpace).where(NoteSpace.session_id == space.session_id))
@@ -257,6 +273,7 @@ def space_out(db: Db, space: NoteSpace) -> SpaceOut:
         breakout_group_id=space.breakout_group_id,
         label=space_label(space, list(siblings)),
         channel=channel_of(space),
+        timezone=space.session.group.programme.timezone,
         shared_to_plenary=space.shared_to_plenary,
         items=[item_out(item) for item in space.items],
         summary=summary_out(space),

@@ -154,6 +154,14 @@ class ActionOut(BaseModel):
     created_at: datetime
 
 
+class ViewerOut(BaseModel):
+    """Who is looking, so a client knows which notes it may change."""
+
+    participant_id: int | None = None
+    is_facilitator: bool = False
+    can_write: bool = False
+
+
 class SpaceOut(BaseModel):
     """A notes space: its items, summary and action items, and its live channel."""
 
@@ -162,10 +170,17 @@ class SpaceOut(BaseModel):
     breakout_group_id: int | None
     label: str
     channel: str
+    #: The programme's time zone, in which times are shown.
+    timezone: str
     shared_to_plenary: bool
     items: list[NoteItemOut]
     summary: SummaryOut
     actions: list[ActionOut]
+    #: The channel's sequence number this state includes (API answers; live snapshots carry
+    #: their own).
+    seq: int | None = None
+    #: The caller (API answers only; live events and snapshots are the same for everyone).
+    viewer: ViewerOut | None = None
 
 
 class SpaceEventsOut(BaseModel):

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from companion.accounts.identity import Actor, current_actor, require_actor
+from companion.board.views import PANEL_FRAME_ANCESTORS
 from companion.core.api import api_view
 from companion.core.db import get_db
 from companion.core.errors import Conflict, Invalid, NotFound
@@ -164,6 +165,29 @@ def _page_write(actor: Actor, space: NoteSpace) -> ResponseReturnValue:
     return redirect(_space_url(space) + anchor, code=303)
 
 
+@bp.route("/panel/sessions/<int:session_id>/notes")
+def panel_notes(session_id: int) -> ResponseReturnValue:
+    """The notes in the side panel (Zoom, Teams): the page holds no data; its script reads a
+    bearer token from the address fragment (or uses the join-link cookie) and asks the API."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    g.allow_framing = True
+    g.csp_extra = {
+        "connect-src": f"'self' {live_origin(app)}",
+        "frame-ancestors": PANEL_FRAME_ANCESTORS,
+    }
+    group = request.args.get("group", "")
+    query = f"?group={group}" if group.isdigit() else ""
+    full_url = url_for("notes.session_notes", session_id=session_id)
+    if query:
+        full_url = url_for("notes.group_notes", session_id=session_id, group_id=int(group))
+    return render_template(
+        "notes/panel.html",
+        session_id=session_id,
+        space_url=url_for("notes_api.api_session_notes", session_id=session_id) + query,
+        full_url=full_url,
+    )
+
+
 @bp.route("/notes/items/<int:item_id>/edit", methods=["GET", "POST"])
 def edit_item(item_id: int) -> ResponseReturnValue:
     """Change one's own note (facilitators: any note)."""
@@ -276,9 +300,10 @@ def my_actions() -> ResponseReturnValue:
 def api_session_notes(session_id: int, query: SpaceQuery) -> SpaceOut:
     """The plenary notes, or with `group` a breakout group's; made on first use."""
     db = get_db()
-    space = ops.session_space(db, require_actor(), session_id, query.group)
+    actor = require_actor()
+    space = ops.session_space(db, actor, session_id, query.group)
     db.commit()
-    return ops.space_out(db, space)
+    return ops.space_view(db, actor, space)
 
 
 @api.get("/notes/<int:space_id>")
@@ -286,7 +311,8 @@ def api_session_notes(session_id: int, query: SpaceQuery) -> SpaceOut:
 def api_space(space_id: int) -> SpaceOut:
     """Items, summary and action items of a notes space."""
     db = get_db()
-    return ops.space_out(db, ops.space_for_actor(db, require_actor(), space_id))
+    actor = require_actor()
+    return ops.space_view(db, actor, ops.space_for_actor(db, actor, space_id))
 
 
 @api.get("/notes/<int:space_id>/events")

@@ -11,7 +11,8 @@ import { LiveClient, tokenFetcher } from "../live/client.js";
 const POLL_MS = 4000;
 const FALLBACK_AFTER_MS = 8000;
 
-const root = document.querySelector("[data-notes-space]");
+let root = document.querySelector("[data-notes-space]");
+let bearer = null;
 
 function text(name, values = {}) {
   let value = root.dataset[name] || "";
@@ -21,6 +22,12 @@ function text(name, values = {}) {
   return value;
 }
 
+function authHeaders() {
+  // The side panel carries a bearer token (no cookies in Zoom or Teams); a page has its cookie
+  // and proves it with the CSRF token.
+  return bearer ? { Authorization: `Bearer ${bearer}` } : { "X-CSRFToken": root.dataset.csrf || "" };
+}
+
 async function api(method, url, body) {
   const response = await fetch(url, {
     method,
@@ -28,7 +35,7 @@ async function api(method, url, body) {
     headers: {
       Accept: "application/json",
       "Content-Type": "application/json",
-      "X-CSRFToken": root.dataset.csrf,
+      ...authHeaders(),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -53,9 +60,11 @@ function formatDate(isoDate) {
   return `${day}.${month}.${year}`;
 }
 
-class NotesPage {
-  constructor() {
-    this.spaceId = Number(root.dataset.spaceId);
+export class NotesPage {
+  constructor(element, options = {}) {
+    root = element;
+    bearer = options.bearer || null;
+    this.spaceId = Number(root.dataset.spaceId || 0);
     this.channel = root.dataset.channel;
     this.seq = Number(root.dataset.seq || 0);
     this.mePid = root.dataset.meParticipant ? Number(root.dataset.meParticipant) : null;
@@ -77,12 +86,41 @@ class NotesPage {
 
   // --- connection ---------------------------------------------------------------------------
 
-  start() {
+  // The side panel's page holds no data: load the space first, then go on as a page does.
+  async load() {
+    const result = await api("GET", root.dataset.spaceUrl);
+    if (!result.ok) {
+      root.querySelector("[data-denied]")?.removeAttribute("hidden");
+      root.querySelector("[data-space-body]")?.setAttribute("hidden", "");
+      return false;
+    }
+    const space = result.data;
+    root.querySelector("[data-denied]")?.setAttribute("hidden", "");
+    root.querySelector("[data-space-body]")?.removeAttribute("hidden");
+    this.spaceId = space.id;
+    this.channel = space.channel;
+    this.seq = space.seq || 0;
+    this.mePid = space.viewer ? space.viewer.participant_id : null;
+    this.meFacilitator = Boolean(space.viewer && space.viewer.is_facilitator);
+    root.dataset.api = `${root.dataset.apiRoot}/notes/${space.id}`;
+    root.dataset.timezone = space.timezone;
+    const title = root.querySelector("[data-space-label]");
+    if (title) title.textContent = space.label;
+    if (!(space.viewer && space.viewer.can_write)) {
+      for (const form of root.querySelectorAll("[data-add-item], [data-summary-editor]")) form.remove();
+      this.summaryForm = null;
+    }
+    this.applySnapshot(space, this.seq);
+    return true;
+  }
+
+  async start() {
+    if (!this.spaceId && root.dataset.spaceUrl && !(await this.load())) return;
     this.bindForms();
     const tokenUrl = root.dataset.tokenUrl;
     if (tokenUrl) {
       this.live = new LiveClient({
-        getToken: tokenFetcher(tokenUrl),
+        getToken: tokenFetcher(tokenUrl, authHeaders),
         onState: (state) => this.onLiveState(state),
       });
       this.live.subscribe(
@@ -488,6 +526,7 @@ class NotesPage {
   }
 }
 
-if (root) {
-  new NotesPage().start();
+// The side panel's script (panel.js) starts its own, with the bearer token.
+if (root && !root.hasAttribute("data-panel")) {
+  new NotesPage(root).start();
 }

@@ -85,3 +85,34 @@ def test_without_the_live_server_the_page_polls(
         assert page.get_attribute("[data-live-status]", "data-state") in ("polling", "offline")
     finally:
         context.close()
+
+
+def test_the_side_panel_works_with_a_bearer_token_and_no_cookie(
+    app: Flask, db: Any, world: World, live: LiveServer, live_server: str, browser: Any
+) -> None:
+    from companion.accounts.identity import participant_token
+    from companion.sessions.operations import join_link_for
+
+    with app.app_context():
+        token = participant_token(world.bob, join_link_for(db, world.bob))
+        db.commit()
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    context.set_default_timeout(5000)
+    try:
+        panel = context.new_page()
+        panel.goto(f"{live_server}/panel/sessions/{world.session.id}/notes?lang=en#token={token}")
+        panel.wait_for_selector("[data-live-status][data-state='live']")
+        assert "token=" not in panel.url  # taken out of the address
+        world.client("alice").post(
+            f"/api/v1/notes/{world.space_id()}/items", json={"body": "seen in the panel"}
+        )
+        panel.wait_for_selector("text=seen in the panel", timeout=3000)
+        panel.fill("#note-body", "written in the panel")
+        panel.click("[data-add-item] button[type=submit]")
+        panel.wait_for_selector("text=written in the panel")
+        bodies = [
+            i["body"] for i in world.client("alice").get(world.notes_url()).get_json()["items"]
+        ]
+        assert bodies == ["seen in the panel", "written in the panel"]
+    finally:
+        context.close()
