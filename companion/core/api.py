@@ -129,10 +129,13 @@ def openapi_document(app: Flask) -> dict[str, Any]:
             if _is_model(candidate):
                 models.add(candidate)
 
-    _, schema = models_json_schema(
-        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+    refs, schema = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: (m.__module__, m.__name__))],
         ref_template="#/components/schemas/{model}",
     )
+    # Two packages may each have e.g. a `GroupOut`; pydantic then names them apart, so the
+    # references come from its mapping rather than from the class names.
+    ref_of = {model: ref["$ref"] for (model, _mode), ref in refs.items()}
     components: dict[str, Any] = dict(schema.get("$defs", {}))
     components["Problem"] = PROBLEM_SCHEMA
     paths: dict[str, Any] = {}
@@ -141,7 +144,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
             "operationId": view.__name__,
             "summary": meta.summary,
             "tags": list(meta.tags),
-            "responses": _responses(meta),
+            "responses": _responses(meta, ref_of),
             "security": [{"cookieAuth": []}, {"bearerAuth": []}],
         }
         if view.__doc__:
@@ -161,7 +164,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         if meta.body is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": _ref(meta.body)}},
+                "content": {"application/json": {"schema": {"$ref": ref_of[meta.body]}}},
             }
         paths.setdefault(path, {})[method] = operation
     return {
@@ -184,11 +187,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
     }
 
 
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
-
-
-def _responses(meta: ApiMeta) -> dict[str, Any]:
+def _responses(meta: ApiMeta, ref_of: dict[type[BaseModel], str]) -> dict[str, Any]:
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     responses: dict[str, Any] = {}
     if meta.response is None:
@@ -197,12 +196,14 @@ def _responses(meta: ApiMeta) -> dict[str, Any]:
         (item,) = get_args(meta.response)
         responses[str(meta.status)] = {
             "description": "OK",
-            "content": {"application/json": {"schema": {"type": "array", "items": _ref(item)}}},
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"$ref": ref_of[item]}}}
+            },
         }
     else:
         responses[str(meta.status)] = {
             "description": "OK",
-            "content": {"application/json": {"schema": _ref(meta.response)}},
+            "content": {"application/json": {"schema": {"$ref": ref_of[meta.response]}}},
         }
     for status, text in (
         ("401", "Not signed in"),
