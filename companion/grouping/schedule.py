@@ -145,6 +145,20 @@ class _Search:
             - self.big * tog.astype(np.float64)
         )
         self.diversity_active = weights.diversity > 0 and bool(model.distance.any())
+        # Layers evaluated together each iteration (see _choose): per meeting count m, the
+        # cost of one more meeting, of one less, and whether a pair in one group is a repeat;
+        # plus the pair terms that do not depend on m.
+        layer_count = 4 if self.has_tog else 3
+        self.level_table = np.zeros((layer_count, top + 1))
+        self.level_table[0] = self.add_level
+        self.level_table[1] = self.rem_level
+        self.level_table[2] = levels >= 2
+        self.layer_terms = np.zeros((layer_count, n, n))
+        self.layer_terms[0] = self.pair_cost
+        self.layer_terms[1] = -self.pair_cost
+        self.layer_terms[2] = self.hard
+        if self.has_tog:
+            self.layer_terms[3] = tog
         # Block partners present per (round, person), to see a split keep-together block.
         self.tog_need = product(self.present.astype(np.float64), tog.T.astype(np.float64))
         self.tog_need *= self.present
@@ -516,16 +530,19 @@ class _Search:
         m = self.m
         onehot = self.onehot
         idx = self.idx
-        add = self.add_level[m] + self.pair_cost
-        ga = product(add, onehot)
+        n = self.n
+        # One gather and one product for all layers: the cost of joining a group, of leaving
+        # one's own, broken rules or repeats there, and keep-together partners there.
+        layers = self.level_table[:, m]
+        layers += self.layer_terms
+        sums = product(layers.reshape(-1, n), onehot)
+        add = layers[0]
+        ga = sums[:n]
+        own = sums[n : 2 * n][ar[None, :], idx]  # (W, n): cost of leaving one's own group
         # Focus on people whose own group holds a repeat or a broken rule.
-        bad = m >= 2
-        if self.has_hard:
-            bad = bad | self.hard
-        bad_own = product(bad.astype(np.float64), onehot)[ar[None, :], idx] > 0
+        bad_own = sums[2 * n : 3 * n][ar[None, :], idx] > 0
         if self.has_tog:
-            tog_own = product(self.tog.astype(np.float64), onehot)[ar[None, :], idx]
-            bad_own |= tog_own < self.tog_need - EPS
+            bad_own |= sums[3 * n :][ar[None, :], idx] < self.tog_need - EPS
         chairs = self.fac @ onehot if self.need_one else None
         if chairs is not None:
             bad_own |= chairs[idx] == 0
@@ -533,8 +550,6 @@ class _Search:
         wr, ra = np.nonzero(focus)
         if wr.size == 0:
             wr, ra = rows_all
-        rem = self.rem_level[m] - self.pair_cost
-        own = product(rem, onehot)[ar[None, :], idx]  # (W, n): cost of leaving one's own group
         col_a = idx[wr, ra]
         col_b = idx[wr]
         delta = ga[ra[:, None], col_b] + ga[:, col_a].T - 2.0 * add[ra] + own[wr, ra][:, None]
