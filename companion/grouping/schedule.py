@@ -89,7 +89,6 @@ class _Search:
     ) -> None:
         self.model = model
         self.weights = weights
-        self.np_rng = np.random.default_rng(seed)
         # A seeded PRNG for tie-breaks and tenures: cheaper per call than numpy's.
         self.rng = random.Random(seed)  # noqa: S311 - reproducible search, not security
         n = self.n = model.n
@@ -126,7 +125,6 @@ class _Search:
         self.hard = model.apart | facpair
         self.tog = tog
         self.has_tog = bool(tog.any())
-        self.has_hard = bool(self.hard.any())
         self.fac = fac.astype(np.float64)
         top = int(model.history.max(initial=0)) + self.W + 2
         pairs = n * (n - 1) / 2
@@ -191,8 +189,8 @@ class _Search:
     # --- construction ------------------------------------------------------------------
 
     def build(self) -> None:
-        """A fresh greedy schedule, round by round, each person where they add least cost."""
-        n = self.n
+        """A fresh schedule, round by round: repeat-free rounds by exact search while they can be
+        found, then greedy rounds (each person where they add least cost)."""
         self.idx[:] = self.dummy
         self.onehot[:] = 0.0
         self.members = [[] for _ in range(self.K + 1)]
@@ -206,7 +204,6 @@ class _Search:
                 self._build_round(w, canonical=canonical)
         self.tabu[:] = 0
         self.cost = self.exact_cost()
-        del n
 
     def _units(self, w: int) -> list[Unit] | None:
         """The units of round w (blocks and same-label fixed people merged), or None."""
