@@ -1,7 +1,8 @@
 """Benchmark of the breakout optimiser (`companion.grouping`) against a naive baseline.
 
-    python benchmarks/grouping.py            # full run (a few minutes)
-    python benchmarks/grouping.py --quick    # smoke run: 2 seeds, short limits, no 30 s runs
+    python benchmarks/grouping.py               # full run (a few minutes)
+    python benchmarks/grouping.py --quick       # smoke run: 2 seeds, short limits, no 30 s runs
+    python benchmarks/grouping.py --markdown    # also print the tables of benchmarks/README.md
 
 Schedules: n people, group sizes, S sessions, everyone present. R = sum over pairs of
 C(m, 2), m = how often the pair met (R = 0: nobody met twice). Each run gets the time limit of
@@ -342,10 +343,63 @@ def run_seed_scenario(seeds: int, quick: bool) -> dict[str, Any]:
     return {"runs": runs, "diversity_per_group_seed0": per_round, "baseline_random_repeats": base}
 
 
+def markdown(summary: dict[str, Any]) -> str:
+    """The README tables for a run's figures."""
+    lines = [
+        "| instance | class, limit | R per seed | R* (lower bound) | time to best, median / max "
+        "| reached | target | random, same time (median R) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in summary["schedules"]:
+        runs = row["runs"]
+        target = row["optimum"] if row["optimum"] is not None else row["lower_bound"]
+        times = [r["seconds_to_best"] for r in runs]
+        best = min(r["repeats"] for r in runs)
+        optimal = " (optimal)" if best <= target else ""
+        lines.append(
+            f"| {row['instance']} | {row['class']}, {row['time_limit']:g} s | "
+            + " ".join(str(r["repeats"]) for r in runs)
+            + f"{optimal} | {target} ({row['lower_bound']}) | "
+            f"{statistics.median(times):.2f} / {max(times):.2f} s | "
+            f"{row['reached']}/{len(runs)} | {'met' if row['target_met'] else '**not met**'} | "
+            f"{statistics.median(r['baseline_repeats'] for r in runs):.0f} |"
+        )
+    lines += [
+        "",
+        "| instance | gap % per seed, 2 s | mean | max | target | greedy, same time | 30 s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    long = {r["instance"]: r["gap_percent"] for r in summary["mdgp"]["thirty_seconds"]}
+    for row in summary["mdgp"]["two_seconds"]:
+        gaps = " ".join(f"{r['gap_percent']:.2f}" for r in row["runs"])
+        thirty = f"{long[row['instance']]:.2f}" if row["instance"] in long else "-"
+        lines.append(
+            f"| {row['instance']} | {gaps} | {row['gap_mean']:.2f} | {row['gap_max']:.2f} | "
+            f"<= {row['target_percent']} {'met' if row['target_met'] else '**not met**'} | "
+            f"{row['baseline_gap_percent']:.1f} | {thirty} |"
+        )
+    runs = summary["seed_scenario"]["runs"]
+    lines += [
+        "",
+        "| seed scenario | R per seed | lower bound | within 10 % | hard rules hold "
+        "| mean diversity | random, same time (R, rules not kept) |",
+        "|---|---|---|---|---|---|---|",
+        "| 25 people, 6 sessions, groups 4-5 | "
+        + " ".join(str(r["repeats"]) for r in runs)
+        + f" | {runs[0]['repeats_lower_bound']} | "
+        f"{sum(r['within_10_percent'] for r in runs)}/{len(runs)} | "
+        f"{sum(r['hard_rules_hold'] for r in runs)}/{len(runs)} | "
+        f"{statistics.mean(r['diversity'] for r in runs):.3f} | "
+        f"{summary['seed_scenario']['baseline_random_repeats']} |",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, short limits")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per instance (default 5)")
+    parser.add_argument("--markdown", action="store_true", help="also print the README tables")
     args = parser.parse_args()
     seeds = args.seeds or (2 if args.quick else 5)
     started = time.perf_counter()
@@ -363,6 +417,8 @@ def main() -> None:
         "quick": args.quick,
         "seconds": round(time.perf_counter() - started, 1),
     }
+    if args.markdown:
+        print(markdown(summary))
     print(json.dumps(summary))
 
 

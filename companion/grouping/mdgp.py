@@ -34,7 +34,7 @@ IntArray = npt.NDArray[np.int64]
 #: Work units per second of time limit; one iteration costs n*n/2 + WORK_OVERHEAD units
 #: (fitted on the 2-core CI machine while busy, so that the budget rather than the clock ends a
 #: run there; on an idle machine a run ends earlier with the same answer).
-WORK_PER_SECOND = 230_000_000
+WORK_PER_SECOND = 250_000_000
 WORK_OVERHEAD = 60_000
 #: Tabu tenure is drawn from [n / TENURE[0], n / TENURE[1]); after STALL * n iterations without
 #: a new best the search restarts from the best, perturbed by n / STRENGTH random swaps.
@@ -191,15 +191,16 @@ class _State:
 
     def move_gains(self) -> FloatMatrix | None:
         """Gain of every move between groups the size bounds allow (n x m), or None."""
-        can_leave = self.sizes[self.group] > self.low[self.group]
-        can_join = self.sizes < self.high
-        if not (can_leave.any() and can_join.any()):
+        join = np.where(self.sizes < self.high, 0.0, -np.inf)
+        leave = np.where(self.sizes > self.low, 0.0, -np.inf)
+        if join.max() < 0 or leave.max() < 0:
             return None
-        own = self.sums[self.ar, self.group]
+        # Leaving costs one's own-group sum; moving within one's group is no move at all.
+        own = self.sums[self.ar, self.group] - leave[self.group]
         moves = self.sums - own[:, None]
-        allowed = can_leave[:, None] & can_join[None, :]
-        allowed[self.ar, self.group] = False
-        return np.where(allowed, moves, -np.inf)
+        moves += join
+        moves[self.ar, self.group] = -np.inf
+        return moves
 
 
 def objective(weights: FloatMatrix, group: IntArray) -> float:
@@ -292,6 +293,7 @@ def solve_weighted(problem: WeightedProblem) -> WeightedSolution:
     stall = STALL * n
     strength = max(2, n // STRENGTH)
     tabu_until = np.zeros(n, dtype=np.int64)
+    expiring: dict[int, list[int]] = {}  # iteration -> elements whose tenure ends then
     it = 0
     last_best = 0
     kick = strength
@@ -301,16 +303,17 @@ def solve_weighted(problem: WeightedProblem) -> WeightedSolution:
         work += per_iteration
         if (it & 15) == 0 and time.perf_counter() > deadline:
             break
-        for i in np.flatnonzero(tabu_until == it).tolist():
-            state.set_free(i, True)
+        for i in expiring.pop(it, ()):
+            if tabu_until[i] == it:
+                state.set_free(i, True)
         gains = state.swap_gains()
         gains += state.core
         aspire = best_value - state.value + EPS
-        k_all = int(np.argmax(gains))
+        k_all = int(gains.argmax())
         best_any = float(gains.flat[k_all])
         gains += state.barrier[:, None]
         gains += state.barrier[None, :]
-        k = int(np.argmax(gains))
+        k = int(gains.argmax())
         swap_gain = float(gains.flat[k])
         if best_any > max(aspire, swap_gain):
             # Aspiration: a tabu swap that beats the best solution is allowed.
@@ -318,23 +321,28 @@ def solve_weighted(problem: WeightedProblem) -> WeightedSolution:
         move_gain = -np.inf
         moves = state.move_gains()
         if moves is not None:
-            moves = np.where((state.barrier == 0)[:, None] | (moves > aspire), moves, -np.inf)
-            km = int(np.argmax(moves))
+            km = int(moves.argmax())
             move_gain = float(moves.flat[km])
+            if move_gain <= aspire:
+                # No move beats the best solution, so tabu elements may not move.
+                moves += state.barrier[:, None]
+                km = int(moves.argmax())
+                move_gain = float(moves.flat[km])
         if max(swap_gain, move_gain) == -np.inf:
             continue
         if move_gain > swap_gain:
             i, b = divmod(km, m)
             state.move(i, b)
-            tabu_until[i] = it + pick.randrange(*tenure)
-            state.set_free(i, False)
+            moved: tuple[int, ...] = (i,)
         else:
             i, j = divmod(k, n)
             state.swap(i, j)
-            tabu_until[i] = it + pick.randrange(*tenure)
-            tabu_until[j] = it + pick.randrange(*tenure)
+            moved = (i, j)
+        for i in moved:
+            until = it + pick.randrange(*tenure)
+            tabu_until[i] = until
+            expiring.setdefault(until, []).append(i)
             state.set_free(i, False)
-            state.set_free(j, False)
         if state.value > best_value + EPS:
             best_value, best_group, best_time = state.value, state.group.copy(), time.perf_counter()
             last_best = it
@@ -352,6 +360,7 @@ def solve_weighted(problem: WeightedProblem) -> WeightedSolution:
             state.reset(group)
             work += _descent(state) * per_iteration
             tabu_until[:] = 0
+            expiring.clear()
             last_best = it
             if state.value > best_value + EPS:
                 best_value, best_group, best_time = (
