@@ -343,14 +343,15 @@ def compile_problem(problem: ScheduleProblem) -> Model:
         chairs = int(facilitator[present].sum())
         if need_one and chairs < k:
             raise Infeasible(
-                f"round {r}: {chairs} facilitators present but '{rule_text}' needs {k} groups",
+                f"round {r}: {chairs} facilitator{'' if chairs == 1 else 's'} present but "
+                f"'{rule_text}' needs {k} groups",
                 constraint="facilitators",
                 round=r,
             )
         if limit_one and chairs > k:
             raise Infeasible(
                 f"round {r}: {chairs} facilitators present but '{rule_text}' allows only {k} "
-                "groups",
+                f"group{'' if k == 1 else 's'}",
                 constraint="facilitators",
                 round=r,
             )
