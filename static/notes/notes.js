@@ -51,7 +51,8 @@ async function api(method, url, body) {
 }
 
 function formatTime(iso) {
-  const options = { hour: "2-digit", minute: "2-digit", timeZone: root.dataset.timezone };
+  // 24-hour clock as the pages print it (HH:mm), whatever the browser's locale prefers.
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: root.dataset.timezone };
   return new Intl.DateTimeFormat(root.dataset.language || undefined, options).format(new Date(iso));
 }
 
