@@ -1,0 +1,243 @@
+"""What the breakout pages and API accept and return."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from flask_babel import gettext as _
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from companion.core.schema_types import OptionalInt, kollega_error
+
+Kind = Literal["optimised", "manual", "random", "topics"]
+Status = Literal["draft", "locked", "started", "closed"]
+FacilitatorRuleIn = Literal["any", "at_most_one", "at_least_one", "exactly_one"]
+#: A person in a round: "p:<participant id>" or "f:<facilitator id>".
+PersonKey = str
+_KEY_PATTERN = r"^[pf]:[1-9][0-9]{0,9}$"
+
+
+class PlanIn(BaseModel):
+    """A new round: how it is made, how big its groups are, which facilitators join."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind = "optimised"
+    #: "size": groups of min_size..max_size; "count": `groups` groups.
+    sizing: Literal["size", "count"] = "size"
+    min_size: int = Field(default=3, ge=1, le=50)
+    max_size: int = Field(default=4, ge=1, le=50)
+    groups: int = Field(default=3, ge=1, le=50)
+    facilitator_rule: FacilitatorRuleIn = "any"
+    #: Facilitators of the programme who take part in the groups.
+    facilitator_ids: list[int] = Field(default_factory=list, max_length=50)
+    #: Optimised rounds: this session only, or every remaining session of the group at once.
+    scope: Literal["session", "remaining"] = "session"
+    #: Topic rounds: how many of the top-voted topics become groups.
+    topics: int = Field(default=3, ge=1, le=20)
+    #: Topic rounds: most people per group; empty = an even share, ceil(n / topics).
+    topic_limit: OptionalInt = Field(default=None, ge=1, le=200)
+    #: Topic rounds: participants pick, or the optimiser assigns everyone.
+    assign: Literal["pick", "optimiser"] = "pick"
+
+    @field_validator("max_size")
+    @classmethod
+    def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("min_size")
+        if isinstance(low, int) and value < low:
+            raise kollega_error(_("The largest size cannot be below the smallest (%(n)s).", n=low))
+        return value
+
+
+class MoveIn(BaseModel):
+    """Put a person in a group of the round (or take them out of every group: group_id null)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person: PersonKey = Field(pattern=_KEY_PATTERN)
+    group_id: int | None = Field(default=None, ge=1)
+
+
+class RoundActionIn(BaseModel):
+    """A change of the round's state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal[
+        "lock", "unlock", "start", "close", "replan", "assign", "open_picks", "close_picks", "push"
+    ]
+
+
+class GroupIn(BaseModel):
+    """A group's name (a new empty group, or a rename)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=120)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return " ".join(value.split())
+
+
+class AbsenceIn(BaseModel):
+    """Whether a participant is away from the session's breakouts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    absent: bool
+
+
+class AbsencesIn(BaseModel):
+    """Who is here (page form): every member not listed is absent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    present: list[int] = Field(default_factory=list, max_length=500)
+
+
+class RuleIn(BaseModel):
+    """Two participants of the programme to keep apart or together in every round."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["apart", "together"]
+    first_id: int = Field(ge=1)
+    second_id: int = Field(ge=1)
+
+    @field_validator("second_id")
+    @classmethod
+    def _different(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("first_id") == value:
+            raise kollega_error(_("Choose two different people."))
+        return value
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+class MetOut(BaseModel):
+    """Someone met before, and how many times."""
+
+    name: str
+    times: int
+
+
+class PersonOut(BaseModel):
+    """Someone in (or not yet in) a group, as the facilitator sees them."""
+
+    key: PersonKey
+    name: str
+    company: str = ""
+    industry: str = ""
+    region: str = ""
+    years: int | None = None
+    facilitator: bool = False
+    #: Kept in place when the round is planned again.
+    fixed: bool = False
+    #: Names of the group's others this person met in earlier rounds, with how often.
+    met_before: list[MetOut] = Field(default_factory=list)
+
+
+class MixOut(BaseModel):
+    """How mixed a group is."""
+
+    diversity: float
+    level: Literal["low", "medium", "high"]
+    industries: int
+    regions: int
+    years_low: int | None = None
+    years_high: int | None = None
+
+
+class GroupOut(BaseModel):
+    """A group with its members, the pairs that met before, its mix and room."""
+
+    id: int
+    name: str
+    position: int
+    topic_id: int | None = None
+    members: list[PersonOut]
+    met_pairs: int
+    mix: MixOut
+    room_url: str | None = None
+    room_status: str | None = None
+    #: Topic rounds: most participants the group takes.
+    limit: int | None = None
+
+
+class PushOut(BaseModel):
+    """What the platform said when the round was pushed (Zoom pre-assignment)."""
+
+    pushed: bool = False
+    message: str = ""
+    unmatched: list[str] = Field(default_factory=list)
+    error: str = ""
+    at: str = ""
+
+
+class RoundOut(BaseModel):
+    """A round as the facilitator sees it."""
+
+    id: int
+    session_id: int
+    number: int
+    kind: Kind
+    status: Status
+    picks_open: bool = False
+    groups: list[GroupOut]
+    #: Present people who are in no group yet.
+    unplaced: list[PersonOut]
+    #: Marked absent for this session.
+    absent: list[str]
+    #: How the session's platform gets the groups: "push" (Zoom), "rooms" (Jitsi), "none".
+    rooms: Literal["push", "rooms", "none"]
+    push: PushOut | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ChoiceOut(BaseModel):
+    """A topic group a participant may pick."""
+
+    group_id: int
+    name: str
+    count: int
+    limit: int
+    full: bool
+    mine: bool
+
+
+class MemberOut(BaseModel):
+    """A member of the participant's own group."""
+
+    name: str
+    company: str = ""
+    facilitator: bool = False
+    me: bool = False
+
+
+class MyGroupOut(BaseModel):
+    """A participant's breakout group (or the topics to pick from)."""
+
+    session_id: int
+    round_id: int | None = None
+    status: Status | None = None
+    group_id: int | None = None
+    group_name: str | None = None
+    members: list[MemberOut] = Field(default_factory=list)
+    room_url: str | None = None
+    #: "rooms": the group's own room; "push": the session link (Zoom moves people); "none".
+    rooms: Literal["push", "rooms", "none"] = "none"
+    choices: list[ChoiceOut] = Field(default_factory=list)
+    picks_open: bool = False
+
+
+class MatrixOut(BaseModel):
+    """Who has met whom in a programme group: `counts[i][j]` rounds together."""
+
+    names: list[str]
+    counts: list[list[int]]
+    pairs: int
+    pairs_met: int
+    pairs_met_twice: int
