@@ -1,0 +1,47 @@
+"""Notes per breakout group work with real groups: `notes.membership.group_members_of` reads
+the announced groups, so members write their group's notes and others cannot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from companion.core.db import Db
+from companion.notes import membership
+from tests.breakouts.conftest import World, key_of
+
+
+def test_group_members_of_follows_announced_groups(app: Flask, db: Db, world: World) -> None:
+    planned = world.plan(sizing="count", groups=2)[0]
+    group = planned["groups"][0]
+    members = {m["key"] for m in group["members"]}
+    with app.app_context():
+        # A draft is not announced yet: nobody is a member.
+        assert membership.group_members_of(db, world.session, group["id"]) == set()
+    world.act(planned["id"], "lock")
+    db.rollback()
+    with app.app_context():
+        found = membership.group_members_of(db, world.session, group["id"])
+        assert {f"p:{i}" for i in found} == members
+        # Another session's id, an unknown id or an impossible one: nobody.
+        assert membership.group_members_of(db, world.later, group["id"]) == set()
+        assert membership.group_members_of(db, world.session, 987654) == set()
+        assert membership.group_members_of(db, world.session, 2**40) == set()
+
+
+def test_group_notes_are_written_by_their_members_only(world: World) -> None:
+    planned = world.plan(sizing="count", groups=2)[0]
+    world.act(planned["id"], "lock")
+    world.act(planned["id"], "start")
+    group = planned["groups"][0]
+    inside = next(p for p in world.people if key_of(p) in {m["key"] for m in group["members"]})
+    outside = next(p for p in world.people if key_of(p) not in {m["key"] for m in group["members"]})
+    url = f"/sessions/{world.session.id}/notes/groups/{group['id']}"
+    member: Any = world.client(inside.name.split()[0].lower())
+    stranger: Any = world.client(outside.name.split()[0].lower())
+    assert member.get(url).status_code == 200
+    assert stranger.get(url).status_code == 404
+    # The participant's page links to the group's notes.
+    page = member.get(f"/sessions/{world.session.id}/my-group").get_data(as_text=True)
+    assert url in page
