@@ -1163,3 +1163,13 @@ def members_of_group(db: Db, session: Session, breakout_group_id: int) -> set[in
     if group is None or group.round.session_id != session.id or group.round.is_draft:
         return set()
     return {m.participant_id for m in group.members if m.participant_id is not None}
+
+
+def group_name_of(db: Db, session: Session, breakout_group_id: int) -> str | None:
+    """The name of a breakout group of the session ("Group 2"), or None for other ids."""
+    if not _possible_id(breakout_group_id):
+        return None
+    group = db.get(BreakoutGroup, breakout_group_id)
+    if group is None or group.round.session_id != session.id:
+        return None
+    return group.name

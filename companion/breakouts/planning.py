@@ -262,8 +262,10 @@ def group_facts(
     seats: Sequence[Seat], history: Sequence[PastRound], groups: Sequence[Sequence[str]]
 ) -> list[GroupFacts]:
     """For each proposed group: pairs that met before and how mixed it is (`evaluate_groups`)."""
-    known = {seat.key: seat for seat in seats}
-    people = [seat.as_person() for seat in seats]
+    # Facilitators are left out: they make no group more mixed, and having met them before
+    # is what facilitating is.
+    known = {seat.key: seat for seat in seats if not seat.facilitator}
+    people = [seat.as_person() for seat in seats if not seat.facilitator]
     cleaned = [[k for k in group if k in known] for group in groups]
     reports = evaluate_groups(people, met_history(history, known), cleaned)
     return [

@@ -241,3 +241,28 @@ class MatrixOut(BaseModel):
     pairs: int
     pairs_met: int
     pairs_met_twice: int
+
+
+class MatrixQuery(BaseModel):
+    """Which programme group's matrix."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: int = Field(ge=1)
+
+
+class AttendanceOut(BaseModel):
+    """Who is absent now, and what happened to the drafts."""
+
+    absent: list[int]
+    replanned: list[int]
+    problem: str | None = None
+
+
+class RuleOut(BaseModel):
+    """A pair rule."""
+
+    id: int
+    kind: str
+    first_id: int
+    second_id: int

@@ -13,7 +13,6 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
-from pydantic import BaseModel, ConfigDict, Field
 
 from companion.accounts.identity import Actor, current_actor, require_actor, require_facilitator
 from companion.breakouts import operations as ops
@@ -22,14 +21,17 @@ from companion.breakouts.models import BreakoutRound, RoundKind, RoundStatus
 from companion.breakouts.schemas import (
     AbsenceIn,
     AbsencesIn,
+    AttendanceOut,
     GroupIn,
     MatrixOut,
+    MatrixQuery,
     MoveIn,
     MyGroupOut,
     PlanIn,
     RoundActionIn,
     RoundOut,
     RuleIn,
+    RuleOut,
 )
 from companion.core.api import api_view
 from companion.core.db import get_db, utcnow
@@ -479,31 +481,6 @@ def my_current_group() -> ResponseReturnValue:
 
 
 # --- JSON API -----------------------------------------------------------------------------------
-
-
-class MatrixQuery(BaseModel):
-    """Which programme group's matrix."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    group: int = Field(ge=1)
-
-
-class AttendanceOut(BaseModel):
-    """Who is absent now, and what happened to the drafts."""
-
-    absent: list[int]
-    replanned: list[int]
-    problem: str | None = None
-
-
-class RuleOut(BaseModel):
-    """A pair rule."""
-
-    id: int
-    kind: str
-    first_id: int
-    second_id: int
 
 
 @api.get("/sessions/<int:session_id>/breakouts")

@@ -9,6 +9,7 @@ const boot = readBoot();
 const slot = document.querySelector("[data-round-board-slot]");
 const partUrl = `${window.location.pathname}?part=board`;
 let busy = 0;
+let dragging = false;
 let refreshWanted = false;
 
 function board() {
@@ -31,7 +32,8 @@ function groupName(groupId) {
 }
 
 async function refresh() {
-  if (busy > 0) {
+  // Never swap the groups under a drag or a move in flight: do it right after.
+  if (busy > 0 || dragging) {
     refreshWanted = true;
     return;
   }
@@ -100,12 +102,15 @@ slot.addEventListener("dragstart", (event) => {
   event.dataTransfer.setData("text/plain", card.dataset.key);
   event.dataTransfer.effectAllowed = "move";
   card.classList.add("dragging");
+  dragging = true;
 });
 
 slot.addEventListener("dragend", (event) => {
   const card = event.target.closest && event.target.closest(".person");
   if (card) card.classList.remove("dragging");
   slot.querySelectorAll(".drop-target").forEach((el) => el.classList.remove("drop-target"));
+  dragging = false;
+  if (refreshWanted && busy === 0) refresh();
 });
 
 function dropColumn(event) {
@@ -133,6 +138,7 @@ slot.addEventListener("drop", (event) => {
   event.preventDefault();
   column.classList.remove("drop-target");
   const key = event.dataTransfer.getData("text/plain");
+  dragging = false;
   if (!key) return;
   const card = slot.querySelector(`.person[data-key="${CSS.escape(key)}"]`);
   if (card && card.closest(".bgroup") === column) return;

@@ -98,10 +98,13 @@ def test_group_facts_show_who_met_and_the_mix() -> None:
     assert facts[1].mix.diversity == 0.0 and facts[1].mix.level == "low"
 
 
-def test_facilitators_do_not_count_in_the_mix() -> None:
+def test_facilitators_do_not_count_in_the_mix_or_as_met() -> None:
     chair = Seat(key="f:1", name="Fia", facilitator=True)
-    facts = planning.group_facts([*_seats(2), chair], [], [["p:1", "p:2", "f:1"]])
-    assert facts[0].mix.industries == 2
+    past = [PastRound(groups=[["p:1", "f:1"]])]
+    alone = planning.group_facts(_seats(2), [], [["p:1", "p:2"]])
+    facts = planning.group_facts([*_seats(2), chair], past, [["p:1", "p:2", "f:1"]])
+    assert facts[0].mix == alone[0].mix
+    assert facts[0].met_before == ()
 
 
 def test_met_matrix_counts_pairs() -> None:
