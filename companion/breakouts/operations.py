@@ -1035,7 +1035,25 @@ def lock_round(db: Db, round_: BreakoutRound) -> LockResult:
     elif mode == "push":
         result.push = rooms.push_round(db, round_)
     _changed(db, round_)
+    _replan_ahead(db, round_.session)
     return result
+
+
+def _replan_ahead(db: Db, session: Session) -> None:
+    """Later sessions' optimised drafts were planned around this round as it was; now that it
+    is final, plan them again around it (best effort: they stay as they are if rules fail)."""
+    ahead = [
+        r
+        for later in later_sessions(session)
+        for r in rounds_of(db, later)
+        if r.is_draft and r.kind == RoundKind.OPTIMISED
+    ]
+    if not ahead:
+        return
+    try:
+        _plan_jointly(db, ahead)
+    except Invalid:  # raised before anything is written
+        return
 
 
 def retry_platform(db: Db, round_: BreakoutRound) -> LockResult:

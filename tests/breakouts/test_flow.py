@@ -216,3 +216,19 @@ def test_unlocked_round_can_change_and_started_round_is_history(world: World, db
     db.rollback()
     assert db.get(BreakoutRound, planned["id"]) is not None
     assert db.query(BreakoutMember).filter_by(round_id=planned["id"]).count() == len(world.people)
+
+
+def test_locking_a_round_replans_the_later_drafts_around_it(world: World) -> None:
+    first, second = world.plan(scope="remaining", sizing="count", groups=4)
+    # The facilitator puts Aino with two of the people the next session's plan gave her.
+    aino = world.people[0]
+    later_mates = next(g for g in groups_of(second) if key_of(aino) in g) - {key_of(aino)}
+    target = next(g for g in first["groups"] if {m["key"] for m in g["members"]} & later_mates)
+    world.client("facilitator").post(
+        f"/api/v1/breakouts/rounds/{first['id']}/moves",
+        json={"person": key_of(aino), "group_id": target["id"]},
+    )
+    locked = world.act(first["id"], "lock")
+    later = world.round(second["id"])
+    pairs = lambda groups: {frozenset((a, b)) for g in groups for a in g for b in g if a < b}  # noqa: E731
+    assert not pairs(groups_of(locked)) & pairs(groups_of(later)), "planned again around it"
