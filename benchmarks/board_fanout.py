@@ -4,7 +4,9 @@ Product side: the real app on waitress (votes over HTTP, SQLite or PostgreSQL, e
 bus) and the live server (in the web process with the in-process bus, or `--live-processes 2`
 separate `companion live` processes joined by Redis). Floor: a bare `websockets` server whose
 `broadcast()` is triggered by a bare HTTP POST to a bare WSGI app on the same waitress, pushing
-the same frames to the same clients. Clients run in their own processes.
+the same frames to the same clients. Clients run in their own processes. Each side first
+gets one second of votes at the same rate that is not measured (`--warmup`): connection pools,
+compiled statements and the like, the same for both; `--warmup 0` measures from a cold start.
 
     python benchmarks/board_fanout.py                      # 1000 clients, 40 boards, 100/s, 10 s
     python benchmarks/board_fanout.py --live-processes 2   # through Redis
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -258,10 +261,12 @@ def stop_clients(
 
 def send_votes(
     rate: float, seconds: float, post: Any, threads: int = 8
-) -> dict[tuple[str, int], float]:
-    """Call `post(i) -> (channel, seq)` at `rate` per second; returns the request start times."""
+) -> tuple[dict[tuple[str, int], float], list[float]]:
+    """Call `post(i) -> (channel, seq)` at `rate` per second; returns the request start times
+    and the requests' round-trip times (ms)."""
     total = int(rate * seconds)
     sent: dict[tuple[str, int], float] = {}
+    round_trips: list[float] = []
     lock = threading.Lock()
     counter = iter(range(total))
     start = time.monotonic() + 0.2
@@ -277,18 +282,22 @@ def send_votes(
                 time.sleep(delay)
             began = time.monotonic()
             key = post(index)
+            ended = time.monotonic()
             with lock:
                 sent[key] = began
+                round_trips.append((ended - began) * 1000)
 
     pool = [threading.Thread(target=worker) for _ in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
-    return sent
+    return sent, round_trips
 
 
-def measure(results: list[dict[str, Any]], sent: dict[tuple[str, int], float]) -> dict[str, Any]:
+def measure(
+    results: list[dict[str, Any]], sent: dict[tuple[str, int], float], round_trips: list[float]
+) -> dict[str, Any]:
     latencies: list[float] = []
     lost = duplicated = 0
     expected_by_channel: dict[str, set[int]] = {}
@@ -312,6 +321,8 @@ def measure(results: list[dict[str, Any]], sent: dict[tuple[str, int], float]) -
         "max_ms": round(max(latencies, default=float("nan")), 2),
         "lost": lost,
         "duplicated": duplicated,
+        "http_p50_ms": round(percentile(round_trips, 50), 2),
+        "http_p99_ms": round(percentile(round_trips, 99), 2),
     }
 
 
@@ -345,8 +356,10 @@ def setup_product(
     grants: list[dict[str, Any]] = []
     with app.app_context(), database.session() as db:
         organisation = create_organisation(db, "Benchmark")
+        # A fresh account per run, so a PostgreSQL database can be reused between runs.
+        email = f"bench-{secrets.token_hex(4)}@example.org"
         facilitator = create_facilitator(
-            db, organisation, email="bench@example.org", name="Bench", password="x" * 12
+            db, organisation, email=email, name="Bench", password="x" * 12
         )
         programme = create_programme(db, facilitator, ProgrammeIn(name="Bench", timezone="UTC"))
         group = create_group(db, programme, GroupIn(name="Group"))
@@ -391,6 +404,12 @@ def main() -> None:
     parser.add_argument("--boards", type=int, default=40)
     parser.add_argument("--rate", type=float, default=100, help="votes per second")
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=1.0,
+        help="seconds of votes at the same rate before measuring, on both sides (0: none)",
+    )
     parser.add_argument("--live-processes", type=int, default=1, choices=(1, 2))
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--voters", type=int, default=8, help="participants posting votes")
@@ -517,13 +536,20 @@ def main() -> None:
             )
             response.raise_for_status()
             body = response.json()
-            sample.setdefault("data", {"topics": body["topics"]})
+            # The floor sends the same frames: the vote event's data, as the response echoes it.
+            data = {
+                k: v for k, v in body.items() if k not in ("seq", "kind") and v not in (None, [])
+            }
+            sample.setdefault("data", data)
             return channel, int(body["seq"])
 
+        if args.warmup > 0:
+            print(f"product: warming up for {args.warmup:g} s (not measured) ...", flush=True)
+            send_votes(args.rate, args.warmup, vote)
         print(f"product: {args.rate:g} votes/s for {args.seconds:g} s ...", flush=True)
-        sent = send_votes(args.rate, args.seconds, vote)
+        sent, round_trips = send_votes(args.rate, args.seconds, vote)
         time.sleep(2.0)
-        product = measure(stop_clients(workers, workdir, "product"), sent)
+        product = measure(stop_clients(workers, workdir, "product"), sent, round_trips)
         for process in list(processes):
             if process.args and "redis-server" in str(process.args[0]):
                 continue
@@ -556,10 +582,13 @@ def main() -> None:
             response.raise_for_status()
             return channel, seq
 
+        if args.warmup > 0:
+            print(f"baseline: warming up for {args.warmup:g} s (not measured) ...", flush=True)
+            send_votes(args.rate, args.warmup, publish)
         print("baseline: the same rate through a bare websockets server ...", flush=True)
-        sent = send_votes(args.rate, args.seconds, publish)
+        sent, round_trips = send_votes(args.rate, args.seconds, publish)
         time.sleep(2.0)
-        baseline = measure(stop_clients(workers, workdir, "baseline"), sent)
+        baseline = measure(stop_clients(workers, workdir, "baseline"), sent, round_trips)
     finally:
         for process in processes:
             process.terminate()
@@ -570,11 +599,15 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
     ratio = round(product["p99_ms"] / baseline["p99_ms"], 2) if baseline["p99_ms"] else None
-    print(f"{'':12}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}{'lost':>7}{'dup':>6}  receipts")
+    print(
+        f"{'':12}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}{'lost':>7}{'dup':>6}"
+        f"{'http p50':>10}{'http p99':>10}  receipts"
+    )
     for name, row in (("product", product), ("baseline", baseline)):
         print(
             f"{name:12}{row['p50_ms']:>9}{row['p95_ms']:>9}{row['p99_ms']:>9}{row['max_ms']:>9}"
-            f"{row['lost']:>7}{row['duplicated']:>6}  {row['receipts']}"
+            f"{row['lost']:>7}{row['duplicated']:>6}{row['http_p50_ms']:>10}"
+            f"{row['http_p99_ms']:>10}  {row['receipts']}"
         )
     print(
         f"ratio p99 {ratio}; live process memory {kib_per_connection} KiB per connection "
@@ -585,6 +618,7 @@ def main() -> None:
         "boards": args.boards,
         "rate": args.rate,
         "seconds": args.seconds,
+        "warmup": args.warmup,
         "live_processes": args.live_processes,
         "database": "postgresql" if database_url.startswith("postgres") else "sqlite",
         "p50_ms": product["p50_ms"],
@@ -599,6 +633,9 @@ def main() -> None:
         "lost": product["lost"],
         "duplicated": product["duplicated"],
         "baseline_lost": baseline["lost"],
+        "http_p50_ms": product["http_p50_ms"],
+        "http_p99_ms": product["http_p99_ms"],
+        "baseline_http_p99_ms": baseline["http_p99_ms"],
         "kib_per_connection": kib_per_connection,
         "baseline_kib_per_connection": baseline_kib,
         "receipts": product["receipts"],
