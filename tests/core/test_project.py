@@ -64,3 +64,28 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "companion demo" in run_command
     ci = (ROOT / ".ci" / "run").read_text()
     assert f'TEST_COMMAND="{test_command}"' in ci
+
+
+def test_a_message_means_the_same_in_every_package() -> None:
+    """Catalogues are merged, so one English text must have one Finnish translation.
+
+    Otherwise whichever package loads last decides, on every page.
+    """
+    from babel.messages.pofile import read_po
+
+    from companion.core.catalogues import packages
+
+    translations: dict[str, dict[str, list[str]]] = {}
+    for package in packages():
+        path = package / "translations" / "fi" / "LC_MESSAGES" / "messages.po"
+        if not path.exists():
+            continue
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale="fi"):
+                if not message.id:
+                    continue
+                key = message.id if isinstance(message.id, str) else message.id[0]
+                text = message.string if isinstance(message.string, str) else message.string[0]
+                translations.setdefault(key, {}).setdefault(text, []).append(package.name)
+    conflicts = {key: found for key, found in translations.items() if len(found) > 1}
+    assert conflicts == {}, conflicts
