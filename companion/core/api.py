@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from flask import Flask, Response, jsonify, request
 from flask_babel import gettext as _
@@ -20,8 +20,6 @@ from pydantic.json_schema import models_json_schema
 
 from companion.core.errors import Invalid
 from companion.core.validation import parse
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -56,11 +54,11 @@ def api_view(
     status: int = 200,
     query: type[BaseModel] | None = None,
     tags: tuple[str, ...] = (),
-) -> Callable[[F], F]:
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Validate the JSON body (and query) and serialise the returned model(s) as JSON."""
     meta = ApiMeta(summary, body, response, status, query, tags)
 
-    def decorate(view: F) -> F:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             if body is not None:
@@ -77,7 +75,7 @@ def api_view(
             return response_obj
 
         wrapper.__api__ = meta  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate
 
@@ -135,7 +133,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
     )
     # Two packages may each have e.g. a `GroupOut`; pydantic then names them apart, so the
     # references come from its mapping rather than from the class names.
-    ref_of = {model: ref["$ref"] for (model, _mode), ref in refs.items()}
+    ref_of: dict[Any, str] = {model: ref["$ref"] for (model, _mode), ref in refs.items()}
     components: dict[str, Any] = dict(schema.get("$defs", {}))
     components["Problem"] = PROBLEM_SCHEMA
     paths: dict[str, Any] = {}
@@ -187,7 +185,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
     }
 
 
-def _responses(meta: ApiMeta, ref_of: dict[type[BaseModel], str]) -> dict[str, Any]:
+def _responses(meta: ApiMeta, ref_of: dict[Any, str]) -> dict[str, Any]:
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     responses: dict[str, Any] = {}
     if meta.response is None:

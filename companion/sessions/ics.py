@@ -49,4 +49,5 @@ def build_calendar(entries: Sequence[CalendarEntry], *, method: str = "PUBLISH")
         event.add("transp", "OPAQUE")
         calendar.add_component(event)
     calendar.add_missing_timezones()
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical
