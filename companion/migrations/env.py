@@ -11,10 +11,19 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _include(obj: object, name: str | None, kind: str, reflected: bool, compare_to: object) -> bool:
+    """Autogenerate may be limited to some tables, to write one migration per feature."""
+    tables = config.attributes.get("include_tables")
+    if tables is None or kind != "table":
+        return True
+    return name in tables
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_include,
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
