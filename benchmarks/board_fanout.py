@@ -89,22 +89,18 @@ def config(
 
 
 def role_web(args: argparse.Namespace) -> None:
-    """The product's web process (waitress), with the live server in a thread when asked."""
+    """The product's web process as `companion serve` runs it (waitress), with the live server
+    in a thread when asked; no worker."""
     import logging
 
-    from waitress.server import create_server
-
     from companion.app import create_app
-    from companion.core.live import LiveServer
+    from companion.cli import serve_app
 
-    app = create_app(config(Path(args.instance), args.database_url, args.redis_url))
-    logging.getLogger().setLevel(logging.WARNING)
-    if args.live_port:
-        LiveServer(app, "127.0.0.1", args.live_port).start_in_thread()
-    server = create_server(
-        app, host="127.0.0.1", port=args.port, threads=args.threads, asyncore_use_poll=True
+    app = create_app(
+        config(Path(args.instance), args.database_url, args.redis_url, live_port=args.live_port)
     )
-    server.run()
+    logging.getLogger().setLevel(logging.WARNING)
+    serve_app(app, "127.0.0.1", args.port, worker=False, threads=args.threads)
 
 
 def role_baseline(args: argparse.Namespace) -> None:

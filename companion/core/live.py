@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import threading
@@ -512,6 +513,26 @@ class LiveServer:
 
 # --- starting it ------------------------------------------------------------------------------
 
+#: Collections of the middle generation between full ones (Python's default is 10).
+GC_FULL_EVERY = 100
+
+
+def settle_heap() -> None:
+    """Keep the garbage collector's pauses short in a long-running server process.
+
+    Once started, a process holds some 150,000-250,000 objects it keeps until it exits
+    (modules, the app, SQLAlchemy's mappers). Every full collection walked them all while every
+    thread, the event loop included, stood still: 100-300 ms under load, several times a
+    minute with web requests in the same process. So: collect once, freeze what exists (never
+    collected again; it lives as long as the process anyway), and make full collections ten
+    times rarer. The young generations keep Python's defaults: their collections stay well
+    under a millisecond, while larger ones measured 5-10 ms.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, full = gc.get_threshold()
+    gc.set_threshold(young, middle, max(full, GC_FULL_EVERY))
+
 
 def start_live_in_thread(app: Flask) -> Callable[[], None]:
     """For `companion serve`: the live server in a thread; returns its stop (port 0: none)."""
@@ -520,6 +541,7 @@ def start_live_in_thread(app: Flask) -> Callable[[], None]:
         return lambda: None
     server = LiveServer(app, config.live_host, config.live_port).start_in_thread()
     log.info("Live server on ws://%s:%s/ws", config.live_host, server.port)
+    settle_heap()
     return server.stop
 
 
@@ -533,6 +555,11 @@ def run_live(app: Flask, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, server.stop)
-        await server.run(started=lambda: log.info("Live server on %s", server.url))
+
+        def started() -> None:
+            log.info("Live server on %s", server.url)
+            settle_heap()
+
+        await server.run(started=started)
 
     asyncio.run(main())

@@ -196,3 +196,19 @@ def test_many_clients_one_channel_no_duplicates(app: Flask, server: LiveServer, 
         assert [e["seq"] for e in client.events] == list(range(1, 31))
         client.close()
     assert time.monotonic() - started < 5
+
+
+def test_settle_heap_freezes_the_startup_heap_and_makes_full_collections_rarer() -> None:
+    import gc
+
+    from companion.core.live import GC_FULL_EVERY, settle_heap
+
+    thresholds = gc.get_threshold()
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 10_000
+        young, middle, full = gc.get_threshold()
+        assert (young, middle) == thresholds[:2] and full >= GC_FULL_EVERY
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
