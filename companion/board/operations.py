@@ -151,7 +151,7 @@ def _with_access(statement: Select[Any], facilitator: bool) -> Select[Any]:
 
     A participant must be a member of the session's group (`:participant_id`). For a
     facilitator (`:facilitator_id`) the programme's organisation and whether they hold a role
-    in it are added as columns, so `_check_facilitator` can tell "not found" from "not yours".
+    in it are added as columns, so `_check_access` can tell "not found" from "not yours".
     """
     statement = statement.join(_SESSION, _SESSION.c.id == _BOARD.c.session_id)
     if facilitator:
@@ -508,7 +508,12 @@ def _vote_facts_statement() -> Select[Any]:
         )
         mine = and_(_VOTE.c.topic_id == _TOPIC.c.id, _VOTE.c.voter == bindparam("voter"))
         _STATEMENTS[key] = (
-            select(_TOPIC.c.id, _TOPIC.c.column, _VOTE.c.count, total.label("total"))
+            select(
+                _TOPIC.c.id.label("topic_id"),
+                _TOPIC.c.column.label("topic_column"),
+                _VOTE.c.count.label("mine"),  # (not "count": a tuple method's name)
+                total.label("total"),
+            )
             .select_from(_TOPIC.outerjoin(_VOTE, mine))
             .where(
                 _TOPIC.c.board_id == bindparam("board_id"),
@@ -555,10 +560,10 @@ def _change_vote(db: Db, actor: Actor, topic_id: int, delta: int) -> LiveEvent:
     voter = voter_of(actor)
     params = {"board_id": board.id, "topic_id": topic_id, "voter": voter}
     rows = connection.execute(_vote_facts_statement(), params).all()
-    columns = {row.id: row.column for row in rows}
+    columns = {row.topic_id: row.topic_column for row in rows}
     if topic_id not in columns:
-        raise NotFound(_("No such topic."))  # merged away or removed
-    mine = {row.id: row.count for row in rows if row.count}
+        raise NotFound(_no_topic())  # merged away or removed
+    mine = {row.topic_id: row.mine for row in rows if row.mine}
     if delta > 0:
         refusal = rules.check_vote(
             budget=board.vote_budget,
