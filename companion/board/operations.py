@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import (
     Row,
     Select,
+    Table,
     and_,
     bindparam,
     delete,
@@ -133,20 +134,23 @@ def _find_board(db: Db, session_id: int, breakout_key: str) -> Board | None:
     )
 
 
-_BOARD = Board.__table__
-_TOPIC = Topic.__table__
-_VOTE = Vote.__table__
-_SESSION = Session.__table__
-_GROUP = Group.__table__
-_PROGRAMME = Programme.__table__
-_MEMBERSHIP = Membership.__table__
-_ROLE = ProgrammeRole.__table__
+_BOARD: Table = Board.__table__  # type: ignore[assignment]
+_TOPIC: Table = Topic.__table__  # type: ignore[assignment]
+_VOTE: Table = Vote.__table__  # type: ignore[assignment]
+_SESSION: Table = Session.__table__  # type: ignore[assignment]
+_GROUP: Table = Group.__table__  # type: ignore[assignment]
+_PROGRAMME: Table = Programme.__table__  # type: ignore[assignment]
+_MEMBERSHIP: Table = Membership.__table__  # type: ignore[assignment]
+_ROLE: Table = ProgrammeRole.__table__  # type: ignore[assignment]
+
+#: Any select, whatever its columns.
+AnySelect = Select[*tuple[Any, ...]]
 
 #: Statements built once per shape (they are immutable; SQLAlchemy caches their compiled SQL).
 _STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
-def _with_access(statement: Select[Any], facilitator: bool) -> Select[Any]:
+def _with_access(statement: AnySelect, facilitator: bool) -> AnySelect:
     """Join the board's session and keep the rows the actor may see.
 
     A participant must be a member of the session's group (`:participant_id`). For a
@@ -203,7 +207,7 @@ def _no_topic() -> str:
     return _("No such topic.")
 
 
-def _board_statement(facilitator: bool) -> Select[Any]:
+def _board_statement(facilitator: bool) -> AnySelect:
     key = ("board", facilitator)
     if key not in _STATEMENTS:
         statement = select(Board).where(Board.id == bindparam("board_id"))
@@ -213,7 +217,7 @@ def _board_statement(facilitator: bool) -> Select[Any]:
     return _STATEMENTS[key]  # type: ignore[no-any-return]
 
 
-def _topic_statement(facilitator: bool) -> Select[Any]:
+def _topic_statement(facilitator: bool) -> AnySelect:
     key = ("topic", facilitator)
     if key not in _STATEMENTS:
         statement = (
@@ -296,7 +300,7 @@ def topic_out(topic: Topic) -> TopicOut:
         id=topic.id,
         title=topic.title,
         description=topic.description,
-        column=topic.column,  # type: ignore[arg-type]
+        column=topic.column,
         votes=topic.vote_count,
         voters={public_key(board_id, v.voter): v.count for v in topic.votes if v.count > 0},
         author=None if topic.anonymous else (topic.author_name or None),
@@ -478,7 +482,7 @@ _REFUSALS = {
 }
 
 
-def _vote_board_statement(facilitator: bool, postgresql: bool) -> Select[Any]:
+def _vote_board_statement(facilitator: bool, postgresql: bool) -> AnySelect:
     """The topic's board if the actor may vote there; locks the board row on PostgreSQL."""
     key = ("vote-board", facilitator, postgresql)
     if key not in _STATEMENTS:
@@ -495,7 +499,7 @@ def _vote_board_statement(facilitator: bool, postgresql: bool) -> Select[Any]:
     return _STATEMENTS[key]  # type: ignore[no-any-return]
 
 
-def _vote_facts_statement() -> Select[Any]:
+def _vote_facts_statement() -> AnySelect:
     """After the lock: the voter's votes on the board's visible topics and the voted topic's
     column and total (one row per topic the voter has votes on, plus the voted topic)."""
     key = ("vote-facts",)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Table,
     UniqueConstraint,
     bindparam,
     delete,
@@ -80,8 +81,8 @@ class LiveEvent(Base):
         return {"seq": self.seq, "kind": self.kind, "data": self.data}
 
 
-_CHANNELS_TABLE = LiveChannel.__table__
-_EVENTS_TABLE = LiveEvent.__table__
+_CHANNELS_TABLE: Table = LiveChannel.__table__  # type: ignore[assignment]
+_EVENTS_TABLE: Table = LiveEvent.__table__  # type: ignore[assignment]
 
 # Core statements, built once: these run in every write that others see live, and the ORM's
 # unit of work (an object per event, a flush) costs more than the two statements themselves.
