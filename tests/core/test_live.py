@@ -198,6 +198,29 @@ def test_many_clients_one_channel_no_duplicates(app: Flask, server: LiveServer, 
     assert time.monotonic() - started < 5
 
 
+def test_serve_starts_the_live_server_with_a_short_switch_interval(app: Flask) -> None:
+    import gc
+    import sys
+
+    from companion.core.live import SHARED_SWITCH_INTERVAL, start_live_in_thread
+
+    config = app.extensions["companion.config"]
+    interval, thresholds = sys.getswitchinterval(), gc.get_threshold()
+    app.extensions["companion.config"] = config.model_copy(update={"live_port": _free_port()})
+    try:
+        stop = start_live_in_thread(app)
+        try:
+            assert sys.getswitchinterval() <= SHARED_SWITCH_INTERVAL
+            assert gc.get_freeze_count() > 0
+        finally:
+            stop()
+    finally:
+        app.extensions["companion.config"] = config
+        sys.setswitchinterval(interval)
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
 def test_settle_heap_freezes_the_startup_heap_and_makes_full_collections_rarer() -> None:
     import gc
 
