@@ -28,7 +28,7 @@ from companion.digest.content import (
     SessionFacts,
     SpaceNotes,
 )
-from companion.digest.links import personal_url
+from companion.digest.links import personal_urls
 from companion.digest.topics import topics_for_digest
 from companion.notes import membership
 from companion.notes.markdown import render_markdown
@@ -207,6 +207,9 @@ def digest_inputs(
     inputs = []
     for person in people:
         link = links[person.id]
+        preferences_url, notes_url, contacts_url = personal_urls(
+            config, link, "preferences", f"notes-{session.id}", "contacts"
+        )
         next_session = (
             NextSession(
                 id=upcoming.id,
@@ -250,9 +253,9 @@ def digest_inputs(
                 contacts_waiting=waiting[person.id],
                 new_contacts=mutual[person.id],
                 next_session=next_session,
-                preferences_url=personal_url(config, link, "preferences"),
-                notes_url=personal_url(config, link, f"notes-{session.id}"),
-                contacts_url=personal_url(config, link, "contacts"),
+                preferences_url=preferences_url,
+                notes_url=notes_url,
+                contacts_url=contacts_url,
             )
         )
     return inputs

@@ -25,9 +25,19 @@ def personal_token(link: JoinLink) -> str:
 
 def personal_url(config: Config, link: JoinLink, target: str = "me") -> str:
     """The absolute address of a participant's page, for emails."""
-    query = urlencode({"next": target}) if target != "me" else ""
-    path = f"/me/t/{personal_token(link)}" + (f"?{query}" if query else "")
-    return config.external_url(path)
+    (url,) = personal_urls(config, link, target)
+    return url
+
+
+def personal_urls(config: Config, link: JoinLink, *targets: str) -> tuple[str, ...]:
+    """Several of a participant's addresses, signing their token once (a digest has three
+    per person, and signing is most of the cost of reading a run's data)."""
+    token = personal_token(link)
+    urls = []
+    for target in targets:
+        query = urlencode({"next": target}) if target != "me" else ""
+        urls.append(config.external_url(f"/me/t/{token}" + (f"?{query}" if query else "")))
+    return tuple(urls)
 
 
 def resolve_personal_token(db: Db, token: str) -> JoinLink | None:

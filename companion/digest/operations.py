@@ -2,15 +2,19 @@
 
 Exactly once: ending a session (by a facilitator, twice, or by the scheduled end plus grace)
 enqueues one `digest.send` job under the dedupe key `digest-<session>`; the job queues one
-outbox message per participant under `digest-<session>-<participant>` in the job's own
-transaction, so a worker that dies mid-run leaves either all of them or none, and a rerun
-skips the ones that exist. Delivery is the outbox's: each message is sent once and keeps its
+outbox message per participant under `digest-<session>-<participant>`. It commits them a
+chunk at a time (the first chunk small), so the worker's mail loop delivers the first digests
+while the rest are still being rendered. A run that dies midway keeps the chunks it committed
+and leaves nothing of the one it was writing; its re-run renders and queues only the people
+who have no message yet, and the unique dedupe key stops a concurrent run from queueing
+anyone twice. Delivery is the outbox's: each message is sent once and keeps its bytes and
 Message-ID if a crash forces a retry.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +22,7 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import force_locale, get_translations
 from flask_babel import gettext as _
-from jinja2 import pass_context
+from jinja2 import Template, pass_context
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -27,12 +31,18 @@ from companion.contacts.operations import kind_label, preferences_for
 from companion.core.db import Db, utcnow
 from companion.core.i18n import local_datetime
 from companion.core.jobs import Job, enqueue_job, job_handler, periodic
-from companion.core.mail import Attachment, OutboxMessage, queue_mail
+from companion.core.mail import Attachment, NewMail, OutboxMessage, queue_mail, queue_mails
 from companion.digest.calendar import invitation
-from companion.digest.content import DigestContent, NextSession, SpaceNotes, build_digest
+from companion.digest.content import (
+    DigestContent,
+    DigestInput,
+    NextSession,
+    SpaceNotes,
+    build_digest,
+)
 from companion.digest.gather import digest_inputs, session_facts
 from companion.digest.links import personal_url
-from companion.programmes.models import Participant
+from companion.programmes.models import Membership, Participant
 from companion.sessions.ics import CalendarEntry
 from companion.sessions.models import Session, SessionStatus
 from companion.sessions.operations import end_session, join_link_for, join_url, on_session_ended
@@ -44,6 +54,10 @@ DIGEST_JOB = "digest.send"
 #: Sessions that ended longer ago than this are not ended (and digested) automatically: when
 #: the feature is switched on, old sessions must not send a flood of stale emails.
 AUTO_END_LOOKBACK = timedelta(days=2)
+#: Digests per committed chunk when the job queues them. The first chunk is small so that
+#: delivery can start after a few renders; later ones are larger, for fewer commits.
+FIRST_DIGEST_CHUNK = 10
+DIGEST_CHUNK = 100
 
 
 def _config() -> Config:
@@ -129,20 +143,88 @@ def space_name(space: SpaceNotes) -> str:
     return str(_("Small group"))
 
 
-def render_digest(config: Config, content: DigestContent) -> RenderedEmail:
-    """The digest email in the recipient's language: subject, text, HTML and the .ics."""
-    with force_locale(content.recipient.language):
+class RenderCache:
+    """What a digest run renders once per language instead of once per recipient.
+
+    Every recipient gets the plenary, their own group and the shared groups, whose blocks
+    (name, summary, items) read the same for everyone in one language: rendered per
+    recipient, they were a third of the time of a digest. The session's dates are formatted
+    once per language too (Babel parses the pattern on every call).
+    """
+
+    def __init__(self) -> None:
+        # Keyed by id(): one run's recipients share the very same SpaceNotes objects (kept
+        # referenced here, so an id cannot be reused while the cache lives).
+        self._spaces: dict[tuple[str, str, int], tuple[SpaceNotes, str]] = {}
+        self._dates: dict[tuple[str, datetime, str, str], str] = {}
+
+    def space(self, kind: str, language: str, space: SpaceNotes, helpers: dict[str, Any]) -> str:
+        """The space as `kind` ("html" or "txt") in `language` (the current locale)."""
+        key = (kind, language, id(space))
+        found = self._spaces.get(key)
+        if found is None:
+            block = _template(f"digest/email/_space.{kind}").render(space=space, **helpers)
+            found = self._spaces[key] = (space, block)
+        return found[1]
+
+    def date(self, language: str, value: datetime, timezone: str, pattern: str) -> str:
+        """`value` in `timezone` as `pattern` in `language` (the current locale)."""
+        key = (language, value, timezone, pattern)
+        found = self._dates.get(key)
+        if found is None:
+            found = self._dates[key] = local_datetime(value, timezone, pattern)
+        return found
+
+
+def _template(name: str) -> Template:
+    # The app's Jinja environment directly: the emails use nothing of a request, and Flask's
+    # context processors and signals cost a tenth of a small render.
+    return current_app.jinja_env.get_template(name)
+
+
+def _styles() -> dict[str, str]:
+    """The emails' inline styles (digest/email/_styles.html), read once, not per render."""
+    module = _template("digest/email/_styles.html").module
+    return {name: getattr(module, name) for name in ("muted", "h2", "box", "button")}
+
+
+def render_digest(
+    config: Config, content: DigestContent, cache: RenderCache | None = None
+) -> RenderedEmail:
+    """The digest email in the recipient's language: subject, text, HTML and the .ics.
+
+    A digest run passes one `cache` for all its renders (see RenderCache).
+    """
+    cache = cache if cache is not None else RenderCache()
+    language = content.recipient.language
+    with force_locale(language):
         if content.variant == "missed":
             subject = _("What you missed: %(session)s", session=content.session.title)
         else:
             subject = _("Notes from %(session)s", session=content.session.title)
-        fast = {
+        helpers = {
             **_template_gettext(get_translations()),
+            **_styles(),
             "space_name": space_name,
             "kind_name": kind_label,
         }
-        text = render_template("digest/email/digest.txt", d=content, **fast)
-        html = render_template("digest/email/digest.html", d=content, subject=subject, **fast)
+
+        def space_html(space: SpaceNotes) -> Markup:
+            # Rendered by the autoescaping _space.html, so it is safe markup already.
+            return Markup(cache.space("html", language, space, helpers))  # noqa: S704
+
+        def space_text(space: SpaceNotes) -> str:
+            return cache.space("txt", language, space, helpers)
+
+        def when(value: datetime, timezone: str, pattern: str) -> str:
+            return cache.date(language, value, timezone, pattern)
+
+        text = _template("digest/email/digest.txt").render(
+            d=content, space_text=space_text, when=when, **helpers
+        )
+        html = _template("digest/email/digest.html").render(
+            d=content, subject=subject, space_html=space_html, when=when, **helpers
+        )
         calendar = next_session_calendar(config, content)
     return RenderedEmail(subject, text, html, (calendar,) if calendar else ())
 
@@ -150,38 +232,69 @@ def render_digest(config: Config, content: DigestContent) -> RenderedEmail:
 # --- sending ----------------------------------------------------------------------------------
 
 
-def send_digest(db: Db, config: Config, session: Session) -> int:
-    """Queue every participant's digest of the session (skipping those queued); returns how many."""
+def send_digest(
+    db: Db,
+    config: Config,
+    session: Session,
+    *,
+    commit_chunk: Callable[[], None] | None = None,
+) -> int:
+    """Queue every participant's digest of the session (skipping those queued); returns how many.
+
+    Without `commit_chunk` all of it is queued in the caller's transaction. The job passes its
+    session's commit: what was read (and join links made) is committed first, then each chunk
+    of digests as soon as it is rendered (`FIRST_DIGEST_CHUNK`, then `DIGEST_CHUNK`), so the
+    mail loop sends the first ones while the rest render; and on SQLite no write lock is held
+    while rendering.
+    """
     prefix = f"digest-{session.id}-"
     queued = set(
         db.scalars(
             select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.like(f"{prefix}%"))
         )
     )
-    people = [
-        m.participant
-        for m in session.group.memberships
-        if digest_key(session.id, m.participant_id) not in queued
-    ]
+    # One query for all members (not one lazy load per membership).
+    members = db.scalars(
+        select(Participant)
+        .join(Membership, Membership.participant_id == Participant.id)
+        .where(Membership.group_id == session.group_id)
+        .order_by(Membership.id)
+    )
+    people = [p for p in members if digest_key(session.id, p.id) not in queued]
+    inputs = digest_inputs(db, config, session, people)
+    session_id, programme_id = session.id, session.group.programme_id
+    if commit_chunk is not None:
+        commit_chunk()
+    cache = RenderCache()
     count = 0
-    for data in digest_inputs(db, config, session, people):
-        content = build_digest(data)
-        email = render_digest(config, content)
-        message = queue_mail(
-            db,
-            to_address=data.recipient.email,
-            to_name=data.recipient.name,
-            subject=email.subject,
-            text_body=email.text,
-            html_body=email.html,
-            kind="digest",
-            programme_id=session.group.programme_id,
-            attachments=email.attachments,
-            dedupe_key=digest_key(session.id, data.recipient.participant_id),
-        )
-        count += message is not None
-    log.info("Queued %s digests of session %s", count, session.id)
+    start, size = 0, FIRST_DIGEST_CHUNK
+    while start < len(inputs):
+        chunk = inputs[start : start + size]
+        mails = [_digest_mail(config, data, session_id, programme_id, cache) for data in chunk]
+        count += queue_mails(db, mails)
+        if commit_chunk is not None:
+            commit_chunk()
+        start, size = start + size, DIGEST_CHUNK
+    log.info("Queued %s digests of session %s", count, session_id)
     return count
+
+
+def _digest_mail(
+    config: Config, data: DigestInput, session_id: int, programme_id: int, cache: RenderCache
+) -> NewMail:
+    """One person's rendered digest, ready for the outbox."""
+    email = render_digest(config, build_digest(data), cache)
+    return NewMail(
+        to_address=data.recipient.email,
+        to_name=data.recipient.name,
+        subject=email.subject,
+        text_body=email.text,
+        html_body=email.html,
+        kind="digest",
+        programme_id=programme_id,
+        attachments=email.attachments,
+        dedupe_key=digest_key(session_id, data.recipient.participant_id),
+    )
 
 
 def preview_digest(
@@ -216,7 +329,9 @@ def _send_digest_job(db: Db, payload: dict[str, Any]) -> None:
     session = db.get(Session, payload["session_id"])
     if session is None or session.is_cancelled:
         return  # deleted or called off after ending: nothing to tell
-    send_digest(db, _config(), session)
+    # Chunks are committed as they are rendered (see send_digest): a re-run after a failure
+    # or a crash queues only those still missing.
+    send_digest(db, _config(), session, commit_chunk=db.commit)
 
 
 def end_overdue_sessions(db: Db, now: datetime | None = None) -> int:
