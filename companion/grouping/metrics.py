@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from companion.grouping.bounds import pair_upper_bound, repeats_lower_bound
 from companion.grouping.model import (
@@ -104,18 +103,6 @@ def _layouts(
     ]
 
 
-def _closure(linked: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """Transitive closure of a symmetric relation (overlapping keep-together lists merge)."""
-    reach = linked | np.eye(len(linked), dtype=bool)
-    while True:
-        wider = (reach.astype(np.int64) @ reach.astype(np.int64)) > 0
-        if (wider == reach).all():
-            break
-        reach = wider
-    np.fill_diagonal(reach, False)
-    return reach
-
-
 def schedule_violations(problem: ScheduleProblem, rounds: Sequence[Grouping]) -> list[str]:
     """Every hard rule the schedule breaks, as readable sentences (empty when all hold)."""
     index = check_schedule_problem(problem)
@@ -192,7 +179,11 @@ def evaluate_schedule(
             for b in ids:
                 if a != b:
                     together[index[a], index[b]] = True
-    together = _closure(together)
+    if problem.facilitators in ("at_most_one", "exactly_one"):
+        # Two facilitators never share a group: for the bounds they are kept apart.
+        chairs = np.array([p.facilitator for p in problem.people], dtype=bool)
+        apart |= np.outer(chairs, chairs)
+        np.fill_diagonal(apart, False)
     layouts = _layouts(index, rounds)
     distance = attribute_distance(problem.people)
     same = planned[iu]

@@ -163,8 +163,8 @@ class _Search:
         self.history = model.history.astype(np.int64)
 
         layouts = [(p.present.tolist(), p.sizes) for p in plans]
-        self.r_lower = repeats_lower_bound(model.history, layouts, model.apart, tog)
-        self.pair_upper = pair_upper_bound(model.history, layouts, model.apart)
+        self.r_lower = repeats_lower_bound(model.history, layouts, self.hard, tog)
+        self.pair_upper = pair_upper_bound(model.history, layouts, self.hard)
 
         self.idx = np.full((self.W, n), self.dummy, dtype=np.int64)
         self.onehot = np.zeros((n, self.K + 1))
