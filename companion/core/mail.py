@@ -347,12 +347,13 @@ def _needs_encoding(value: str) -> bool:
 
 
 def _encoded_words(value: str) -> list[str]:
-    """RFC 2047 "B" encoded words of at most 75 characters, cut between characters."""
+    """RFC 2047 "B" encoded words of 64 characters at most, cut between characters (short
+    enough to follow "Subject: " within 78 characters)."""
     data = value.encode("utf-8")
     words = []
     start = 0
     while start < len(data):
-        end = min(start + 45, len(data))  # 45 bytes are 60 base64 characters
+        end = min(start + 39, len(data))  # 39 bytes are 52 base64 characters
         while end < len(data) and data[end] & 0xC0 == 0x80:  # never inside a character
             end -= 1
         words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode()}?=")
@@ -684,7 +685,18 @@ class SmtpTransport:
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
         self.ca_file = ca_file or None
-        self._smtp: smtplib.SMTP | None = None
+        # One connection per thread: workers running in one process (each with its mail
+        # loop) may share an installed transport.
+        self._local = threading.local()
+
+    @property
+    def _smtp(self) -> smtplib.SMTP | None:
+        smtp: smtplib.SMTP | None = getattr(self._local, "smtp", None)
+        return smtp
+
+    @_smtp.setter
+    def _smtp(self, smtp: smtplib.SMTP | None) -> None:
+        self._local.smtp = smtp
 
     @contextmanager
     def open(self) -> Iterator[SmtpTransport]:
