@@ -104,7 +104,9 @@ def test_a_run_that_fails_midway_leaves_nothing_and_the_retry_sends_all(
     end_session(held.world)
     worker_pass = __import__("companion.core.jobs", fromlist=["Worker"]).Worker(app)
     worker_pass.run_once()
-    assert _digest_rows(db, held.world.session.id) == []  # all or nothing: nothing
+    # The chunk being written is all or nothing (here the first chunk, of all three): nothing.
+    # test_chunks.py shows a run dying after some chunks were committed.
+    assert _digest_rows(db, held.world.session.id) == []
     job = db.scalars(select(Job).where(Job.kind == "digest.send")).one()
     assert job.status == "queued" and job.attempts == 1 and "died here" in job.last_error
     run_worker(app)
