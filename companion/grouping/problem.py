@@ -73,11 +73,13 @@ class GroupSize:
 
 @dataclass(frozen=True)
 class Weights:
-    """How much each soft goal counts; repeats should dominate new pairs, which beat diversity.
+    """How much each soft goal counts; repeats come first, then new pairs, then diversity.
 
-    The optimiser minimises `repeat * R - new_pair * distinct_pairs - diversity * D`, where R is
-    the sum over pairs of C(m, 2) (m = how often they met), and D the summed attribute distance
-    of the pairs placed together.
+    R is the sum over pairs of C(m, 2) (m = how often they met) and D the summed attribute
+    distance of the pairs placed together. When `repeat` > 0 the optimiser first minimises
+    `repeat * R - new_pair * distinct_pairs`, then, never raising R, minimises
+    `-new_pair * distinct_pairs - diversity * D` (see `schedule.phase_weights`); with
+    `repeat` = 0 it minimises `-new_pair * distinct_pairs - diversity * D` directly.
     """
 
     repeat: float = 10.0

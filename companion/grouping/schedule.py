@@ -13,6 +13,10 @@ people concerned are considered; a swapped pair may not be swapped back for a ra
 a move that beats the best schedule found so far is always allowed; after a stall the
 search restarts from fresh constructions.
 
+Two phases (`phase_weights`): the first minimises repeats (with new pairs as a guide), the
+second starts from its best schedule and improves new pairs and diversity without giving up a
+repeat; it returns to its best schedule after a stall instead of constructing new ones.
+
 Hard rules are penalties too large to trade against any soft goal, so the search can walk
 through an infeasible schedule but never returns one; the greedy start already satisfies them
 whenever it can.
@@ -64,6 +68,8 @@ NODE_WORK = 100
 GREEDY_WORK = 200
 #: After this many failures (and no success) a round is built greedily without trying.
 ROUND_GIVE_UP = 40
+#: Share of the work budget for the first phase (repeats alone); see `phase_weights`.
+FIRST_PHASE = 0.8
 #: Tabu tenure (iterations) is drawn uniformly from this range.
 TENURE = (4, 100)
 EPS = 1e-9
@@ -160,6 +166,7 @@ class _Search:
         # Block partners present per (round, person), to see a split keep-together block.
         self.tog_need = product(self.present.astype(np.float64), tog.T.astype(np.float64))
         self.tog_need *= self.present
+        self.not_tog = (~tog).astype(np.float64)
         self.history = model.history.astype(np.int64)
 
         layouts = [(p.present.tolist(), p.sizes) for p in plans]
@@ -461,18 +468,32 @@ class _Search:
     # --- search --------------------------------------------------------------------------
 
     def run(
-        self, max_work: int, max_iterations: int, deadline: float, start: float
+        self,
+        max_work: int,
+        max_iterations: int,
+        deadline: float,
+        start: float,
+        begin: IntArray | None = None,
     ) -> tuple[_Best, int]:
-        """Tabu search until a limit, the deadline or a proven optimum; the best schedule."""
+        """Tabu search until a limit, the deadline or a proven optimum; the best schedule.
+
+        From fresh constructions (restarting from new ones after a stall), or from `begin`
+        (returning to the best schedule after a stall).
+        """
         self.work = 0
-        self.restart(deadline)
+        if begin is None:
+            self.restart(deadline)
+        else:
+            self.load(begin)
         best = _Best(self.cost, self.idx.copy(), 0, time.perf_counter() - start)
         if self._optimal():
+            self.work_done = self.work
             return best, 0
         n = self.n
         rows_all: tuple[IntArray, IntArray] = np.nonzero(self.movable)  # type: ignore[assignment]
         product_work = n * n * (self.K + 1) // 25
         if rows_all[0].size == 0:
+            self.work_done = self.work
             return best, 0
         ar = np.arange(n)
         rng = self.rng
@@ -501,7 +522,10 @@ class _Search:
                     if self._optimal():
                         break
             elif it - last_best > STALL_ITERATIONS:
-                self.restart(deadline)
+                if begin is None:
+                    self.restart(deadline)
+                else:
+                    self.load(best.idx)
                 last_best = it
                 if self.cost < best.cost - EPS:
                     best = _Best(self.cost, self.idx.copy(), it, time.perf_counter() - start)
@@ -511,10 +535,13 @@ class _Search:
         return best, it
 
     def _optimal(self) -> bool:
-        """Proven optimal: no penalty, R at its lower bound, pairs at their upper bound."""
+        """Proven optimal: no penalty, R at its lower bound, pairs at their upper bound (when
+        they count)."""
         if self.diversity_active or self.penalty_count():
             return False
-        return self.repeats() <= self.r_lower and self.distinct_pairs() >= self.pair_upper
+        if self.repeats() > self.r_lower:
+            return False
+        return self.weights.new_pair == 0 or self.distinct_pairs() >= self.pair_upper
 
     def _choose(
         self,
@@ -532,6 +559,9 @@ class _Search:
         # one's own, broken rules or repeats there, and keep-together partners there.
         layers = self.level_table[:, m]
         layers += self.layer_terms
+        if self.has_tog:
+            # Keep-together pairs meet every round by rule: not a repeat to repair.
+            layers[2] *= self.not_tog
         sums = product(layers.reshape(-1, n), onehot)
         add = layers[0]
         ga = sums[:n]
@@ -618,13 +648,51 @@ def search_limits(problem: ScheduleProblem) -> tuple[int, int]:
     return int(problem.time_limit * WORK_PER_SECOND), 2**62
 
 
+def phase_weights(model: Model, weights: Weights) -> tuple[Weights, Weights] | None:
+    """The weights of the two phases, or None for one phase with `weights` as given.
+
+    Repeats come first. Phase one searches on repeats and new pairs only (new pairs guide the
+    search towards spreading meetings; diversity is left out); phase two starts from its best
+    schedule with R weighted above all that new pairs and diversity can add up to, so that it
+    never gives up a repeat and improves new pairs and diversity among schedules with that R.
+    """
+    n = model.n
+    rest = weights.new_pair > 0 or (weights.diversity > 0 and bool(model.distance.any()))
+    if weights.repeat <= 0 or not rest:
+        return None
+    pairs = n * (n - 1) / 2
+    top = weights.new_pair * pairs + weights.diversity * pairs * len(model.rounds)
+    first = Weights(repeat=weights.repeat, new_pair=weights.new_pair, diversity=0.0)
+    second = Weights(repeat=top + 1.0, new_pair=weights.new_pair, diversity=weights.diversity)
+    return first, second
+
+
 def solve_schedule(problem: ScheduleProblem) -> ScheduleSolution:
     """Plan groups for every round of `problem`; raise `Infeasible` naming the rule that fails."""
     start = time.perf_counter()
     model = compile_problem(problem)
-    search = _Search(model, problem.weights, problem.seed, problem.history)
     max_work, max_iterations = search_limits(problem)
-    best, iterations = search.run(max_work, max_iterations, start + problem.time_limit, start)
+    deadline = start + problem.time_limit
+    phases = phase_weights(model, problem.weights)
+    if phases is None:
+        search = _Search(model, problem.weights, problem.seed, problem.history)
+        best, iterations = search.run(max_work, max_iterations, deadline, start)
+    else:
+        first = _Search(model, phases[0], problem.seed, problem.history)
+        share_work = int(max_work * FIRST_PHASE)
+        share_iterations = max(1, int(max_iterations * FIRST_PHASE))
+        found, iterations = first.run(share_work, share_iterations, deadline, start)
+        search = _Search(model, phases[1], problem.seed + 1, problem.history)
+        best, more = search.run(
+            max_work - first.work_done,
+            max(1, max_iterations - iterations),
+            deadline,
+            start,
+            begin=found.idx,
+        )
+        iterations += more
+        if best.iteration == 0:
+            best.seconds = found.seconds
     rounds = search.rounds_of(best.idx)
     broken = schedule_violations(problem, rounds)
     if broken:

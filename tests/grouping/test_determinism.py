@@ -9,10 +9,13 @@ import numpy as np
 from companion.grouping import (
     GroupSize,
     WeightedProblem,
+    Weights,
     solve_json,
     solve_schedule,
     solve_weighted,
 )
+from companion.grouping.model import compile_problem
+from companion.grouping.schedule import FIRST_PHASE, _Search, phase_weights, search_limits
 from tests.grouping.factories import make_people, make_problem
 
 
@@ -78,3 +81,21 @@ def test_json_runs_are_reproducible() -> None:
         "violations",
         "seconds",
     }
+
+
+def test_second_phase_never_gives_up_a_repeat() -> None:
+    # Replay the first phase alone: the answer (after the second phase, which adds diversity)
+    # has at most its repeats.
+    problem = seed_like_problem(1)
+    model = compile_problem(problem)
+    phases = phase_weights(model, problem.weights)
+    assert phases is not None
+    first = _Search(model, phases[0], problem.seed, problem.history)
+    work, iterations = search_limits(problem)
+    found, _ = first.run(int(work * FIRST_PHASE), max(1, int(iterations * FIRST_PHASE)), 1e18, 0)
+    first.load(found.idx)
+    solution = solve_schedule(problem)
+    assert solution.metrics.repeats <= first.repeats()
+    assert solution.metrics.violations == 0
+    # With no new pairs or diversity to gain there is one phase only.
+    assert phase_weights(model, Weights(repeat=1.0, new_pair=0.0, diversity=0.0)) is None
