@@ -512,12 +512,19 @@ class Outgoing:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "smtp_sender", _quoted_address(self.sender))
-        object.__setattr__(self, "smtp_recipient", smtplib.quoteaddr(self.recipient))
+        object.__setattr__(self, "smtp_recipient", _quoted_address(self.recipient))
         object.__setattr__(self, "smtp_data", _dot_stuffed(self.raw))
 
 
-@lru_cache(maxsize=8)
+#: A plain address (no display name, comments or quoting), which smtplib would just bracket.
+_PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"@]+@[^\s<>()\[\]\\,;:\"@]+")
+
+
 def _quoted_address(address: str) -> str:
+    """The address as MAIL FROM / RCPT TO take it, as `smtplib.quoteaddr` makes it (whose
+    full RFC 5322 parse is kept for anything but a plain address)."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
     return smtplib.quoteaddr(address)
 
 
