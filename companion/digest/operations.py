@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from flask import current_app, render_template
@@ -129,7 +130,9 @@ def _template_gettext(translations: Any) -> dict[str, Any]:
         variables.setdefault("num", num)
         return formatted(context, translations.ngettext(singular, plural, num), variables)
 
-    return {"gettext": gettext, "ngettext": ngettext}
+    # `_` too: Jinja's own `_` is an alias that looks `gettext` up and calls it, a second call
+    # for each of the thirty-odd texts of a digest.
+    return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
 
 
 def space_name(space: SpaceNotes) -> str:
@@ -148,8 +151,9 @@ class RenderCache:
 
     Every recipient gets the plenary, their own group and the shared groups, whose blocks
     (name, summary, items) read the same for everyone in one language: rendered per
-    recipient, they were a third of the time of a digest. The session's dates are formatted
-    once per language too (Babel parses the pattern on every call).
+    recipient, they were a third of the time of a digest. The session's dates and the names
+    of contact kinds are made once per language too (Babel parses a date pattern on every
+    call; a kind's name is a lazy string translated on every use).
     """
 
     def __init__(self) -> None:
@@ -157,6 +161,7 @@ class RenderCache:
         # referenced here, so an id cannot be reused while the cache lives).
         self._spaces: dict[tuple[str, str, int], tuple[SpaceNotes, str]] = {}
         self._dates: dict[tuple[str, datetime, str, str], str] = {}
+        self._kinds: dict[tuple[str, str], str] = {}
 
     def space(self, kind: str, language: str, space: SpaceNotes, helpers: dict[str, Any]) -> str:
         """The space as `kind` ("html" or "txt") in `language` (the current locale)."""
@@ -166,6 +171,13 @@ class RenderCache:
             block = _template(f"digest/email/_space.{kind}").render(space=space, **helpers)
             found = self._spaces[key] = (space, block)
         return found[1]
+
+    def kind(self, language: str, kind: str) -> str:
+        """A contact kind's name in `language` (the current locale)."""
+        found = self._kinds.get((language, kind))
+        if found is None:
+            found = self._kinds[(language, kind)] = kind_label(kind)
+        return found
 
     def date(self, language: str, value: datetime, timezone: str, pattern: str) -> str:
         """`value` in `timezone` as `pattern` in `language` (the current locale)."""
@@ -206,7 +218,7 @@ def render_digest(
             **_template_gettext(get_translations()),
             **_styles(),
             "space_name": space_name,
-            "kind_name": kind_label,
+            "kind_name": partial(cache.kind, language),
         }
 
         def space_html(space: SpaceNotes) -> Markup:
