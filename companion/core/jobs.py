@@ -40,13 +40,13 @@ STALE_JOB = timedelta(minutes=15)
 #: Rung when a job was queued.
 JOB_DOORBELL = Doorbell()
 
-#: The interpreter's thread switch interval while the worker's loops run (seconds; Python's
-#: default is 0.005). The mail loop waits on the SMTP server four times per message and must
-#: take the interpreter back each time; while the job loop renders (pure Python), each of
-#: those takes up to the switch interval, so at 5 ms delivery beside a busy job fell to a
-#: tenth of its speed (24 ms a message instead of 1.8 in a two-thread test). A thread that
-#: computes alone is not interrupted more often: the interval only matters when another
-#: thread is waiting.
+#: The interpreter's thread switch interval the worker sets for its process when its loops
+#: start, and leaves (seconds; Python's default is 0.005). The mail loop waits on the SMTP
+#: server four times per message and must take the interpreter back each time; while the job
+#: loop renders (pure Python), each of those takes up to the switch interval, so at 5 ms
+#: delivery beside a busy job fell to a tenth of its speed (24 ms a message instead of 1.8 in
+#: a two-thread test). A thread that computes alone is not interrupted more often: the
+#: interval only matters when another thread is waiting.
 SWITCH_INTERVAL = 0.0002
 
 
