@@ -422,13 +422,19 @@ class _Part:
     literal: bool = True
 
 
-def _text_part(content: str, content_type: str, extra: bytes = b"") -> _Part:
-    """A UTF-8 text part: as it is (7bit/8bit) when no line is too long, else quoted-printable."""
+def _text_part(
+    content: str, content_type: str, extra: bytes = b"", *, seven_bit: bool = False
+) -> _Part:
+    """A UTF-8 text part: as it is (7bit/8bit) when no line is too long, else quoted-printable.
+
+    `seven_bit` asks for quoted-printable whenever the text is not ASCII, for a server that
+    does not offer 8BITMIME (RFC 6152).
+    """
     raw = content.encode("utf-8")
     lines = raw.splitlines()
     body = CRLF.join(lines) + CRLF if lines else b""
     headers = f'Content-Type: {content_type}; charset="utf-8"'.encode()
-    if max(map(len, lines), default=0) <= MAX_LINE:
+    if max(map(len, lines), default=0) <= MAX_LINE and not (seven_bit and not raw.isascii()):
         eight_bit = not raw.isascii()
         cte = b"8bit" if eight_bit else b"7bit"
         return _Part(
@@ -439,7 +445,7 @@ def _text_part(content: str, content_type: str, extra: bytes = b"") -> _Part:
     return _Part(headers, encoded, literal=False)
 
 
-def _attachment_part(attachment: dict[str, str]) -> _Part:
+def _attachment_part(attachment: dict[str, str], *, seven_bit: bool = False) -> _Part:
     maintype, _, rest = attachment["content_type"].partition("/")
     subtype, _, raw_params = rest.partition(";")
     params = "".join(
@@ -452,7 +458,7 @@ def _attachment_part(attachment: dict[str, str]) -> _Part:
     if maintype.strip() == "text":
         # Text parts keep their charset; calendar clients also read METHOD from the part's
         # Content-Type.
-        part = _text_part(attachment["content"], content_type, extra)
+        part = _text_part(attachment["content"], content_type, extra, seven_bit=seven_bit)
         if params:
             first, _, others = part.headers.partition(CRLF)
             part.headers = first + params.encode() + CRLF + others
@@ -504,6 +510,8 @@ class Outgoing:
     eight_bit: bool = False
     #: The recipient's address is not ASCII (needs the server's SMTPUTF8).
     smtputf8: bool = False
+    #: Makes the same message with quoted-printable text, for a server without 8BITMIME.
+    seven_bit_form: Callable[[], Outgoing] | None = field(default=None, compare=False, repr=False)
     #: What SMTP sends: the addresses as in MAIL FROM / RCPT TO, and the dot-stuffed data.
     #: Made with the rest, so that delivery prepares them while the server is busy.
     smtp_sender: str = field(init=False)
@@ -542,7 +550,9 @@ def message_bytes(message: MailFields, config: Config) -> bytes:
     return prepare(message, config).raw
 
 
-def prepare(message: MailFields, config: Config, sender: str | None = None) -> Outgoing:
+def prepare(
+    message: MailFields, config: Config, sender: str | None = None, *, seven_bit: bool = False
+) -> Outgoing:
     """The message's envelope and bytes, assembled directly.
 
     The `email` package's modern API parses every header it sets and refolds it when
@@ -550,12 +560,12 @@ def prepare(message: MailFields, config: Config, sender: str | None = None) -> O
     and text/html alternatives, attachments beside them) in a tenth of a millisecond. Bodies
     go as they are (7bit/8bit) unless a line is too long for SMTP, then quoted-printable.
     """
-    parts = [_text_part(message.text_body, "text/plain")]
+    parts = [_text_part(message.text_body, "text/plain", seven_bit=seven_bit)]
     if message.html_body:
-        parts.append(_text_part(message.html_body, "text/html"))
+        parts.append(_text_part(message.html_body, "text/html", seven_bit=seven_bit))
     body = parts[0] if len(parts) == 1 else _multipart("alternative", f"a{message.id}", parts)
     if message.attachments:
-        attachments = [_attachment_part(a) for a in message.attachments]
+        attachments = [_attachment_part(a, seven_bit=seven_bit) for a in message.attachments]
         body = _multipart("mixed", f"m{message.id}", [body, *attachments])
     raw = b"".join(
         (
@@ -578,6 +588,9 @@ def prepare(message: MailFields, config: Config, sender: str | None = None) -> O
         raw=raw,
         eight_bit=body.eight_bit,
         smtputf8=not message.to_address.isascii(),
+        seven_bit_form=(lambda: prepare(message, config, sender, seven_bit=True))
+        if body.eight_bit
+        else None,
     )
 
 
@@ -820,6 +833,10 @@ class SmtpTransport:
         """
         try:
             smtp.ehlo_or_helo_if_needed()
+            eight_bit_ok = smtp.does_esmtp and smtp.has_extn("8bitmime")
+            if message.eight_bit and not eight_bit_ok and message.seven_bit_form is not None:
+                # RFC 6152: 8-bit data only to a server that offers 8BITMIME.
+                message = message.seven_bit_form()
             options = []
             if smtp.does_esmtp:
                 if smtp.has_extn("size"):

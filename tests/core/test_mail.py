@@ -461,3 +461,34 @@ def test_a_connection_dropped_between_messages_is_reopened_without_duplicates(
         "p002@example.fi",
     ]
     assert _statuses(db) == {"sent": 3}
+
+
+class _NoEightBitHandler(SmtpHandler):
+    """A server that does not offer 8BITMIME (RFC 6152), as some old relays do not."""
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [r for r in responses if "8BITMIME" not in r.upper()]
+
+
+def test_a_server_without_8bitmime_gets_quoted_printable(app: Flask, db) -> None:
+    from aiosmtpd.controller import Controller
+
+    handler = _NoEightBitHandler()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        _queue(db, text_body="Hyvää päivää, Äänekoski!", html_body="<p>Hyvää päivää</p>")
+        transport = SmtpTransport(f"smtp://127.0.0.1:{port}")
+        assert deliver_due(get_database(app), app.extensions["companion.config"], transport) == 1
+        (delivered,) = handler.delivered
+    finally:
+        controller.stop()
+    assert delivered.raw.isascii()  # nothing 8-bit on the wire
+    message = delivered.message
+    plain = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    assert plain["Content-Transfer-Encoding"] == "quoted-printable"
+    assert plain.get_content().strip() == "Hyvää päivää, Äänekoski!"
