@@ -14,7 +14,7 @@ from companion.accounts.operations import visible_programmes
 from companion.core.api import openapi_document
 from companion.core.db import get_db
 from companion.core.errors import NotFound
-from companion.core.mail import OutboxMessage, build_email
+from companion.core.mail import OutboxMessage, message_bytes
 
 bp = Blueprint("core", __name__)
 
@@ -88,9 +88,9 @@ def outbox_eml(message_id: int) -> Response:
     """Download the message as an .eml file to open in a mail program."""
     message = _message_for(message_id)
     config: Any = current_app.extensions["companion.config"]
-    email = build_email(message, config)
+    # The very bytes delivery sends (CRLF line ends), not a re-flattened copy.
     return Response(
-        bytes(email),
+        message_bytes(message, config),
         mimetype="message/rfc822",
         headers={"Content-Disposition": f'attachment; filename="kollega-{message.id}.eml"'},
     )
