@@ -68,6 +68,11 @@ def serve_app(app: Flask, host: str, port: int, *, worker: bool, threads: int = 
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, _stop)
+    # Web-only processes too: a full collection over the startup heap stops every request
+    # thread for 100-200 ms (see settle_heap).
+    from companion.core.live import settle_heap
+
+    settle_heap()
     click.echo(f"Kollega is serving on http://{host}:{port}/ (Ctrl+C stops)")
     try:
         server.run()

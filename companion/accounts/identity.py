@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g, request, session
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from companion.accounts.models import Facilitator
 from companion.core.db import get_db
@@ -151,25 +151,23 @@ def current_participant() -> Participant | None:
     return participant
 
 
+#: The participant of a live join link, in one prebuilt statement: it runs on every
+#: participant request (every vote), so nothing else is loaded or compiled per call.
+_LIVE_PARTICIPANT = (
+    select(Participant)
+    .join(JoinLink, JoinLink.participant_id == Participant.id)
+    .where(
+        Participant.id == bindparam("participant_id"),
+        JoinLink.nonce == bindparam("nonce"),
+        JoinLink.revoked_at.is_(None),
+    )
+)
+
+
 def _participant_with_live_link(participant_id: object, nonce: object) -> Participant | None:
     if not isinstance(participant_id, int) or not isinstance(nonce, str):
         return None
-    # One query for the person and their link: this runs on every participant request.
-    row = (
-        get_db()
-        .execute(
-            select(Participant, JoinLink)
-            .join(JoinLink, JoinLink.participant_id == Participant.id)
-            .where(Participant.id == participant_id)
-        )
-        .first()
-    )
-    if row is None:
-        return None
-    participant, link = row
-    if link.revoked_at is not None or link.nonce != nonce:
-        return None
-    return participant
+    return get_db().scalar(_LIVE_PARTICIPANT, {"participant_id": participant_id, "nonce": nonce})
 
 
 def current_actor() -> Actor | None:

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from companion.accounts import identity
 from companion.accounts.operations import authenticate
 from companion.core.db import get_db
-from companion.core.security import limiter
+from companion.core.security import limiter, rate_limited
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -66,6 +66,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@rate_limited
 @limiter.limit(_sign_in_limit, key_func=_sign_in_key, methods=["POST"], deduct_when=_failed)
 def sign_in() -> str | BaseResponse | tuple[str, int]:
     """Sign in with email and password."""

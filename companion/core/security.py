@@ -76,6 +76,12 @@ def verify_password(password_hash: str, password: str) -> bool:
     return check_password_hash(password_hash, password)
 
 
+def rate_limited(view: Any) -> Any:
+    """Mark a view that carries a `limiter.limit` (others skip the limiter altogether)."""
+    view._kollega_rate_limited = True
+    return view
+
+
 def csrf_exempt(view: Any) -> Any:
     """Mark a view that authenticates its callers otherwise (signed webhooks)."""
     view.csrf_exempt = True
@@ -119,6 +125,13 @@ def init_app(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit_storage_url
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
+
+    @limiter.request_filter
+    def _unlimited() -> bool:
+        # Only a few pages carry limits (sign-in, the public forms); resolving limits on every
+        # other request (each vote on the board) is work for nothing.
+        view = app.view_functions.get(request.endpoint or "")
+        return view is None or not getattr(view, "_kollega_rate_limited", False)
 
     @app.before_request
     def _check_csrf() -> None:

@@ -17,7 +17,7 @@ from companion.core.api import api_view
 from companion.core.db import get_db
 from companion.core.errors import Invalid
 from companion.core.i18n import common_timezones
-from companion.core.security import limiter
+from companion.core.security import limiter, rate_limited
 from companion.core.validation import submit_form
 from companion.meetings.platform import platform_label, platform_names
 from companion.privacy.models import Consent
@@ -465,6 +465,7 @@ def import_preview(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/intake/<token>", methods=["GET", "POST"])
+@rate_limited
 @limiter.limit("20 per hour", methods=["POST"])
 def intake(token: str) -> ResponseReturnValue:
     """A group's public intake survey."""
@@ -497,6 +498,7 @@ def intake(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/interest/<token>", methods=["GET", "POST"])
+@rate_limited
 @limiter.limit("20 per hour", methods=["POST"])
 def interest(token: str) -> ResponseReturnValue:
     """An organisation's public form for people who want to join a later round."""
