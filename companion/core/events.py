@@ -34,6 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from companion.core.db import Base, Db, after_commit, utcnow
+from companion.core.jobs import periodic
 
 if TYPE_CHECKING:
     from companion.accounts.identity import Actor
@@ -186,6 +187,16 @@ def prune_events(db: Db, older_than: timedelta) -> int:
     """Delete events older than `older_than`; clients that far behind get a snapshot."""
     result = db.execute(delete(LiveEvent).where(LiveEvent.created_at < utcnow() - older_than))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+#: How long events are kept for clients resuming after a drop; older gaps get a snapshot.
+EVENT_RETENTION = timedelta(days=2)
+
+
+@periodic(3600)
+def prune_old_events(db: Db) -> None:
+    """Hourly: drop events no reconnecting client will ask for (they get a snapshot)."""
+    prune_events(db, EVENT_RETENTION)
 
 
 # --- the channel registry ---------------------------------------------------------------------

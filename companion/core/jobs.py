@@ -82,7 +82,6 @@ class _Periodic:
     name: str
     every: float
     task: PeriodicTask
-    last_run: float = 0.0
 
 
 _PERIODIC: list[_Periodic] = []
@@ -217,6 +216,8 @@ class Worker:
         self.app = app
         self.config = app.extensions["companion.config"]
         self.stop_event = threading.Event()
+        #: When each periodic check last ran in this worker (monotonic seconds).
+        self.periodic_runs: dict[str, float] = {}
         #: The events the loops wait on, so `stop()` can wake them.
         self._wakers: list[threading.Event] = []
 
@@ -256,9 +257,11 @@ class Worker:
         now = time.monotonic()
         database = get_database(self.app)
         for entry in _PERIODIC:
-            if now - entry.last_run < entry.every:
+            # Each worker keeps its own clock: a new worker checks everything at once.
+            last_run = self.periodic_runs.get(entry.name)
+            if last_run is not None and now - last_run < entry.every:
                 continue
-            entry.last_run = now
+            self.periodic_runs[entry.name] = now
             with database.session() as db:
                 try:
                     entry.task(db)

@@ -118,3 +118,20 @@ def test_channel_registry(app: Flask, db: Db, make_facilitator: Any) -> None:
     assert not authorize_channel(db, actor, "unknown:1")
     assert not authorize_channel(db, actor, "regtest")
     assert snapshot_channel(db, actor, "regtest:1") == {"channel": "regtest:1"}
+
+
+def test_the_worker_prunes_old_events_hourly(app: Flask, db: Db) -> None:
+    from sqlalchemy import update
+
+    from companion.core.db import utcnow
+    from companion.core.jobs import Worker
+
+    _append(app, "ev:8")
+    _append(app, "ev:8")
+    db.execute(
+        update(LiveEvent).where(LiveEvent.seq == 1).values(created_at=utcnow() - timedelta(days=3))
+    )
+    db.commit()
+    Worker(app).run_once()  # a new worker runs every periodic check at once
+    db.rollback()
+    assert [e.seq for e in db.scalars(select(LiveEvent).where(LiveEvent.channel == "ev:8"))] == [2]
