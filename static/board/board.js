@@ -227,7 +227,7 @@ export class BoardApp {
     const focused = document.activeElement && document.activeElement.dataset.key;
     const topics = this.store.view();
     const parts = this.mode === "panel" ? this.renderPanel(topics) : this.renderFull(topics);
-    this.content.replaceChildren(...parts);
+    this.content.replaceChildren(...parts.filter((part) => part));  // (null would show as "null")
     if (focused) {
       const again = this.content.querySelector(`[data-key="${CSS.escape(focused)}"]`);
       if (again && !again.disabled) again.focus();
