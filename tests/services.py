@@ -283,3 +283,20 @@ def browser() -> Iterator[Any]:
     finally:
         chromium.close()
         playwright.stop()
+
+
+def wait_until(page: Any, expression: str, arg: Any = None, timeout: float = 8.0) -> Any:
+    """Poll ``expression`` in ``page`` until it is truthy; return its value.
+
+    Playwright's ``wait_for_function`` builds its predicate with ``eval`` inside the page once
+    it starts polling, which the pages' Content-Security-Policy (no 'unsafe-eval') rightly
+    refuses. ``page.evaluate`` goes through the DevTools protocol and is not subject to it.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {expression}")
+        page.wait_for_timeout(50)

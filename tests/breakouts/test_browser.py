@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from companion.core.live import LiveServer
 from tests.breakouts.conftest import World, key_of
+from tests.services import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +73,8 @@ def test_moves_by_drag_and_drop_and_keyboard_are_saved(
             f".person[data-key='{key_of(aino)}']",
             f".bgroup[data-group-id='{target}'] ul.people",
         )
-        page.wait_for_function(
+        wait_until(
+            page,
             "([key, target]) => document.querySelector(`.person[data-key='${key}']`)"
             "?.closest('.bgroup').dataset.groupId === target",
             arg=[key_of(aino), target],
@@ -90,7 +92,8 @@ def test_moves_by_drag_and_drop_and_keyboard_are_saved(
         )  # fmt: skip
         page.focus(f".person[data-key='{key_of(bertta)}']")
         page.keyboard.press(key)
-        page.wait_for_function(
+        wait_until(
+            page,
             "([key, target]) => document.querySelector(`.person[data-key='${key}']`)"
             "?.closest('.bgroup').dataset.groupId === target",
             arg=[key_of(bertta), expected],
@@ -105,7 +108,8 @@ def test_moves_by_drag_and_drop_and_keyboard_are_saved(
         page.select_option(select, "")
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")
-        page.wait_for_function(
+        wait_until(
+            page,
             "key => document.querySelector(`.person[data-key='${key}']`)"
             "?.closest('.bgroup').dataset.groupId === ''",
             arg=key_of(cecilia),

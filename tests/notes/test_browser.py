@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from companion.core.live import LiveServer
 from tests.notes.conftest import World
+from tests.services import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +52,7 @@ def test_a_note_written_in_one_browser_appears_in_the_other(
         bob.wait_for_selector("[data-items] strong:text('Friday')", timeout=3000)
         assert "Alice Aho" in bob.inner_text("[data-items]")
         # Alice's box is emptied when her request returns (no reload); that may be after Bob saw it.
-        alice.wait_for_function("document.querySelector('#note-body').value === ''")
+        wait_until(alice, "document.querySelector('#note-body').value === ''")
 
         # Both open the summary on version 0; Alice saves first, Bob's save offers the merge.
         for page, words in ((alice, "Alice: pricing"), (bob, "Bob: marketing")):

@@ -10,6 +10,7 @@ from flask import Flask
 
 from companion.core.db import utcnow
 from companion.sessions import operations as ops
+from tests.services import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -42,10 +43,11 @@ def test_waiting_page_on_a_phone(
     countdown = page.locator("[data-countdown]")
     first = countdown.inner_text()
     # It ticks: the text changes within a few seconds even on a loaded machine.
-    page.wait_for_function(
+    wait_until(
+        page,
         "first => document.querySelector('[data-countdown]').textContent !== first",
         arg=first,
-        timeout=5000,
+        timeout=5.0,
     )
     assert "päivää" in countdown.inner_text()
     note = page.get_by_text("Omalla aikavyöhykkeelläsi:")

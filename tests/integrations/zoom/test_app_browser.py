@@ -19,6 +19,7 @@ from companion.core.db import Db
 from integrations.zoom import operations as zoom_ops
 from integrations.zoom.models import ZoomIdentity
 from tests.fakes.zoom import FakeZoom
+from tests.services import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +100,7 @@ def test_show_my_board_identifies_through_zoom(
         page.add_init_script(f"window.__zoomContext = {header!r};")
         page.goto(f"{live_server}/integrations/zoom/app?lang=en")
         page.get_by_role("button", name="Show my board").click()
-        page.wait_for_function("window.__zoom.authorized !== null")
+        wait_until(page, "window.__zoom.authorized !== null")
         asked = page.evaluate("window.__zoom.authorized")
         # What the Zoom client does with zoomSdk.authorize (NOTES §5.4, PKCE plain).
         zoom.next_authorizing_user = zoom_user
