@@ -14,8 +14,13 @@ Protocol (JSON text frames on `/ws`):
 Writes never come this way: they go over HTTP and reach us through the bus after commit.
 The server remembers, per channel, the last seq it pushed; a jump means the bus lost something,
 and the gap is read from the database before anything newer goes out. A periodic check against
-the database covers a lost final event. Database calls run in a thread pool so the event loop
-never waits on SQL.
+the database covers a lost final event. Access is checked again for every connection now and
+then (`ACCESS_CHECK_SECONDS`): a connection whose join link was revoked, or whose account was
+deactivated or signed out everywhere, gets `{"type": "error", "code": "access-revoked"}` and is
+closed with code 4403 (the client's next token request then tells it why); one that may no longer
+watch a channel (moved to another breakout group, say) gets that channel's `forbidden` error and
+no more of its events. Database calls run in a thread pool so the event loop never waits on
+SQL.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ LIVE_TOKEN_SECONDS = 120
 AUTH_TIMEOUT_SECONDS = 10.0
 #: Seconds between checks of the subscribed channels against the database (a lost last event).
 CHECK_SECONDS = 5.0
+#: Seconds between checks that every connection may still watch what it is subscribed to.
+ACCESS_CHECK_SECONDS = 30.0
 #: Channels one token may name.
 MAX_CHANNELS = 20
 
@@ -100,6 +107,34 @@ def actor_from_reference(db: Db, reference: Any) -> Actor | None:
     if link is None or link.revoked_at is not None or link.nonce != reference.get("n"):
         return None
     return Actor(participant=participant)
+
+
+def lost_access(db: Db, subscriptions: list[tuple[Any, list[str]]]) -> dict[int, list[str] | None]:
+    """What each `(actor reference, channels)` entry may no longer watch, by index.
+
+    None: the actor itself is no longer valid (revoked join link, deactivated account, signed
+    out everywhere). A list: the channels it may no longer watch. Entries that keep all their
+    access are left out. Each distinct reference and (reference, channel) is checked once,
+    however many connections share it.
+    """
+    actors: dict[str, Actor | None] = {}
+    allowed: dict[tuple[str, str], bool] = {}
+    lost: dict[int, list[str] | None] = {}
+    for index, (reference, channels) in enumerate(subscriptions):
+        key = json.dumps(reference, sort_keys=True, default=str)
+        if key not in actors:
+            actors[key] = actor_from_reference(db, reference)
+        actor = actors[key]
+        if actor is None:
+            lost[index] = None
+            continue
+        for channel in channels:
+            if (key, channel) not in allowed:
+                allowed[key, channel] = authorize_channel(db, actor, channel)
+        gone = [c for c in channels if not allowed[key, c]]
+        if gone:
+            lost[index] = gone
+    return lost
 
 
 def issue_live_token(db: Db, actor: Actor, channels: list[str]) -> str:
@@ -191,12 +226,14 @@ class LiveServer:
         port: int = 0,
         *,
         check_seconds: float = CHECK_SECONDS,
+        access_check_seconds: float = ACCESS_CHECK_SECONDS,
         db_threads: int = 8,
     ) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.check_seconds = check_seconds
+        self.access_check_seconds = access_check_seconds
         self.channels: dict[str, _Channel] = {}
         self.clients: set[_Client] = set()
         self._executor = ThreadPoolExecutor(max_workers=db_threads, thread_name_prefix="live-db")
@@ -491,12 +528,42 @@ class LiveServer:
         state.seq = seq
 
     async def _check_periodically(self) -> None:
+        loop = asyncio.get_running_loop()
+        access_due = loop.time() + self.access_check_seconds
         while True:
-            await asyncio.sleep(self.check_seconds)
+            await asyncio.sleep(min(self.check_seconds, self.access_check_seconds))
             try:
                 await self._check_all()
             except Exception:
                 log.exception("Checking live channels against the database failed")
+            if loop.time() >= access_due:
+                access_due = loop.time() + self.access_check_seconds
+                try:
+                    await self._check_access()
+                except Exception:
+                    log.exception("Checking live connections' access failed")
+
+    async def _check_access(self) -> None:
+        """Drop what connections may no longer watch; close those whose actor is gone."""
+        clients = [c for c in self.clients if c.seqs]
+        if not clients:
+            return
+        subscriptions = [(c.actor, list(c.seqs)) for c in clients]
+        lost = await self._in_db(lambda db: lost_access(db, subscriptions))
+        for index, channels in lost.items():
+            client = clients[index]
+            for channel in channels if channels is not None else list(client.seqs):
+                self._leave(client, channel)
+                if channels is not None:
+                    error = {"type": "error", "code": "forbidden", "channel": channel}
+                    broadcast([client.ws], _frame(error))
+            if channels is None:
+                self._spawn(self._close_revoked(client.ws))
+
+    async def _close_revoked(self, ws: ServerConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(_frame({"type": "error", "code": "access-revoked"}))
+            await ws.close(4403, "access revoked")
 
     async def _check_all(self) -> None:
         """Push what the database has and the bus did not deliver (a lost last event)."""

@@ -235,3 +235,107 @@ def test_settle_heap_freezes_the_startup_heap_and_makes_full_collections_rarer()
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+CLOSED_GATES: set[str] = set()
+register_channel(
+    "livegate",
+    authorize=lambda db, actor, channel: channel not in CLOSED_GATES,
+    snapshot=_snapshot,
+)
+
+
+@pytest.fixture()
+def checking(app: Flask) -> Iterator[LiveServer]:
+    """A live server that checks every connection's access three times a second."""
+    live = LiveServer(
+        app, "127.0.0.1", 0, check_seconds=0.3, access_check_seconds=0.3
+    ).start_in_thread()
+    yield live
+    live.stop()
+
+
+def _closed_with(client: LiveTestClient) -> tuple[list[dict[str, Any]], int | None]:
+    """The frames a client gets until the server closes it, and the close code."""
+    from websockets.exceptions import ConnectionClosed
+
+    assert client.ws is not None
+    frames: list[dict[str, Any]] = []
+    try:
+        while True:
+            frames.append(json.loads(client.ws.recv(timeout=5)))
+    except ConnectionClosed as closed:
+        return frames, closed.rcvd.code if closed.rcvd else None
+
+
+def test_a_revoked_join_link_closes_the_open_connection(
+    app: Flask,
+    db: Db,
+    checking: LiveServer,
+    make_programme: Callable[..., Any],
+    make_participant: Callable[..., Any],
+) -> None:
+    from companion.sessions.operations import join_link_for, revoke_join_link
+
+    participant = make_participant(make_programme())
+    with app.app_context():
+        join_link_for(db, participant)
+        db.commit()
+        token = issue_live_token(db, Actor(participant=participant), ["livegate:1"])
+        db.rollback()  # end the read, so that our write below is not on a stale snapshot
+    client = LiveTestClient(checking.url, token, "livegate:1")
+    client.connect()
+    _write(app, "livegate:1", 1)
+    client.wait_for_seq(1)
+    with app.app_context():
+        revoke_join_link(db, participant)
+        db.commit()
+    frames, code = _closed_with(client)
+    assert {"type": "error", "code": "access-revoked"} in frames
+    assert code == 4403
+
+
+def test_a_deactivated_facilitator_is_disconnected_and_others_are_not(
+    app: Flask, db: Db, checking: LiveServer, make_facilitator: Callable[..., Any]
+) -> None:
+    leaving, staying = make_facilitator(), make_facilitator()
+    with app.app_context():
+        tokens = [
+            issue_live_token(db, Actor(facilitator=f), ["livetest:20"]) for f in (leaving, staying)
+        ]
+    gone, kept = (LiveTestClient(checking.url, t, "livetest:20") for t in tokens)
+    gone.connect()
+    kept.connect()
+    with app.app_context():
+        db.get(type(leaving), leaving.id).active = False
+        db.commit()
+    frames, code = _closed_with(gone)
+    assert code == 4403 and frames[-1]["code"] == "access-revoked"
+    _write(app, "livetest:20", 1)
+    kept.wait_for_seq(1)
+    assert [e["seq"] for e in kept.events] == [1]
+    kept.close()
+
+
+def test_a_channel_one_may_no_longer_watch_stops_and_the_others_go_on(
+    app: Flask, db: Db, checking: LiveServer, token: Any
+) -> None:
+    grant = token(["livegate:2", "livegate:3"])
+    client = LiveTestClient(checking.url, grant, "livegate:2")
+    client.connect()
+    assert client.ws is not None
+    client.ws.send(json.dumps({"type": "subscribe", "channel": "livegate:3", "since": None}))
+    client.read_until(lambda m: m["type"] == "subscribed" and m["channel"] == "livegate:3")
+    CLOSED_GATES.add("livegate:2")
+    try:
+        denied = client.read_until(lambda m: m["type"] == "error", timeout=5)
+        assert denied == {"type": "error", "code": "forbidden", "channel": "livegate:2"}
+        _write(app, "livegate:2", 1)
+        _write(app, "livegate:3", 1)
+        event = client.read_until(lambda m: m["type"] == "event", timeout=5)
+        assert event["channel"] == "livegate:3"
+        client.ws.send(json.dumps({"type": "ping"}))
+        assert client.read_until(lambda m: m["type"] == "pong")["type"] == "pong"
+    finally:
+        CLOSED_GATES.discard("livegate:2")
+        client.close()
