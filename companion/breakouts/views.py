@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from companion.accounts.identity import Actor, current_actor, require_actor, require_facilitator
+from companion.board.views import PANEL_FRAME_ANCESTORS
 from companion.breakouts import operations as ops
 from companion.breakouts import rooms, summaries
 from companion.breakouts.models import BreakoutRound, RoundKind, RoundStatus
@@ -428,7 +429,10 @@ def my_group(session_id: int) -> ResponseReturnValue:
         return _who_are_you()
     db = get_db()
     session = session_for_actor(db, actor, session_id)
+    panel = request.args.get("panel") == "1"
     if actor.facilitator is not None:
+        if panel and request.args.get("part") == "group":
+            return render_template("breakouts/_panel_facilitator.html", session=session)
         return redirect(url_for("breakouts.session_page", session_id=session.id))
     participant = actor.participant
     assert participant is not None
@@ -455,8 +459,32 @@ def my_group(session_id: int) -> ResponseReturnValue:
     _live_page()
     context = _my_group_context(session, actor)
     if request.args.get("part") == "group":
-        return render_template("breakouts/_my_group.html", **context)
+        return render_template("breakouts/_my_group.html", panel=panel, **context)
     return render_template("breakouts/my_group.html", error=None, **context)
+
+
+@bp.route("/panel/sessions/<int:session_id>/group")
+def panel_group(session_id: int) -> ResponseReturnValue:
+    """ "My group" in the side panel (Zoom, Teams): the page holds no data; its script reads a
+    bearer token from the address fragment (or uses the join-link cookie), fetches the group
+    part of "my small group" and follows the session's breakout channel."""
+    app = _app()
+    g.allow_framing = True
+    g.csp_extra = {
+        "connect-src": f"'self' {live_origin(app)}",
+        "frame-ancestors": PANEL_FRAME_ANCESTORS,
+    }
+    boot = {
+        "session_id": session_id,
+        "channel": ops.channel_for(session_id),
+        "seq": None,
+        "part_url": url_for("breakouts.my_group", session_id=session_id, part="group", panel=1),
+        "pick_url": url_for("breakouts_api.api_pick", group_id=0).replace("/0/", "/{id}/"),
+        "token_url": url_for("live_api.live_token"),
+        "live_url": live_public_url(app),
+        "strings": _js_strings(),
+    }
+    return render_template("breakouts/panel.html", session_id=session_id, boot=boot)
 
 
 @bp.route("/me/group")

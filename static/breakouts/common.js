@@ -17,7 +17,7 @@ export function text(boot, key, values = {}) {
   return value;
 }
 
-export async function api(boot, method, url, body) {
+export async function api(boot, method, url, body, extraHeaders = {}) {
   const response = await fetch(url, {
     method,
     credentials: "same-origin",
@@ -25,6 +25,7 @@ export async function api(boot, method, url, body) {
       Accept: "application/json",
       "Content-Type": "application/json",
       "X-CSRFToken": boot.csrf || "",
+      ...extraHeaders,
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -52,14 +53,15 @@ export function announce(message) {
 
 /**
  * Replace the inside of `slot` with the page part the server renders at `url`, keeping the
- * focus on the element with the same id (or data-key) if it is still there.
+ * focus on the element with the same id (or data-key) if it is still there. Returns the HTTP
+ * status (the slot is left as it was unless it is 2xx).
  */
-export async function swapPart(slot, url) {
+export async function swapPart(slot, url, extraHeaders = {}) {
   const response = await fetch(url, {
     credentials: "same-origin",
-    headers: { Accept: "text/html" },
+    headers: { Accept: "text/html", ...extraHeaders },
   });
-  if (!response.ok) return false;
+  if (!response.ok) return response.status;
   const html = await response.text();
   const focused = document.activeElement;
   const focusId = focused && slot.contains(focused) ? focused.id : "";
@@ -68,16 +70,17 @@ export async function swapPart(slot, url) {
     const again = document.getElementById(focusId);
     if (again) again.focus({ preventScroll: true });
   }
-  return true;
+  return response.status;
 }
 
 const POLL_MS = 8000;
 
 /**
  * Follow the session's breakout channel: `onChange(event)` after every event (and after the
- * snapshot); when the live server cannot be reached, poll with `onChange(null)`.
+ * snapshot); when the live server cannot be reached, poll with `onChange(null)`. `headers`
+ * gives what the token request sends besides the cookie (the side panel's bearer token).
  */
-export function follow(boot, onChange) {
+export function follow(boot, onChange, headers = () => ({})) {
   const state = document.querySelector("[data-live-state]");
   let pollTimer = null;
   const setState = (name) => {
@@ -96,14 +99,15 @@ export function follow(boot, onChange) {
     setState("offline");
     return;
   }
-  const live = new LiveClient({ getToken: tokenFetcher(boot.token_url), onState: setState });
+  const live = new LiveClient({ getToken: tokenFetcher(boot.token_url, headers), onState: setState });
   let first = true;
   live.subscribe(
     boot.channel,
     {
       onSnapshot: () => {
-        // The page was rendered at `boot.seq`; a snapshot after that means we missed events.
-        if (!first) onChange(null);
+        // The page was rendered at `boot.seq`; a snapshot after that means we missed events
+        // (a page that rendered nothing itself, `seq` null, fetches again to be sure).
+        if (!first || boot.seq === null) onChange(null);
         first = false;
       },
       onEvent: (event) => onChange(event),

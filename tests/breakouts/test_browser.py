@@ -212,3 +212,49 @@ def test_topic_places_update_live_and_a_pick_is_saved_on_the_phone(
         context.close()
     mine = world.client("aino").get(f"/api/v1/sessions/{world.session.id}/my-group").get_json()
     assert next(c for c in mine["choices"] if c["group_id"] == first["id"])["mine"] is True
+
+
+def test_side_panel_shows_my_group_with_a_bearer_token_only(
+    app: Flask, db: Any, world: World, live: LiveServer, live_server: str, browser: Any
+) -> None:
+    """Inside Zoom or Teams there are no cookies: the panel's "My group" tab works from the
+    token in the address fragment, follows the round live and keeps the token across tabs."""
+    from tests.board.conftest import token_for
+
+    aino = world.person("aino")
+    token = token_for(app, db, aino)
+    planned = world.plan(sizing="count", groups=2)[0]
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    context.set_default_timeout(5000)
+    try:
+        page = context.new_page()
+        panel = f"{live_server}/panel/sessions/{world.session.id}/group?lang=en"
+        page.goto(f"{panel}#token={token}")
+        page.wait_for_selector("[data-live-state][data-state='live']")
+        assert "not ready yet" in page.inner_text("[data-my-group]")
+        assert "#token" not in page.url, "the token is taken out of the address"
+        world.act(planned["id"], "lock")
+        world.act(planned["id"], "start")
+        page.wait_for_selector(".group-title")
+        assert "Aino Aalto" in page.inner_text(".members")
+        assert page.is_visible("a.room-button")
+        notes = page.get_by_role("link", name="Our shared notes")
+        assert f"/panel/sessions/{world.session.id}/notes?group=" in notes.get_attribute("href")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        _shot(page, "panel-my-group-320")
+        # Another tab of the panel, and back: the tab's token goes along.
+        page.get_by_role("link", name="Topic board").click()
+        page.wait_for_selector("[data-live-state][data-state='live']")
+        page.get_by_role("link", name="My group").click()
+        page.wait_for_selector(".group-title")
+    finally:
+        context.close()
+
+    stranger = browser.new_context(viewport={"width": 320, "height": 640})
+    try:
+        page = stranger.new_page()
+        page.goto(f"{live_server}/panel/sessions/{world.session.id}/group?lang=en")
+        page.wait_for_selector("[data-denied]:visible")
+        assert page.locator("[data-my-group]").count() == 0
+    finally:
+        stranger.close()
