@@ -35,12 +35,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr, quote
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import quote as url_quote
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import (
     Connection,
+    CursorResult,
     ForeignKey,
     Row,
     String,
@@ -224,6 +225,38 @@ def queue_mail(
             return None
     MAIL_DOORBELL.ring_after_commit(db)
     return message
+
+
+def requeue_failed(db: Db, mail: NewMail) -> bool:
+    """Queue a message that failed for good again, as `mail` (same dedupe key), fresh.
+
+    For a corrected address: the earlier attempt was refused, so nothing was delivered and
+    sending again cannot duplicate it. Only a message still marked failed is changed (the
+    guard in the UPDATE), so two people pressing "send again" at once queue it once.
+    """
+    if mail.dedupe_key is None:
+        raise ValueError("requeue_failed needs the message's dedupe key")
+    result = db.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.dedupe_key == mail.dedupe_key, OUTBOX.c.status == "failed")
+        .values(
+            to_address=mail.to_address,
+            to_name=mail.to_name,
+            subject=mail.subject,
+            text_body=mail.text_body,
+            html_body=mail.html_body,
+            attachments=[a.__dict__ for a in mail.attachments],
+            status="queued",
+            attempts=0,
+            next_attempt_at=utcnow(),
+            claimed_at=None,
+            last_error="",
+        )
+    )
+    changed = cast("CursorResult[Any]", result).rowcount
+    if changed:
+        MAIL_DOORBELL.ring_after_commit(db)
+    return bool(changed)
 
 
 def queue_mails(db: Db, mails: Sequence[NewMail]) -> int:

@@ -32,7 +32,14 @@ from companion.contacts.operations import kind_label, preferences_for
 from companion.core.db import Db, utcnow
 from companion.core.i18n import local_datetime
 from companion.core.jobs import Job, enqueue_job, job_handler, periodic
-from companion.core.mail import Attachment, NewMail, OutboxMessage, queue_mail, queue_mails
+from companion.core.mail import (
+    Attachment,
+    NewMail,
+    OutboxMessage,
+    queue_mail,
+    queue_mails,
+    requeue_failed,
+)
 from companion.digest.calendar import invitation
 from companion.digest.content import (
     DigestContent,
@@ -322,6 +329,39 @@ def preview_digest(
     )
     content = build_digest(data)
     return content, render_digest(config, content)
+
+
+def resend_failed_digests(db: Db, config: Config, session: Session) -> int:
+    """Send the digests that failed for good again, rendered anew to each participant's current
+    address (after the facilitator corrected it); returns how many were queued again.
+
+    People no longer in the group are left out; nobody who got the digest gets it twice.
+    """
+    failed = {
+        key
+        for key in db.scalars(
+            select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.dedupe_key.like(f"digest-{session.id}-%"),
+                OutboxMessage.status == "failed",
+            )
+        )
+        if key is not None
+    }
+    people = [
+        m.participant
+        for m in session.group.memberships
+        if digest_key(session.id, m.participant_id) in failed
+    ]
+    if not people:
+        return 0
+    cache = RenderCache()
+    programme_id = session.group.programme_id
+    resent = 0
+    for data in digest_inputs(db, config, session, people):
+        mail = _digest_mail(config, data, session.id, programme_id, cache)
+        resent += requeue_failed(db, mail)
+    log.info("Queued %s failed digests of session %s again", resent, session.id)
+    return resent
 
 
 def queue_digest(db: Db, session: Session) -> Job | None:

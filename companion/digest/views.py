@@ -16,6 +16,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from companion.accounts.identity import current_actor, enter_as_participant, require_facilitator
 from companion.config import Config
@@ -176,6 +177,27 @@ def send_now(session_id: int) -> ResponseReturnValue:
     else:
         flash(_("The summary of this session has already been sent."))
     db.commit()
+    return redirect(url_for("digest.digest", session_id=session.id), code=303)
+
+
+@bp.route("/sessions/<int:session_id>/digest/resend", methods=["POST"])
+def resend_failed(session_id: int) -> ResponseReturnValue:
+    """Send the summary again to those it could not be delivered to (addresses corrected)."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = session_ops.get_session(db, facilitator, session_id)
+    count = ops.resend_failed_digests(db, _config(), session)
+    db.commit()
+    if count:
+        flash(
+            ngettext(
+                "The summary is being sent again to %(num)s person.",
+                "The summary is being sent again to %(num)s people.",
+                count,
+            )
+        )
+    else:
+        flash(_("No summary email is waiting to be sent again."))
     return redirect(url_for("digest.digest", session_id=session.id), code=303)
 
 

@@ -61,3 +61,43 @@ def test_a_permanent_failure_is_reported_to_the_facilitator(
         302,
         401,
     )
+
+
+def test_send_again_after_correcting_the_address_reaches_only_those_it_failed_for(
+    app: Flask, db: Db, held: Held, use_smtp: SmtpServer
+) -> None:
+    world = held.world
+    wrong = world.bob.email
+    use_smtp.handler.refuse[wrong] = "550 5.1.1 No such mailbox"
+    end_session(world)
+    run_worker(app)
+    facilitator = world.client("facilitator")
+    page = facilitator.get(f"/sessions/{world.session.id}/digest").get_data(as_text=True)
+    assert "Send again to those it failed for" in page
+
+    # Participants cannot press it.
+    assert world.client("alice").post(
+        f"/sessions/{world.session.id}/digest/resend"
+    ).status_code in (
+        302,
+        401,
+    )
+    with app.app_context():
+        bob = db.get(type(world.bob), world.bob.id)
+        assert bob is not None
+        bob.email = "bob.berg@example.org"
+        db.commit()
+    answer = facilitator.post(f"/sessions/{world.session.id}/digest/resend")
+    assert answer.status_code == 303
+    again = facilitator.post(f"/sessions/{world.session.id}/digest/resend", follow_redirects=True)
+    assert "No summary email is waiting to be sent again." in again.get_data(as_text=True)
+    run_worker(app)
+
+    delivered = by_recipient(use_smtp)
+    assert len(delivered["bob.berg@example.org"]) == 1
+    assert wrong not in delivered
+    assert all(len(messages) == 1 for messages in delivered.values()), "nobody got it twice"
+    rows = {r.dedupe_key: r for r in _rows(db, world.session.id)}
+    assert Counter(r.status for r in rows.values()) == {"sent": len(rows)}
+    status = facilitator.get(f"/sessions/{world.session.id}/digest").get_data(as_text=True)
+    assert "Some emails could not be delivered" not in status
