@@ -33,6 +33,7 @@ from companion.notes.schemas import (
     AuthorOut,
     NoteItemIn,
     NoteItemOut,
+    OwnerOut,
     RevisionOut,
     SpaceEventsOut,
     SpaceOut,
@@ -256,10 +257,16 @@ def space_view(db: Db, actor: Actor, space: NoteSpace) -> SpaceOut:
     seq = current_seq(db, channel_of(space))
     out = space_out(db, space)
     out.seq = seq
+    writer = can_write(db, actor, space)
     out.viewer = ViewerOut(
         participant_id=actor.participant.id if actor.participant else None,
         is_facilitator=actor.is_facilitator,
-        can_write=can_write(db, actor, space),
+        can_write=writer,
+        owners=(
+            [OwnerOut(id=p.id, name=p.name) for p in session_members(space.session)]
+            if writer
+            else []
+        ),
     )
     return out
 

@@ -154,12 +154,21 @@ class ActionOut(BaseModel):
     created_at: datetime
 
 
+class OwnerOut(BaseModel):
+    """A person an action item can be given to."""
+
+    id: int
+    name: str
+
+
 class ViewerOut(BaseModel):
     """Who is looking, so a client knows which notes it may change."""
 
     participant_id: int | None = None
     is_facilitator: bool = False
     can_write: bool = False
+    #: Who action items can be given to (the session's participants), when the viewer may write.
+    owners: list[OwnerOut] = []
 
 
 class SpaceOut(BaseModel):

@@ -108,8 +108,12 @@ export class NotesPage {
     const title = root.querySelector("[data-space-label]");
     if (title) title.textContent = space.label;
     if (!(space.viewer && space.viewer.can_write)) {
-      for (const form of root.querySelectorAll("[data-add-item], [data-summary-editor]")) form.remove();
+      for (const form of root.querySelectorAll("[data-add-item], [data-summary-editor], [data-add-action-box]")) {
+        form.remove();
+      }
       this.summaryForm = null;
+    } else {
+      this.fillOwners(space.viewer.owners || []);
     }
     this.applySnapshot(space, this.seq);
     return true;
@@ -352,6 +356,49 @@ export class NotesPage {
 
   // --- action items ---------------------------------------------------------------------------
 
+  /** The side panel's "Who does it?" list: the session's participants, the viewer first chosen. */
+  fillOwners(owners) {
+    const select = root.querySelector("[data-action-owner]");
+    if (!select) return;
+    select.replaceChildren(
+      ...owners.map((owner) => {
+        const option = document.createElement("option");
+        option.value = String(owner.id);
+        option.textContent = owner.name;
+        option.selected = owner.id === this.mePid;
+        return option;
+      }),
+    );
+  }
+
+  async addAction(form) {
+    const button = form.querySelector("button[type=submit]");
+    const what = form.querySelector("[name=text]");
+    const due = form.querySelector("[name=due_on]");
+    const owner = form.querySelector("[name=owner_id]");
+    button.disabled = true;
+    try {
+      const result = await api("POST", `${this.apiBase()}/actions`, {
+        text: what.value,
+        owner_id: Number(owner.value),
+        due_on: due.value || null,
+      });
+      if (result.ok) {
+        this.upsertAction(result.data);
+        this.refreshEmpty();
+        what.value = "";
+        due.value = "";
+        this.clearError(form);
+      } else {
+        this.showError(form, result);
+      }
+    } catch (error) {
+      this.showError(form, null);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   actionElement(action) {
     const li = document.createElement("li");
     li.className = `action-item${action.done ? " done" : ""}`;
@@ -470,6 +517,9 @@ export class NotesPage {
       } else if (form.matches("[data-toggle-action]")) {
         event.preventDefault();
         await this.toggleAction(form);
+      } else if (form.matches("[data-add-action]")) {
+        event.preventDefault();
+        await this.addAction(form);
       }
     });
 

@@ -52,6 +52,10 @@ def test_shared_breakout_notes_are_readable_by_the_session_but_writable_by_membe
     assert carol.get(f"/api/v1/notes/{space_id}").get_json()["items"][0]["body"] == "Worth sharing"
     refused = carol.post(f"/api/v1/notes/{space_id}/items", json={"body": "mine too"})
     assert refused.status_code == 403
+    # Who action items can be given to is told to writers only (the side panel's list).
+    assert carol.get(f"/api/v1/notes/{space_id}").get_json()["viewer"]["owners"] == []
+    owners = alice.get(f"/api/v1/notes/{space_id}").get_json()["viewer"]["owners"]
+    assert {o["id"] for o in owners} >= {world.alice.id, world.carol.id}
     plenary = carol.get(f"/sessions/{world.session.id}/notes").get_data(as_text=True)
     assert f"/notes/groups/{GROUP_A}" in plenary
 

@@ -3,6 +3,7 @@ summary edits on one version end in the merge view; without WebSockets the page 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -14,6 +15,9 @@ from tests.notes.conftest import World
 from tests.services import wait_until
 
 pytestmark = pytest.mark.browser
+
+#: Set NOTES_SCREENSHOTS=<folder> to keep a screenshot of the side panel.
+SHOTS = os.environ.get("NOTES_SCREENSHOTS", "")
 
 
 def _context(app: Flask, browser: Any, client: FlaskClient, width: int = 390) -> Any:
@@ -116,5 +120,25 @@ def test_the_side_panel_works_with_a_bearer_token_and_no_cookie(
             i["body"] for i in world.client("alice").get(world.notes_url()).get_json()["items"]
         ]
         assert bodies == ["seen in the panel", "written in the panel"]
+
+        # An action item for Alice, from the panel; "Who does it?" starts at Bob himself.
+        panel.click("[data-add-action-box] > summary")
+        assert (
+            panel.eval_on_selector("[data-action-owner]", "s => s.options[s.selectedIndex].text")
+            == world.bob.name
+        )
+        panel.fill("#action-text", "Send Alice the price list")
+        panel.select_option("[data-action-owner]", label=world.alice.name)
+        panel.fill("#action-due", "2026-12-04")
+        panel.click("[data-add-action] button[type=submit]")
+        panel.wait_for_selector("[data-actions] >> text=Send Alice the price list")
+        assert panel.input_value("#action-text") == ""
+        assert panel.evaluate("document.documentElement.scrollWidth") <= 320
+        if SHOTS:
+            panel.screenshot(path=f"{SHOTS}/notes-panel-320.png", full_page=True)
+        mine = world.client("alice").get("/api/v1/me/actions").get_json()
+        assert [(a["text"], a["due_on"]) for a in mine] == [
+            ("Send Alice the price list", "2026-12-04")
+        ]
     finally:
         context.close()
