@@ -39,6 +39,7 @@ import numpy.typing as npt
 from companion.grouping.arrays import bitset, product
 from companion.grouping.bounds import pair_upper_bound, repeats_lower_bound
 from companion.grouping.construct import Unit, repeat_free_round
+from companion.grouping.designs import design, design_rounds
 from companion.grouping.metrics import evaluate_schedule, schedule_violations
 from companion.grouping.model import Model, compile_problem
 from companion.grouping.problem import (
@@ -192,6 +193,24 @@ class _Search:
         self.hard_bits = [bitset(self.hard[p]) for p in range(n)]
         self.round_wins = [0] * self.W
         self.round_fails = [0] * self.W
+        self.design = self._design()
+
+    def _design(self) -> list[list[list[int]]] | None:
+        """A repeat-free schedule from finite geometry when the shape has one (`designs.py`):
+        everyone present every round, k equal groups of s with k a prime power, no history
+        and no rules that tie particular people."""
+        plans = self.model.rounds
+        if not plans or self.model.history.any() or self.hard.any() or self.has_tog:
+            return None
+        if self.need_one or any(len(p.present) != self.n or p.fixed for p in plans):
+            return None
+        sizes = list(plans[0].sizes)
+        if not sizes or any(list(p.sizes) != sizes for p in plans) or len(set(sizes)) != 1:
+            return None
+        k, size = len(sizes), sizes[0]
+        if k * size != self.n or len(plans) > design_rounds(k, size):
+            return None
+        return design(k, size, len(plans))
 
     # --- construction ------------------------------------------------------------------
 
@@ -202,6 +221,11 @@ class _Search:
         self.onehot[:] = 0.0
         self.members = [[] for _ in range(self.K + 1)]
         self.m = self.history.copy()
+        if self.design is not None:
+            self._place_design(self.design)
+            self.tabu[:] = 0
+            self.cost = self.exact_cost()
+            return
         exact = True
         for w in range(self.W):
             canonical = self.symmetric and w == 0
@@ -211,6 +235,21 @@ class _Search:
                 self._build_round(w, canonical=canonical)
         self.tabu[:] = 0
         self.cost = self.exact_cost()
+
+    def _place_design(self, rounds: list[list[list[int]]]) -> None:
+        """The design's rounds with its points given to people in a random order."""
+        people = list(range(self.n))
+        self.rng.shuffle(people)
+        self.work += GREEDY_WORK * self.n * self.W
+        for w, groups in enumerate(rounds):
+            off = int(self.offset[w])
+            for g, points in enumerate(groups):
+                for point in points:
+                    p = people[point]
+                    self.idx[w, p] = off + g
+                    self.onehot[p, off + g] = 1.0
+                    self.members[off + g].append(p)
+            self._commit_round(w)
 
     def _units(self, w: int) -> list[Unit] | None:
         """The units of round w (blocks and same-label fixed people merged), or None."""
