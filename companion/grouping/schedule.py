@@ -1,29 +1,31 @@
-"""Breakout groups for several rounds: exact or greedy starts, then tabu search over swaps.
+"""Breakout groups for several rounds: exact, geometric or greedy starts, then tabu search.
 
-Each (re)start keeps the best of a few randomised constructions: round by round, an exact
-search (`construct.py`) looks for a round in which nobody meets anyone again; after the first
-round where it fails, rounds are built greedily (each person where they add least cost).
+Each start keeps the best of a few randomised constructions: round by round, an exact search
+(`construct.py`) looks for a round in which nobody meets anyone again; after the first round
+where it fails, rounds are built greedily (each person where they add least cost). Where the
+shape has one (everyone present, k equal groups, k a prime power), a resolvable transversal
+design (`designs.py`) gives every round repeat-free at once.
 
 The state is one group per (round, person). A move swaps two people of the same round, which
-keeps every group size. Its effect on the objective is computed for whole rows of candidate
-swaps at once from a meeting-count matrix and per-group sums (one matrix product per
-iteration), in the manner of Dotu & Van Hentenryck's tabu search for the social golfer problem:
-while some pair meets too often (or a hard rule is broken) only swaps that move one of the
-people concerned are considered; a swapped pair may not be swapped back for a random tenure;
-a move that beats the best schedule found so far is always allowed; after a stall the
-search restarts from fresh constructions.
+keeps every group size. The iterations run compiled (`kernel.py`), in the manner of Dotu & Van
+Hentenryck's tabu search for the social golfer problem: while some pair meets too often (or a
+hard rule is broken) only swaps that move one of the people concerned are considered, each
+evaluated incrementally from the meeting counts; a swapped pair may not be swapped back for a
+random tenure; a move that beats the best schedule found so far is always allowed; after a
+stall the search goes on from the best schedule with a few random swaps (`PERTURB`).
 
 Two phases (`phase_weights`): the first minimises repeats (with new pairs as a guide), the
 second starts from its best schedule and improves new pairs and diversity without giving up a
-repeat; it returns to its best schedule after a stall instead of constructing new ones.
+repeat.
 
 Hard rules are penalties too large to trade against any soft goal, so the search can walk
 through an infeasible schedule but never returns one; the greedy start already satisfies them
 whenever it can.
 
-Determinism: the search stops after a work budget (candidate swaps evaluated) derived from the
-time limit, or `problem.iterations`; the wall clock is only a safety cap. With the same problem
-and seed the answer is the same unless that cap cuts the search short on a slow machine.
+Determinism: the search stops after a work budget (candidate swaps evaluated, plus fixed costs
+for iterations and constructions) derived from the time limit, or `problem.iterations`; the
+wall clock is only a safety cap. With the same problem and seed the answer is the same unless
+that cap cuts the search short on a slow machine.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from companion.grouping import kernel
 from companion.grouping.arrays import bitset, product
 from companion.grouping.bounds import pair_upper_bound, repeats_lower_bound
 from companion.grouping.construct import Unit, repeat_free_round
@@ -52,21 +55,24 @@ from companion.grouping.problem import (
 IntArray = npt.NDArray[np.int64]
 FloatMatrix = npt.NDArray[np.float64]
 
-#: Work units per second of time limit. One iteration costs ITERATION_OVERHEAD units plus
-#: (rows * n) / 5 for the candidate swaps evaluated plus n * n * groups / 25 for the products;
-#: fitted on the 2-core CI machine while busy, so that the budget rather than the clock ends a
-#: run there (on an idle machine a run ends earlier, with the same answer).
-WORK_PER_SECOND = 18_000_000
-ITERATION_OVERHEAD = 4_000
-#: Iterations without a new best before the search starts again from a fresh schedule.
-STALL_ITERATIONS = 1_000
-#: Constructions tried at each (re)start; the best one is kept.
-CONSTRUCTIONS = 20
+#: Work units per second of time limit: a unit is one candidate swap evaluated by the compiled
+#: iterations (about 45 million a second on the 2-core CI machine when idle); the budget is set
+#: at two thirds of that, so a run ends by its budget, with the same answer, unless the machine
+#: is more than half as slow again.
+WORK_PER_SECOND = 30_000_000
+#: Work between returns from the compiled iterations to look at the clock.
+CHUNK_WORK = 2_000_000
+#: Iterations without a new best before the search goes on from a perturbed best schedule.
+STALL_ITERATIONS = 5_000
+#: Random swaps applied to the best schedule at a stall (0: build fresh ones instead).
+PERTURB = 6
+#: Constructions tried at the start; the best one is kept.
+CONSTRUCTIONS = 3
 #: Node limit of the exact search for one repeat-free round, and its cost in work units.
 ROUND_NODES = 1_000
-NODE_WORK = 100
+NODE_WORK = 400
 #: Work units per person and group when a round is built greedily.
-GREEDY_WORK = 200
+GREEDY_WORK = 80
 #: After this many failures (and no success) a round is built greedily without trying.
 ROUND_GIVE_UP = 40
 #: Share of the work budget for the first phase (repeats alone); see `phase_weights`.
@@ -74,6 +80,16 @@ FIRST_PHASE = 0.8
 #: Tabu tenure (iterations) is drawn uniformly from this range.
 TENURE = (4, 100)
 EPS = 1e-9
+
+
+@dataclass
+class _Groups:
+    """The group lists of the compiled iterations (see `kernel.tabu_steps`)."""
+
+    members: IntArray
+    counts: IntArray
+    places: IntArray
+    chairs: IntArray
 
 
 @dataclass
@@ -103,6 +119,7 @@ class _Search:
         self.W = len(plans)
         offsets = np.cumsum([0] + [len(p.sizes) for p in plans])
         self.offset = offsets[:-1].astype(np.int64)
+        self.ncols = np.array([len(p.sizes) for p in plans], dtype=np.int64)
         self.K = int(offsets[-1])
         self.dummy = self.K  # the column of absent people: always empty
 
@@ -133,6 +150,7 @@ class _Search:
         self.tog = tog
         self.has_tog = bool(tog.any())
         self.fac = fac.astype(np.float64)
+        self.fac_int = fac.astype(np.int64)
         top = int(model.history.max(initial=0)) + self.W + 2
         pairs = n * (n - 1) / 2
         soft_range = pairs * (
@@ -150,24 +168,9 @@ class _Search:
             - self.big * tog.astype(np.float64)
         )
         self.diversity_active = weights.diversity > 0 and bool(model.distance.any())
-        # Layers evaluated together each iteration (see _choose): per meeting count m, the
-        # cost of one more meeting, of one less, and whether a pair in one group is a repeat;
-        # plus the pair terms that do not depend on m.
-        layer_count = 4 if self.has_tog else 3
-        self.level_table = np.zeros((layer_count, top + 1))
-        self.level_table[0] = self.add_level
-        self.level_table[1] = self.rem_level
-        self.level_table[2] = levels >= 2
-        self.layer_terms = np.zeros((layer_count, n, n))
-        self.layer_terms[0] = self.pair_cost
-        self.layer_terms[1] = -self.pair_cost
-        self.layer_terms[2] = self.hard
-        if self.has_tog:
-            self.layer_terms[3] = tog
         # Block partners present per (round, person), to see a split keep-together block.
         self.tog_need = product(self.present.astype(np.float64), tog.T.astype(np.float64))
         self.tog_need *= self.present
-        self.not_tog = (~tog).astype(np.float64)
         self.history = model.history.astype(np.int64)
 
         layouts = [(p.present.tolist(), p.sizes) for p in plans]
@@ -337,6 +340,12 @@ class _Search:
 
     def load(self, idx: IntArray) -> None:
         """Adopt a schedule (column index per round and person) and recompute the state."""
+        self._adopt(idx)
+        self.tabu[:] = 0
+        self.cost = self.exact_cost()
+
+    def _adopt(self, idx: IntArray) -> None:
+        """Take `idx` (a copy) and rebuild the groups, one-hot matrix and meeting counts."""
         self.idx = idx.copy()
         self.onehot[:] = 0.0
         self.members = [[] for _ in range(self.K + 1)]
@@ -348,8 +357,6 @@ class _Search:
         self.m = self.history.copy()
         for w in range(self.W):
             self._commit_round(w)
-        self.tabu[:] = 0
-        self.cost = self.exact_cost()
 
     def restart(self, deadline: float) -> None:
         """The best of a few fresh constructions becomes the current schedule."""
@@ -517,7 +524,9 @@ class _Search:
         """Tabu search until a limit, the deadline or a proven optimum; the best schedule.
 
         From fresh constructions (restarting from new ones after a stall), or from `begin`
-        (returning to the best schedule after a stall).
+        (returning to the best schedule after a stall). The iterations run compiled
+        (`kernel.tabu_steps`); they come back here at each new best schedule, at a stall and
+        after every `CHUNK_WORK` units of work, for the clock.
         """
         self.work = 0
         if begin is None:
@@ -525,53 +534,143 @@ class _Search:
         else:
             self.load(begin)
         best = _Best(self.cost, self.idx.copy(), 0, time.perf_counter() - start)
-        if self._optimal():
+        if self._optimal() or not self.movable.any():
             self.work_done = self.work
             return best, 0
-        n = self.n
-        rows_all: tuple[IntArray, IntArray] = np.nonzero(self.movable)  # type: ignore[assignment]
-        product_work = n * n * (self.K + 1) // 25
-        if rows_all[0].size == 0:
-            self.work_done = self.work
-            return best, 0
-        ar = np.arange(n)
-        rng = self.rng
-        it = 0
-        last_best = 0
-        while self.work < max_work and it < max_iterations:
-            it += 1
-            if (it & 7) == 0 and time.perf_counter() > deadline:
+        groups = self._kernel_arrays()
+        # [iteration, iteration of the last best, work done, R now, work at the last best];
+        # [current cost, best cost]; the best schedule the compiled loop has seen.
+        state = np.array([0, 0, self.work, self.repeats(), self.work], dtype=np.int64)
+        costs = np.array([self.cost, best.cost])
+        best_idx = best.idx.copy()
+        rng = np.array([self.rng.getrandbits(64) | 1], dtype=np.uint64)
+        while state[2] < max_work and state[0] < max_iterations:
+            now = time.perf_counter()
+            if now > deadline:
                 break
-            move = self._choose(it, best.cost, rows_all, ar)
-            if move is None:
-                self.work += ITERATION_OVERHEAD
-                continue
-            w, a, b, delta, rows = move
-            self.work += rows * n // 5 + product_work + ITERATION_OVERHEAD
-            self._swap(w, a, b)
-            self.cost += delta
-            tenure = it + rng.randrange(*TENURE)
-            self.tabu[w, a, b] = tenure
-            self.tabu[w, b, a] = tenure
-            if self.cost < best.cost - EPS:
-                self.cost = self.exact_cost()  # no drift in what we keep
-                if self.cost < best.cost - EPS:
-                    best = _Best(self.cost, self.idx.copy(), it, time.perf_counter() - start)
-                    last_best = it
-                    if self._optimal():
-                        break
-            elif it - last_best > STALL_ITERATIONS:
-                if begin is None:
+            allowed = min(CHUNK_WORK, max_work - int(state[2]))
+            work_before, best_work_before = int(state[2]), int(state[4])
+            status = kernel.tabu_steps(
+                self.idx,
+                groups.members,
+                groups.counts,
+                groups.places,
+                self.m,
+                self.tabu,
+                self.movable,
+                self.offset,
+                self.ncols,
+                self.pair_cost,
+                self.add_level,
+                self.rem_level,
+                self.hard,
+                self.tog,
+                self.tog_need,
+                self.fac_int,
+                self.need_one,
+                groups.chairs,
+                self.big,
+                TENURE[0],
+                TENURE[1],
+                rng,
+                state,
+                costs,
+                best_idx,
+                self.r_lower,
+                STALL_ITERATIONS,
+                allowed,
+                max_iterations,
+            )
+            if int(state[4]) != best_work_before:
+                # A new best: its exact cost (no drift in what we keep) and, by the share of
+                # this call's work done before it, about when it was found.
+                share = (int(state[4]) - work_before) / max(1, int(state[2]) - work_before)
+                found = now + share * (time.perf_counter() - now) - start
+                best = _Best(self._cost_of(best_idx), best_idx.copy(), int(state[1]), found)
+                costs[1] = best.cost
+            self._sync_from_idx()
+            self.cost = self.exact_cost()
+            costs[0] = self.cost
+            if status == kernel.IMPROVED and self._optimal():
+                break
+            if status == kernel.STALLED:
+                self.work = int(state[2])
+                if PERTURB:
+                    self.load(self._perturbed(best.idx, PERTURB))
+                elif begin is None:
                     self.restart(deadline)
                 else:
                     self.load(best.idx)
-                last_best = it
+                state[2] = self.work
+                state[1] = state[0]
+                state[3] = self.repeats()
+                groups = self._kernel_arrays()
+                costs[0] = self.cost
                 if self.cost < best.cost - EPS:
-                    best = _Best(self.cost, self.idx.copy(), it, time.perf_counter() - start)
+                    best = _Best(
+                        self.cost, self.idx.copy(), int(state[0]), time.perf_counter() - start
+                    )
+                    best_idx[:] = self.idx
+                    costs[1] = best.cost
                     if self._optimal():
                         break
-        self.work_done = self.work
-        return best, it
+        self.work_done = int(state[2])
+        return best, int(state[0])
+
+    def _cost_of(self, idx: IntArray) -> float:
+        """The exact cost of another schedule, leaving the current one as it is."""
+        saved = (self.idx, self.m, self.onehot, self.members)
+        self.onehot = np.zeros_like(self.onehot)
+        self._adopt(idx)
+        cost = self.exact_cost()
+        self.idx, self.m, self.onehot, self.members = saved
+        return cost
+
+    def _perturbed(self, idx: IntArray, swaps: int) -> IntArray:
+        """`idx` with `swaps` random swaps of movable people in different groups of a round."""
+        out = idx.copy()
+        rounds = [w for w in range(self.W) if int(self.movable[w].sum()) >= 2]
+        if not rounds:
+            return out
+        for _ in range(swaps):
+            w = rounds[self.rng.randrange(len(rounds))]
+            people = np.flatnonzero(self.movable[w])
+            a = int(people[self.rng.randrange(people.size)])
+            b = int(people[self.rng.randrange(people.size)])
+            if out[w, a] != out[w, b]:
+                out[w, a], out[w, b] = out[w, b], out[w, a]
+        return out
+
+    def _kernel_arrays(self) -> _Groups:
+        """Members per group, each person's place in their group and facilitators per group,
+        as `kernel.tabu_steps` keeps them, from the current schedule (and a clear tabu list)."""
+        capacity = max(1, max((len(g) for g in self.members), default=1))
+        groups = _Groups(
+            members=np.zeros((self.K + 1, capacity), dtype=np.int64),
+            counts=np.zeros(self.K + 1, dtype=np.int64),
+            places=np.zeros((self.W, self.n), dtype=np.int64),
+            chairs=np.zeros(self.K + 1, dtype=np.int64),
+        )
+        fac = self.fac_int
+        for col, group in enumerate(self.members[: self.K]):
+            groups.counts[col] = len(group)
+            groups.members[col, : len(group)] = group
+            groups.chairs[col] = int(fac[group].sum()) if group else 0
+        for w in range(self.W):
+            for p in self.model.rounds[w].present.tolist():
+                groups.places[w, p] = self.members[int(self.idx[w, p])].index(p)
+        self.tabu[:] = 0
+        return groups
+
+    def _sync_from_idx(self) -> None:
+        """Rebuild the group lists and one-hot matrix from `idx` after compiled iterations."""
+        self.onehot[:] = 0.0
+        self.members = [[] for _ in range(self.K + 1)]
+        for w in range(self.W):
+            for p in self.model.rounds[w].present.tolist():
+                col = int(self.idx[w, p])
+                self.onehot[p, col] = 1.0
+                self.members[col].append(p)
 
     def _optimal(self) -> bool:
         """Proven optimal: no penalty, R at its lower bound, pairs at their upper bound (when
@@ -581,91 +680,6 @@ class _Search:
         if self.repeats() > self.r_lower:
             return False
         return self.weights.new_pair == 0 or self.distinct_pairs() >= self.pair_upper
-
-    def _choose(
-        self,
-        it: int,
-        best_cost: float,
-        rows_all: tuple[IntArray, IntArray],
-        ar: IntArray,
-    ) -> tuple[int, int, int, float, int] | None:
-        """The best admissible swap: (round, a, b, cost change, rows evaluated)."""
-        m = self.m
-        onehot = self.onehot
-        idx = self.idx
-        n = self.n
-        # One gather and one product for all layers: the cost of joining a group, of leaving
-        # one's own, broken rules or repeats there, and keep-together partners there.
-        layers = self.level_table[:, m]
-        layers += self.layer_terms
-        if self.has_tog:
-            # Keep-together pairs meet every round by rule: not a repeat to repair.
-            layers[2] *= self.not_tog
-        sums = product(layers.reshape(-1, n), onehot)
-        add = layers[0]
-        ga = sums[:n]
-        own = sums[n : 2 * n][ar[None, :], idx]  # (W, n): cost of leaving one's own group
-        # Focus on people whose own group holds a repeat or a broken rule.
-        bad_own = sums[2 * n : 3 * n][ar[None, :], idx] > 0
-        if self.has_tog:
-            bad_own |= sums[3 * n :][ar[None, :], idx] < self.tog_need - EPS
-        chairs = self.fac @ onehot if self.need_one else None
-        if chairs is not None:
-            bad_own |= chairs[idx] == 0
-        focus = bad_own & self.movable
-        wr, ra = np.nonzero(focus)
-        if wr.size == 0:
-            wr, ra = rows_all
-        col_a = idx[wr, ra]
-        col_b = idx[wr]
-        delta = ga[ra[:, None], col_b] + ga[:, col_a].T - 2.0 * add[ra] + own[wr, ra][:, None]
-        delta += own[wr]
-        if chairs is not None:
-            d = self.fac[None, :] - self.fac[ra][:, None]
-            fa = chairs[col_a][:, None]
-            fb = chairs[col_b]
-            delta += self.big * (
-                ((fa + d) == 0).astype(np.float64) - (fa == 0) + ((fb - d) == 0) - (fb == 0)
-            )
-        valid = self.movable[wr] & (col_b != col_a[:, None])
-        free = self.tabu[wr, ra] <= it
-        ok = valid & (free | (delta < best_cost - self.cost - EPS))
-        masked = np.where(ok, delta, np.inf)
-        low = float(masked.min())
-        if low == np.inf:
-            return None
-        ties = np.flatnonzero(masked <= low + EPS)
-        pick = int(ties[self.rng.randrange(ties.size)]) if ties.size > 1 else int(ties[0])
-        r, b = divmod(pick, self.n)
-        return int(wr[r]), int(ra[r]), b, float(delta.flat[pick]), int(wr.size)
-
-    def _swap(self, w: int, a: int, b: int) -> None:
-        col_a = int(self.idx[w, a])
-        col_b = int(self.idx[w, b])
-        m = self.m
-        group_a = self.members[col_a]
-        group_b = self.members[col_b]
-        for x in group_a:
-            if x != a:
-                m[a, x] -= 1
-                m[x, a] -= 1
-                m[b, x] += 1
-                m[x, b] += 1
-        for x in group_b:
-            if x != b:
-                m[b, x] -= 1
-                m[x, b] -= 1
-                m[a, x] += 1
-                m[x, a] += 1
-        group_a[group_a.index(a)] = b
-        group_b[group_b.index(b)] = a
-        self.idx[w, a] = col_b
-        self.idx[w, b] = col_a
-        onehot = self.onehot
-        onehot[a, col_a] = 0.0
-        onehot[a, col_b] = 1.0
-        onehot[b, col_b] = 0.0
-        onehot[b, col_a] = 1.0
 
     def rounds_of(self, idx: IntArray) -> list[list[list[str]]]:
         """Groups (lists of ids, in input order) per round from a column-index array."""

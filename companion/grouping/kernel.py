@@ -1,0 +1,301 @@
+"""The compiled inner loop of the schedule search (numba): tabu search over swaps in a round.
+
+`_Search` in `schedule.py` keeps the state in arrays (group per round and person, meeting
+counts, members per group) and calls `tabu_steps`, which runs iterations until the cost beats
+the best found so far, a stall, or its work allowance ends, and says which. Everything that is
+not per-iteration (constructions, restarts, exact costs, optimality) stays in Python.
+
+One iteration, as Dotu & Van Hentenryck's tabu search for the social golfer problem:
+- focus: the people whose group holds a repeated pair, a pair kept apart, a split keep-together
+  block or (with "at least one facilitator") no facilitator; everyone movable when none do;
+- evaluate every swap of a focus person with someone in another group of the same round,
+  incrementally: the cost of a leaving their group and joining the other one from the meeting
+  counts (`add_level`, `rem_level`) and the fixed pair terms (`pair_cost`: diversity and the
+  penalties of hard rules), plus the facilitator-count penalty;
+- take the best swap that is not tabu (or that beats the best schedule: aspiration), ties
+  broken at random; forbid swapping the two back for a random tenure.
+
+Work is counted in candidate swaps evaluated plus a fixed cost per iteration, so the same
+problem and seed give the same answer whatever the machine's speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit as numba_njit
+
+Array = npt.NDArray[Any]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def njit(function: F) -> F:
+    """numba's `njit(cache=True)` (compiled once, then loaded from the cache), keeping the
+    function's own type for mypy."""
+    return cast(F, numba_njit(cache=True)(function))
+
+
+#: Work units per iteration besides the candidates evaluated (the focus scan, the swap).
+ITERATION_WORK = 60
+EPS = 1e-9
+
+#: `tabu_steps` results.
+IMPROVED, STALLED, OUT_OF_WORK = 1, 2, 3
+
+
+@njit
+def _next(rng: Array) -> int:
+    """xorshift64*: the next pseudo-random 64-bit number (state in rng[0])."""
+    x = rng[0]
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    rng[0] = x
+    return x * np.uint64(2685821657736338717)  # type: ignore[no-any-return]
+
+
+@njit
+def _below(rng: Array, n: int) -> int:
+    """A pseudo-random integer in [0, n)."""
+    return int((_next(rng) >> np.uint64(11)) % np.uint64(n))
+
+
+@njit
+def tabu_steps(
+    idx: Array,
+    gmem: Array,
+    gcnt: Array,
+    pos: Array,
+    m: Array,
+    tabu: Array,
+    movable: Array,
+    offset: Array,
+    ncols: Array,
+    pair_cost: Array,
+    add_level: Array,
+    rem_level: Array,
+    hard: Array,
+    tog: Array,
+    tog_need: Array,
+    fac: Array,
+    need_one: bool,
+    chairs: Array,
+    big: float,
+    tenure_low: int,
+    tenure_high: int,
+    rng: Array,
+    state: Array,
+    costs: Array,
+    best_idx: Array,
+    repeats_bound: int,
+    stall: int,
+    work_allowed: int,
+    iteration_limit: int,
+) -> int:
+    """Run iterations in place; returns IMPROVED, STALLED or OUT_OF_WORK.
+
+    state = [iteration, iteration of the last best, work done, R now, work done at the last
+    best] (int64, updated); costs = [current cost, best cost] (float64, updated). A schedule
+    better than the best is copied to `best_idx`; the call returns IMPROVED only when its R
+    meets `repeats_bound` (it may then be optimal, which the caller decides).
+    """
+    n_rounds, n = idx.shape
+    leave = np.zeros((n_rounds, n))
+    focus_w = np.empty(n_rounds * n, dtype=np.int64)
+    focus_a = np.empty(n_rounds * n, dtype=np.int64)
+    join_cols = np.zeros(gcnt.shape[0])
+    work_start = state[2]
+    while state[2] - work_start < work_allowed and state[0] < iteration_limit:
+        state[0] += 1
+        it = state[0]
+        state[2] += ITERATION_WORK
+        # Leaving costs and the focus.
+        nf = 0
+        for w in range(n_rounds):
+            for c in range(offset[w], offset[w] + ncols[w]):
+                size = gcnt[c]
+                for i in range(size):
+                    a = gmem[c, i]
+                    total = 0.0
+                    bad = False
+                    partners = 0
+                    for j in range(size):
+                        x = gmem[c, j]
+                        if x == a:
+                            continue
+                        total += rem_level[m[a, x]] - pair_cost[a, x]
+                        if tog[a, x]:
+                            partners += 1
+                        elif m[a, x] >= 2:
+                            bad = True
+                        if hard[a, x]:
+                            bad = True
+                    leave[w, a] = total
+                    if partners < tog_need[w, a]:
+                        bad = True
+                    if need_one and chairs[c] == 0:
+                        bad = True
+                    if bad and movable[w, a]:
+                        focus_w[nf] = w
+                        focus_a[nf] = a
+                        nf += 1
+        if nf == 0:
+            for w in range(n_rounds):
+                for c in range(offset[w], offset[w] + ncols[w]):
+                    for i in range(gcnt[c]):
+                        a = gmem[c, i]
+                        if movable[w, a]:
+                            focus_w[nf] = w
+                            focus_a[nf] = a
+                            nf += 1
+        aspire = costs[1] - costs[0] - EPS
+        best_delta = np.inf
+        ties = 0
+        pick_w = -1
+        pick_a = -1
+        pick_b = -1
+        evaluated = 0
+        for f in range(nf):
+            w = focus_w[f]
+            a = focus_a[f]
+            ca = idx[w, a]
+            # The cost of a joining each other group of the round (all of it).
+            for c in range(offset[w], offset[w] + ncols[w]):
+                total = 0.0
+                if c != ca:
+                    for j in range(gcnt[c]):
+                        y = gmem[c, j]
+                        total += add_level[m[a, y]] + pair_cost[a, y]
+                join_cols[c] = total
+            fa = chairs[ca]
+            for c in range(offset[w], offset[w] + ncols[w]):
+                if c == ca:
+                    continue
+                fb = chairs[c]
+                for j in range(gcnt[c]):
+                    b = gmem[c, j]
+                    if not movable[w, b]:
+                        continue
+                    evaluated += 1
+                    delta = leave[w, a] + leave[w, b]
+                    delta += join_cols[c] - (add_level[m[a, b]] + pair_cost[a, b])
+                    for i in range(gcnt[ca]):
+                        x = gmem[ca, i]
+                        if x != a:
+                            delta += add_level[m[b, x]] + pair_cost[b, x]
+                    if need_one:
+                        d = fac[b] - fac[a]
+                        change = 0
+                        if fa + d == 0:
+                            change += 1
+                        if fa == 0:
+                            change -= 1
+                        if fb - d == 0:
+                            change += 1
+                        if fb == 0:
+                            change -= 1
+                        delta += big * change
+                    if tabu[w, a, b] > it and not delta < aspire:
+                        continue
+                    if delta < best_delta - EPS:
+                        best_delta = delta
+                        ties = 1
+                        pick_w, pick_a, pick_b = w, a, b
+                    elif delta <= best_delta + EPS:
+                        ties += 1
+                        if _below(rng, ties) == 0:
+                            pick_w, pick_a, pick_b = w, a, b
+        state[2] += evaluated
+        if pick_w < 0:
+            continue
+        # Apply the swap.
+        w, a, b = pick_w, pick_a, pick_b
+        ca = idx[w, a]
+        cb = idx[w, b]
+        repeats = 0
+        for i in range(gcnt[ca]):
+            x = gmem[ca, i]
+            if x != a:
+                repeats += m[b, x] - (m[a, x] - 1)
+                m[a, x] -= 1
+                m[x, a] -= 1
+                m[b, x] += 1
+                m[x, b] += 1
+        for j in range(gcnt[cb]):
+            y = gmem[cb, j]
+            if y != b:
+                repeats += m[a, y] - (m[b, y] - 1)
+                m[b, y] -= 1
+                m[y, b] -= 1
+                m[a, y] += 1
+                m[y, a] += 1
+        state[3] += repeats
+        pa = pos[w, a]
+        pb = pos[w, b]
+        gmem[ca, pa] = b
+        gmem[cb, pb] = a
+        pos[w, a] = pb
+        pos[w, b] = pa
+        idx[w, a] = cb
+        idx[w, b] = ca
+        if need_one:
+            chairs[ca] += fac[b] - fac[a]
+            chairs[cb] += fac[a] - fac[b]
+        until = it + tenure_low + _below(rng, tenure_high - tenure_low)
+        tabu[w, a, b] = until
+        tabu[w, b, a] = until
+        costs[0] += best_delta
+        if costs[0] < costs[1] - EPS:
+            costs[1] = costs[0]
+            best_idx[:, :] = idx
+            state[1] = it
+            state[4] = state[2]
+            if state[3] <= repeats_bound:
+                return IMPROVED
+        elif it - state[1] > stall:
+            return STALLED
+    return OUT_OF_WORK
+
+
+def warm_up() -> None:
+    """Compile `tabu_steps` now (or load it from numba's cache) on a two-person problem, so
+    that the first real search does not pay for it (a few seconds once per installation)."""
+    idx = np.zeros((1, 2), dtype=np.int64)
+    idx[0, 1] = 1
+    members = np.array([[0], [1], [0]], dtype=np.int64)
+    counts = np.array([1, 1, 0], dtype=np.int64)
+    zeros2 = np.zeros((2, 2))
+    tabu_steps(
+        idx,
+        members,
+        counts,
+        np.zeros((1, 2), dtype=np.int64),
+        np.zeros((2, 2), dtype=np.int64),
+        np.zeros((1, 2, 2), dtype=np.int64),
+        np.ones((1, 2), dtype=np.bool_),
+        np.zeros(1, dtype=np.int64),
+        np.array([2], dtype=np.int64),
+        zeros2,
+        np.zeros(3),
+        np.zeros(3),
+        np.zeros((2, 2), dtype=np.bool_),
+        np.zeros((2, 2), dtype=np.bool_),
+        np.zeros((1, 2)),
+        np.zeros(2, dtype=np.int64),
+        False,
+        np.zeros(3, dtype=np.int64),
+        1e6,
+        4,
+        10,
+        np.array([1], dtype=np.uint64),
+        np.zeros(5, dtype=np.int64),
+        np.zeros(2),
+        idx.copy(),
+        0,
+        1,
+        1,
+        1,
+    )
