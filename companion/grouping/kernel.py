@@ -261,8 +261,8 @@ def tabu_steps(
 
 
 def warm_up() -> None:
-    """Compile `tabu_steps` now (or load it from numba's cache) on a two-person problem, so
-    that the first real search does not pay for it (a few seconds once per installation)."""
+    """Compile `tabu_steps` and `mdgp_steps` now (or load them from numba's cache) on tiny
+    problems, so that the first real search does not pay for it (seconds, once per install)."""
     idx = np.zeros((1, 2), dtype=np.int64)
     idx[0, 1] = 1
     members = np.array([[0], [1], [0]], dtype=np.int64)
@@ -295,6 +295,119 @@ def warm_up() -> None:
         np.zeros(2),
         idx.copy(),
         0,
+        1,
+        1,
+        1,
+    )
+
+
+@njit
+def mdgp_steps(
+    weights: Array,
+    group: Array,
+    sums: Array,
+    sizes: Array,
+    low: Array,
+    high: Array,
+    tabu_until: Array,
+    tenure_low: int,
+    tenure_high: int,
+    rng: Array,
+    state: Array,
+    values: Array,
+    best_group: Array,
+    stall: int,
+    iteration_work: int,
+    work_allowed: int,
+    iteration_limit: int,
+) -> int:
+    """Tabu search iterations for Maximally Diverse Grouping, in place (see `mdgp.py`).
+
+    Each iteration takes the best swap (two elements of different groups exchange them) or
+    move (one element to another group, where the size bounds allow) whose elements are not
+    tabu, or any that beats the best assignment (aspiration), and makes its elements tabu for
+    a random tenure. `sums[i, g]` is the weight between i and group g. state = [iteration,
+    iteration of the last best, work done] and values = [value now, best value] are updated;
+    a better assignment is copied to `best_group`. Returns STALLED or OUT_OF_WORK.
+    """
+    n = group.shape[0]
+    m = sizes.shape[0]
+    work_start = state[2]
+    while state[2] - work_start < work_allowed and state[0] < iteration_limit:
+        state[0] += 1
+        it = state[0]
+        state[2] += iteration_work
+        aspire = values[1] - values[0] + EPS
+        best_gain = -np.inf
+        pick_i = -1
+        pick_j = -1
+        pick_b = -1
+        for i in range(n):
+            gi = group[i]
+            free_i = tabu_until[i] <= it
+            for j in range(i + 1, n):
+                gj = group[j]
+                if gi == gj:
+                    continue
+                gain = sums[i, gj] - sums[i, gi] + sums[j, gi] - sums[j, gj] - 2.0 * weights[i, j]
+                if gain > best_gain and ((free_i and tabu_until[j] <= it) or gain > aspire):
+                    best_gain = gain
+                    pick_i, pick_j, pick_b = i, j, -1
+            if sizes[gi] > low[gi]:
+                for b in range(m):
+                    if b == gi or sizes[b] >= high[b]:
+                        continue
+                    gain = sums[i, b] - sums[i, gi]
+                    if gain > best_gain and (free_i or gain > aspire):
+                        best_gain = gain
+                        pick_i, pick_j, pick_b = i, -1, b
+        if pick_i < 0:
+            continue
+        i = pick_i
+        a = group[i]
+        if pick_j >= 0:
+            j = pick_j
+            b = group[j]
+            for k in range(n):
+                change = weights[k, j] - weights[k, i]
+                sums[k, a] += change
+                sums[k, b] -= change
+            group[i] = b
+            group[j] = a
+            tabu_until[j] = it + tenure_low + _below(rng, tenure_high - tenure_low)
+        else:
+            b = pick_b
+            for k in range(n):
+                sums[k, a] -= weights[k, i]
+                sums[k, b] += weights[k, i]
+            group[i] = b
+            sizes[a] -= 1
+            sizes[b] += 1
+        tabu_until[i] = it + tenure_low + _below(rng, tenure_high - tenure_low)
+        values[0] += best_gain
+        if values[0] > values[1] + EPS:
+            values[1] = values[0]
+            best_group[:] = group
+            state[1] = it
+        elif it - state[1] > stall:
+            return STALLED
+    return OUT_OF_WORK
+    weights = np.ones((3, 3))
+    mdgp_steps(
+        weights,
+        np.array([0, 0, 1], dtype=np.int64),
+        np.array([[1.0, 1.0], [1.0, 1.0], [2.0, 0.0]]),
+        np.array([2, 1], dtype=np.int64),
+        np.array([1, 1], dtype=np.int64),
+        np.array([2, 2], dtype=np.int64),
+        np.zeros(3, dtype=np.int64),
+        2,
+        4,
+        np.array([1], dtype=np.uint64),
+        np.zeros(3, dtype=np.int64),
+        np.zeros(2),
+        np.zeros(3, dtype=np.int64),
+        1,
         1,
         1,
         1,

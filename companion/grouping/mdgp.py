@@ -24,6 +24,7 @@ import time
 import numpy as np
 import numpy.typing as npt
 
+from companion.grouping import kernel
 from companion.grouping.arrays import product
 from companion.grouping.problem import Infeasible, ProblemError, WeightedProblem, WeightedSolution
 
@@ -31,16 +32,19 @@ FloatMatrix = npt.NDArray[np.float64]
 Float32Matrix = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
-#: Work units per second of time limit; one iteration costs n*n/2 + WORK_OVERHEAD units
-#: (fitted on the 2-core CI machine while busy, so that the budget rather than the clock ends a
-#: run there; on an idle machine a run ends earlier with the same answer).
-WORK_PER_SECOND = 250_000_000
-WORK_OVERHEAD = 60_000
+#: Work units per second of time limit; one iteration costs n*n/2 + WORK_OVERHEAD units (the
+#: swaps it evaluates, plus its fixed cost). The compiled iterations do about 390 million units
+#: a second on the 2-core CI machine when idle; the budget is two thirds of that, so a run ends
+#: by its budget, with the same answer, unless the machine is more than half as slow again.
+WORK_PER_SECOND = 260_000_000
+WORK_OVERHEAD = 4_000
 #: Tabu tenure is drawn from [n / TENURE[0], n / TENURE[1]); after STALL * n iterations without
 #: a new best the search restarts from the best, perturbed by n / STRENGTH random swaps.
 TENURE = (30, 12)
 STALL = 5
 STRENGTH = 20
+#: Work between returns from the compiled iterations to look at the clock.
+CHUNK_WORK = 20_000_000
 EPS = 1e-9
 
 
@@ -288,86 +292,65 @@ def solve_weighted(problem: WeightedProblem) -> WeightedSolution:
 
     state = _State(weights, low, high, _greedy(weights, size_profile(low, high, n), rng))
     work = _descent(state) * per_iteration
-    best_value, best_group, best_time = state.value, state.group.copy(), time.perf_counter()
+    best_group, best_time = state.group.copy(), time.perf_counter()
     tenure = (max(2, n // TENURE[0]), max(4, n // TENURE[1]))
-    stall = STALL * n
     strength = max(2, n // STRENGTH)
-    tabu_until = np.zeros(n, dtype=np.int64)
-    expiring: dict[int, list[int]] = {}  # iteration -> elements whose tenure ends then
-    it = 0
-    last_best = 0
     kick = strength
     restarted_since_best = False
-    while work < max_work and it < max_iterations and m > 1:
-        it += 1
-        work += per_iteration
-        if (it & 15) == 0 and time.perf_counter() > deadline:
+    tabu_until = np.zeros(n, dtype=np.int64)
+    # [iteration, iteration of the last best, work done]; [value now, best value].
+    counters = np.array([0, 0, work], dtype=np.int64)
+    values = np.array([state.value, state.value])
+    kernel_rng = np.array([pick.getrandbits(64) | 1], dtype=np.uint64)
+    while counters[2] < max_work and counters[0] < max_iterations and m > 1:
+        now = time.perf_counter()
+        if now > deadline:
             break
-        for i in expiring.pop(it, ()):
-            if tabu_until[i] == it:
-                state.set_free(i, True)
-        gains = state.swap_gains()
-        gains += state.core
-        aspire = best_value - state.value + EPS
-        k_all = int(gains.argmax())
-        best_any = float(gains.flat[k_all])
-        gains += state.barrier[:, None]
-        gains += state.barrier[None, :]
-        k = int(gains.argmax())
-        swap_gain = float(gains.flat[k])
-        if best_any > max(aspire, swap_gain):
-            # Aspiration: a tabu swap that beats the best solution is allowed.
-            k, swap_gain = k_all, best_any
-        move_gain = -np.inf
-        moves = state.move_gains()
-        if moves is not None:
-            km = int(moves.argmax())
-            move_gain = float(moves.flat[km])
-            if move_gain <= aspire:
-                # No move beats the best solution, so tabu elements may not move.
-                moves += state.barrier[:, None]
-                km = int(moves.argmax())
-                move_gain = float(moves.flat[km])
-        if max(swap_gain, move_gain) == -np.inf:
-            continue
-        if move_gain > swap_gain:
-            i, b = divmod(km, m)
-            state.move(i, b)
-            moved: tuple[int, ...] = (i,)
-        else:
-            i, j = divmod(k, n)
-            state.swap(i, j)
-            moved = (i, j)
-        for i in moved:
-            until = it + pick.randrange(*tenure)
-            tabu_until[i] = until
-            expiring.setdefault(until, []).append(i)
-            state.set_free(i, False)
-        if state.value > best_value + EPS:
-            best_value, best_group, best_time = state.value, state.group.copy(), time.perf_counter()
-            last_best = it
+        work_before, best_before, it_before = int(counters[2]), int(counters[1]), int(counters[0])
+        status = kernel.mdgp_steps(
+            weights,
+            state.group,
+            state.sums,
+            state.sizes,
+            low,
+            high,
+            tabu_until,
+            tenure[0],
+            tenure[1],
+            kernel_rng,
+            counters,
+            values,
+            best_group,
+            STALL * n,
+            per_iteration,
+            min(CHUNK_WORK, max_work - work_before),
+            max_iterations,
+        )
+        if int(counters[1]) != best_before:
+            # About when the new best was found: by the share of this call's iterations.
+            share = (int(counters[1]) - it_before) / max(1, int(counters[0]) - it_before)
+            best_time = now + min(1.0, share) * (time.perf_counter() - now)
             restarted_since_best = False
-        elif it - last_best > stall:
-            # Restart near the best: random swaps, then a descent. Each restart that finds
-            # nothing better doubles the number of swaps, to leave a basin the search is stuck in.
-            kick = kick * 2 if restarted_since_best else strength
-            kick = min(kick, n // 2)
-            restarted_since_best = True
-            group = best_group.copy()
-            for _ in range(kick):
-                i, j = (int(x) for x in rng.choice(n, 2, replace=False))
-                group[i], group[j] = group[j], group[i]
-            state.reset(group)
-            work += _descent(state) * per_iteration
-            tabu_until[:] = 0
-            expiring.clear()
-            last_best = it
-            if state.value > best_value + EPS:
-                best_value, best_group, best_time = (
-                    state.value,
-                    state.group.copy(),
-                    time.perf_counter(),
-                )
+        if status != kernel.STALLED:
+            continue
+        # Restart near the best: random swaps, then a descent. Each restart that finds
+        # nothing better doubles the number of swaps, to leave a basin the search is stuck in.
+        kick = min(kick * 2 if restarted_since_best else strength, n // 2)
+        restarted_since_best = True
+        group = best_group.copy()
+        for _ in range(kick):
+            i, j = (int(x) for x in rng.choice(n, 2, replace=False))
+            group[i], group[j] = group[j], group[i]
+        state.reset(group)
+        counters[2] += _descent(state) * per_iteration
+        tabu_until[:] = 0
+        counters[1] = counters[0]
+        values[0] = state.value
+        if state.value > values[1] + EPS:
+            values[1] = state.value
+            best_group[:] = state.group
+            best_time = time.perf_counter()
+    it = int(counters[0])
     groups = [sorted(np.flatnonzero(best_group == g).tolist()) for g in range(m)]
     return WeightedSolution(
         groups=groups,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from companion.grouping import kernel
+from companion.grouping.mdgp import objective
 from companion.grouping.model import compile_problem
 from companion.grouping.problem import GroupSize, Person, ScheduleProblem
 from companion.grouping.schedule import TENURE, _Search
@@ -55,3 +56,31 @@ def test_state_after_compiled_iterations_matches_a_recomputation(seed: int) -> N
     for col, group in enumerate(search.members[: search.K]):
         assert sorted(members[col, : groups.counts[col]].tolist()) == sorted(group)
         assert groups.chairs[col] == int(search.fac_int[group].sum())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mdgp_iterations_keep_sums_sizes_and_value_exact(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, low, high = 30, np.array([4, 5, 6, 7], dtype=np.int64), np.array([9, 9, 9, 9], np.int64)
+    weights = rng.uniform(0, 10, (n, n))
+    weights = (weights + weights.T) / 2
+    np.fill_diagonal(weights, 0.0)
+    group = np.repeat(np.arange(4), [7, 8, 7, 8]).astype(np.int64)
+    rng.shuffle(group)
+    onehot = np.eye(4)[group]
+    sums = weights @ onehot
+    sizes = np.bincount(group, minlength=4).astype(np.int64)
+    counters = np.zeros(3, dtype=np.int64)
+    value = objective(weights, group)
+    values = np.array([value, value])
+    best = group.copy()
+    status = kernel.mdgp_steps(
+        weights, group, sums, sizes, low, high, np.zeros(n, dtype=np.int64), 2, 6,
+        np.array([99 + seed], dtype=np.uint64), counters, values, best, 10**9, 1, 10**9, 2000,
+    )  # fmt: skip
+    assert status == kernel.OUT_OF_WORK and counters[0] == 2000
+    assert np.allclose(sums, weights @ np.eye(4)[group])
+    assert np.array_equal(sizes, np.bincount(group, minlength=4))
+    assert ((low <= sizes) & (sizes <= high)).all(), "moves keep the size bounds"
+    assert values[0] == pytest.approx(objective(weights, group))
+    assert values[1] == pytest.approx(objective(weights, best)) and values[1] >= value
