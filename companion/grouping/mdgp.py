@@ -1,7 +1,8 @@
 """The Maximally Diverse Grouping Problem: split elements into groups of bounded sizes so that
 the summed weight of the pairs inside groups is as large as possible.
 
-The method follows the tabu searches of Gallego et al. (2013) and Lai & Hao (2016), in numpy:
+The method follows the tabu searches of Gallego et al. (2013) and Lai & Hao (2016); the start
+is numpy, the tabu iterations run compiled (`kernel.mdgp_steps`):
 - sizes: with free sizes, more in-group pairs is the strongest lever, so the start uses the
   size profile that maximises sum C(size, 2) (a small dynamic programme);
 - start: greedy, each element into the open group it is heaviest with (average weight);
@@ -10,7 +11,8 @@ The method follows the tabu searches of Gallego et al. (2013) and Lai & Hao (201
 - tabu search: each iteration evaluates every swap (and every move between groups when
   the size bounds allow one) from the element-to-group sums G = weights @ onehot, takes the
   best one that is not tabu (or beats the best), and forbids moving the elements concerned for
-  a random tenure; after a stall it restarts from the best solution, perturbed.
+  a random tenure; after a stall it restarts from the best solution, perturbed (more strongly
+  each time a restart finds nothing better), with a descent.
 
 The search stops after a work budget derived from the time limit (or `problem.iterations`);
 the wall clock is only a safety cap, so the same seed gives the same answer.
@@ -118,7 +120,7 @@ class _State:
     """An assignment with its element-to-group weight sums and objective.
 
     `core[i, j]` is -2 w_ij, or -inf when i and j share a group (no swap), kept up to date row
-    by row; `barrier[i]` is -inf while i is tabu. An iteration costs a few float32 passes.
+    by row (for the descent; the tabu iterations keep `group`, `sums` and `sizes` themselves).
     """
 
     def __init__(self, weights: FloatMatrix, low: IntArray, high: IntArray, group: IntArray):
@@ -129,7 +131,6 @@ class _State:
         self.n = weights.shape[0]
         self.m = len(low)
         self.ar = np.arange(self.n)
-        self.barrier = np.zeros(self.n, dtype=np.float32)
         self.reset(group)
 
     def reset(self, group: IntArray) -> None:
@@ -142,7 +143,6 @@ class _State:
         self.value = objective(self.w, self.group)
         self.core = self.w2.copy()
         self.core[self.group[:, None] == self.group[None, :]] = -np.inf
-        self.barrier[:] = 0.0
 
     def _refresh(self, i: int) -> None:
         """Recompute row and column i of `core` after i changed group."""
@@ -150,10 +150,6 @@ class _State:
         row[self.group == self.group[i]] = -np.inf
         self.core[i, :] = row
         self.core[:, i] = row
-
-    def set_free(self, i: int, free: bool) -> None:
-        """Make i movable or tabu."""
-        self.barrier[i] = 0.0 if free else -np.inf
 
     def swap(self, i: int, j: int) -> float:
         """Exchange the groups of i and j; return the gain."""
