@@ -77,8 +77,12 @@ GREEDY_WORK = 80
 ROUND_GIVE_UP = 40
 #: Share of the work budget for the first phase (repeats alone); see `phase_weights`.
 FIRST_PHASE = 0.8
-#: Tabu tenure (iterations) is drawn uniformly from this range.
-TENURE = (4, 100)
+#: Tabu tenure (iterations) is drawn uniformly from one of these ranges: the long one in general,
+#: the short one when every round has groups of one size (pure social-golfer shapes, where a
+#: long tenure stalls near a repeat-free schedule). Chosen by measurement on the benchmark
+#: shapes (benchmarks/README.md): 24 in 6x4 for 6 sessions reaches R = 0 about three times as
+#: often with the short range; 23 in 5,5,5,4,4 fails with it.
+TENURES = ((4, 100), (1, 10))
 EPS = 1e-9
 
 
@@ -197,6 +201,8 @@ class _Search:
         self.round_wins = [0] * self.W
         self.round_fails = [0] * self.W
         self.design = self._design()
+        uniform = all(len(set(p.sizes)) <= 1 for p in plans)
+        self.tenure = TENURES[1] if uniform else TENURES[0]
 
     def _design(self) -> list[list[list[int]]] | None:
         """A repeat-free schedule from finite geometry when the shape has one (`designs.py`):
@@ -544,6 +550,7 @@ class _Search:
         costs = np.array([self.cost, best.cost])
         best_idx = best.idx.copy()
         rng = np.array([self.rng.getrandbits(64) | 1], dtype=np.uint64)
+        tenure = self.tenure
         while state[2] < max_work and state[0] < max_iterations:
             now = time.perf_counter()
             if now > deadline:
@@ -570,8 +577,8 @@ class _Search:
                 self.need_one,
                 groups.chairs,
                 self.big,
-                TENURE[0],
-                TENURE[1],
+                tenure[0],
+                tenure[1],
                 rng,
                 state,
                 costs,
