@@ -355,8 +355,8 @@ def markdown(summary: dict[str, Any]) -> str:
         runs = row["runs"]
         target = row["optimum"] if row["optimum"] is not None else row["lower_bound"]
         times = [r["seconds_to_best"] for r in runs]
-        best = min(r["repeats"] for r in runs)
-        optimal = " (optimal)" if best <= target else ""
+        hits = sum(r["repeats"] <= target for r in runs)
+        optimal = " (optimal)" if hits == len(runs) else f" (optimal on {hits})" if hits else ""
         lines.append(
             f"| {row['instance']} | {row['class']}, {row['time_limit']:g} s | "
             + " ".join(str(r["repeats"]) for r in runs)
