@@ -40,6 +40,20 @@ export async function api(boot, method, url, body, extraHeaders = {}) {
   return { ok: response.ok, status: response.status, data };
 }
 
+/**
+ * A topic choice submitted in `slot` ("Choose" or "Take back"), sent to the JSON API instead of
+ * reloading the page: `send(method, groupId)` makes the request; returns its result, or null
+ * when the submit was not a choice.
+ */
+export async function pickFromSubmit(event, send) {
+  const form = event.target.closest && event.target.closest("[data-pick-form]");
+  if (!form) return null;
+  event.preventDefault();
+  const leave = event.submitter && event.submitter.value === "leave";
+  const groupId = form.querySelector("input[name='group_id']").value;
+  return send(leave ? "DELETE" : "POST", groupId);
+}
+
 /** Tell screen readers (the page's polite live region). */
 export function announce(message) {
   const region = document.querySelector("[data-announce]");

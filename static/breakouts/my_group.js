@@ -2,7 +2,7 @@
 // group appears when the facilitator starts the round and topic places update as others
 // choose; choosing a topic is saved without leaving the page (the forms still work without it).
 
-import { announce, api, follow, readBoot, swapPart, text } from "./common.js";
+import { announce, api, follow, pickFromSubmit, readBoot, swapPart, text } from "./common.js";
 
 const boot = readBoot();
 const slot = document.querySelector("[data-my-group-slot]");
@@ -37,13 +37,10 @@ function showError(message) {
 }
 
 slot.addEventListener("submit", async (event) => {
-  const form = event.target.closest && event.target.closest("[data-pick-form]");
-  if (!form) return;
-  event.preventDefault();
-  const button = event.submitter;
-  const leave = button && button.value === "leave";
-  const groupId = form.querySelector("input[name='group_id']").value;
-  const result = await api(boot, leave ? "DELETE" : "POST", `/api/v1/breakouts/groups/${groupId}/pick`);
+  const result = await pickFromSubmit(event, (method, groupId) =>
+    api(boot, method, `/api/v1/breakouts/groups/${encodeURIComponent(groupId)}/pick`),
+  );
+  if (!result) return;
   const box = document.querySelector("[data-pick-error]");
   if (result.ok) {
     if (box) box.hidden = true;

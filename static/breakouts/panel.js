@@ -4,7 +4,7 @@
 // goes through the JSON API with the same token.
 
 import { panelToken } from "../live/panel-token.js";
-import { announce, api, follow, readBoot, swapPart, text } from "./common.js";
+import { announce, api, follow, pickFromSubmit, readBoot, swapPart, text } from "./common.js";
 
 const boot = readBoot();
 const slot = document.querySelector("[data-my-group-slot]");
@@ -37,14 +37,10 @@ async function refresh() {
 }
 
 slot.addEventListener("submit", async (event) => {
-  const form = event.target.closest && event.target.closest("[data-pick-form]");
-  if (!form) return;
-  event.preventDefault();
-  const button = event.submitter;
-  const leave = button && button.value === "leave";
-  const groupId = form.querySelector("input[name='group_id']").value;
-  const url = boot.pick_url.replace("{id}", encodeURIComponent(groupId));
-  const result = await api(boot, leave ? "DELETE" : "POST", url, undefined, headers());
+  const result = await pickFromSubmit(event, (method, groupId) =>
+    api(boot, method, boot.pick_url.replace("{id}", encodeURIComponent(groupId)), undefined, headers()),
+  );
+  if (!result) return;
   await refresh();
   announce(result.ok ? text(boot, "saved") : (result.data && result.data.detail) || text(boot, "error"));
 });

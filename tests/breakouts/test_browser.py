@@ -258,3 +258,35 @@ def test_side_panel_shows_my_group_with_a_bearer_token_only(
         assert page.locator("[data-my-group]").count() == 0
     finally:
         stranger.close()
+
+
+def test_a_topic_is_chosen_and_taken_back_in_the_side_panel(
+    app: Flask, db: Any, world: World, live: LiveServer, live_server: str, browser: Any
+) -> None:
+    from tests.board.conftest import token_for
+
+    board = world.client("aino").get(f"/api/v1/sessions/{world.session.id}/board").get_json()
+    for title in ("Pricing", "Marketing"):
+        made = world.client("aino").post(
+            f"/api/v1/boards/{board['board']['id']}/topics", json={"title": title}
+        )
+        assert made.status_code == 201
+    first = world.plan(kind="topics", topics=2)[0]["groups"][0]
+    token = token_for(app, db, world.person("aino"))
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    context.set_default_timeout(5000)
+    my_group = f"/api/v1/sessions/{world.session.id}/my-group"
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/panel/sessions/{world.session.id}/group?lang=en#token={token}")
+        chosen = f"form[data-pick-form]:has(input[value='{first['id']}'])"
+        page.click(f"{chosen} button:has-text('Choose')")
+        page.wait_for_selector(".choice-row.mine")
+        choices = world.client("aino").get(my_group).get_json()["choices"]
+        assert next(c for c in choices if c["group_id"] == first["id"])["mine"] is True
+        page.click(f"{chosen} button:has-text('Take back')")
+        page.wait_for_selector(".choice-row.mine", state="detached")
+        choices = world.client("aino").get(my_group).get_json()["choices"]
+        assert not any(c["mine"] for c in choices)
+    finally:
+        context.close()
