@@ -529,10 +529,10 @@ class _Search:
     ) -> tuple[_Best, int]:
         """Tabu search until a limit, the deadline or a proven optimum; the best schedule.
 
-        From fresh constructions (restarting from new ones after a stall), or from `begin`
-        (returning to the best schedule after a stall). The iterations run compiled
-        (`kernel.tabu_steps`); they come back here at each new best schedule, at a stall and
-        after every `CHUNK_WORK` units of work, for the clock.
+        From fresh constructions, or from `begin`; after a stall, from the best schedule with
+        `PERTURB` random swaps. The iterations run compiled (`kernel.tabu_steps`); they come
+        back here at a new best that may be optimal (R at its bound), at a stall, and after
+        every `CHUNK_WORK` units of work, for the clock.
         """
         self.work = 0
         if begin is None:
