@@ -115,6 +115,24 @@ def test_cofacilitator_manages_and_facilitator_is_sent_to_the_planner(
     page = world.client("facilitator").get(f"/sessions/{world.session.id}/my-group")
     assert page.status_code == 302
     assert page.headers["Location"].endswith(f"/sessions/{world.session.id}/breakouts")
+    # In the side panel's "My group" tab the facilitator gets a link to the planner instead.
+    part = world.client("facilitator").get(
+        f"/sessions/{world.session.id}/my-group?part=group&panel=1&lang=en"
+    )
+    assert part.status_code == 200
+    assert f'href="/sessions/{world.session.id}/breakouts"' in part.get_data(as_text=True)
+
+
+def test_the_panel_group_tab_may_be_framed_and_holds_no_data(world: World) -> None:
+    page = world.client("nobody").get(f"/panel/sessions/{world.session.id}/group?lang=en")
+    assert page.status_code == 200
+    policy = page.headers["Content-Security-Policy"]
+    ancestors = policy.split("frame-ancestors", 1)[1].split(";", 1)[0]
+    assert "https://*.zoom.us" in ancestors and "'none'" not in ancestors
+    html = page.get_data(as_text=True)
+    assert "data-my-group-slot" in html and "Loading your group" in html
+    for person in world.people:
+        assert person.name not in html
 
 
 @pytest.mark.parametrize(
