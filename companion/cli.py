@@ -68,16 +68,22 @@ def serve_app(app: Flask, host: str, port: int, *, worker: bool, threads: int = 
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, _stop)
-    # The breakout planner's compiled loop: built (or loaded from numba's cache) now, so the
-    # first "Plan" a facilitator presses does not wait for it.
-    from companion.grouping.kernel import warm_up
-
-    threading.Thread(target=warm_up, name="grouping-warm-up", daemon=True).start()
     # Web-only processes too: a full collection over the startup heap stops every request
     # thread for 100-200 ms (see settle_heap).
     from companion.core.live import settle_heap
 
     settle_heap()
+
+    # The breakout planner's compiled loops: built (or loaded from numba's cache) now, so the
+    # first "Plan" a facilitator presses does not wait for them; then the heap is settled again,
+    # since numba's modules and caches add objects the process keeps for good.
+    def warm_up_planner() -> None:
+        from companion.grouping.kernel import warm_up
+
+        warm_up()
+        settle_heap()
+
+    threading.Thread(target=warm_up_planner, name="grouping-warm-up", daemon=True).start()
     click.echo(f"Kollega is serving on http://{host}:{port}/ (Ctrl+C stops)")
     try:
         server.run()
