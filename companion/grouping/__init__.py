@@ -1,4 +1,4 @@
-"""The breakout-group optimiser: pure Python and numpy, no Flask, no database.
+"""The breakout-group optimiser: pure Python, numpy and numba, no Flask, no database.
 
 `solve_schedule` plans groups for several rounds (few repeated pairs, many new ones, mixed
 attributes, hard rules kept); `solve_weighted` solves the Maximally Diverse Grouping Problem;

@@ -1,9 +1,11 @@
-"""The compiled inner loop of the schedule search (numba): tabu search over swaps in a round.
+"""The compiled inner loops of the searches (numba): `tabu_steps` for schedules (swaps within a
+round), `mdgp_steps` for Maximally Diverse Grouping (swaps and moves between groups).
 
 `_Search` in `schedule.py` keeps the state in arrays (group per round and person, meeting
-counts, members per group) and calls `tabu_steps`, which runs iterations until the cost beats
-the best found so far, a stall, or its work allowance ends, and says which. Everything that is
-not per-iteration (constructions, restarts, exact costs, optimality) stays in Python.
+counts, members per group) and calls `tabu_steps`, which runs iterations, keeping a copy of the
+best schedule it meets, until one may be optimal (R at its bound), a stall, or the end of its
+work allowance, and says which. Everything that is not per-iteration (constructions, restarts,
+exact costs, optimality) stays in Python; `solve_weighted` uses `mdgp_steps` the same way.
 
 One iteration, as Dotu & Van Hentenryck's tabu search for the social golfer problem:
 - focus: the people whose group holds a repeated pair, a pair kept apart, a split keep-together
