@@ -7,6 +7,7 @@ Every write commits once; domain errors become problem+json or the page again wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
@@ -18,7 +19,7 @@ from companion.accounts.identity import Actor, current_actor, require_actor, req
 from companion.board.views import PANEL_FRAME_ANCESTORS
 from companion.breakouts import operations as ops
 from companion.breakouts import rooms, summaries
-from companion.breakouts.models import BreakoutRound, RoundKind, RoundStatus
+from companion.breakouts.models import BreakoutGroup, BreakoutRound, RoundKind, RoundStatus
 from companion.breakouts.schemas import (
     AbsenceIn,
     AbsencesIn,
@@ -35,12 +36,12 @@ from companion.breakouts.schemas import (
     RuleOut,
 )
 from companion.core.api import api_view
-from companion.core.db import get_db, utcnow
+from companion.core.db import Db, get_db, utcnow
 from companion.core.errors import Conflict, DomainError, Invalid, NotFound
 from companion.core.events import current_seq
 from companion.core.live import live_origin, live_public_url
 from companion.core.validation import form_data, parse
-from companion.programmes.models import Group, Programme
+from companion.programmes.models import Group, Participant, Programme
 from companion.programmes.operations import get_group, get_programme
 from companion.sessions.models import Session
 from companion.sessions.operations import get_session, session_for_actor
@@ -662,28 +663,27 @@ def api_my_group(session_id: int) -> MyGroupOut:
 @api_view(summary="Choose a topic group", response=MyGroupOut, tags=("breakouts",))
 def api_pick(group_id: int) -> MyGroupOut:
     """409 with a clear message when the group is full or choosing is closed."""
-    actor = require_actor()
-    if actor.participant is None:
-        raise NotFound(_("Only participants choose a group."))
-    db = get_db()
-    group = ops.group_for_participant(db, actor.participant, group_id)
-    session = group.round.session
-    ops.pick_group(db, actor.participant, group)
-    db.commit()
-    return summaries.my_group_out(db, session, actor.participant)
+    return _choose(group_id, lambda db, me, group: ops.pick_group(db, me, group))
 
 
 @api.delete("/breakouts/groups/<int:group_id>/pick")
 @api_view(summary="Take back a choice", response=MyGroupOut, tags=("breakouts",))
 def api_unpick(group_id: int) -> MyGroupOut:
     """While choosing is open."""
+    return _choose(group_id, lambda db, me, group: ops.unpick(db, me, group.round))
+
+
+def _choose(
+    group_id: int, change: Callable[[Db, Participant, BreakoutGroup], object]
+) -> MyGroupOut:
+    """A participant's choice of a topic group (or taking it back), then their view."""
     actor = require_actor()
     if actor.participant is None:
         raise NotFound(_("Only participants choose a group."))
     db = get_db()
     group = ops.group_for_participant(db, actor.participant, group_id)
     session = group.round.session
-    ops.unpick(db, actor.participant, group.round)
+    change(db, actor.participant, group)
     db.commit()
     return summaries.my_group_out(db, session, actor.participant)
 

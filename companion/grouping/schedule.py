@@ -353,13 +353,7 @@ class _Search:
     def _adopt(self, idx: IntArray) -> None:
         """Take `idx` (a copy) and rebuild the groups, one-hot matrix and meeting counts."""
         self.idx = idx.copy()
-        self.onehot[:] = 0.0
-        self.members = [[] for _ in range(self.K + 1)]
-        for w in range(self.W):
-            for p in self.model.rounds[w].present.tolist():
-                col = int(idx[w, p])
-                self.onehot[p, col] = 1.0
-                self.members[col].append(p)
+        self._sync_from_idx()
         self.m = self.history.copy()
         for w in range(self.W):
             self._commit_round(w)

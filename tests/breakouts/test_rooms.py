@@ -4,7 +4,7 @@ makes one meeting per group (as Teams will) and fails is recorded and retried.""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from companion.breakouts.models import BreakoutGroup
 from companion.core.db import Db
-from companion.meetings import platform as registry
 from companion.meetings.models import MeetingRoom
-from companion.meetings.platform import Capability, PlatformError, Room, RoomSpec
+from companion.meetings.platform import Capability
 from tests.breakouts.conftest import World, enter_as
+from tests.fakes.platform import FakePlatform, install
 from tests.fakes.zoom import FakeZoom
 from tests.integrations.zoom.conftest import (  # noqa: F401 - fixtures
     connect_zoom,
@@ -179,61 +179,24 @@ def test_a_zoom_refusal_keeps_the_round_locked_and_shows_why(
 # --- a platform with a meeting per group (as Teams will have), failing at first ---------------
 
 
-class PerGroupPlatform:
-    """Makes one meeting per breakout group; fails while `down`."""
+class PerGroupPlatform(FakePlatform):
+    """Makes one meeting per breakout group; the groups' rooms fail while `down`."""
 
     name = "pergroup"
     label = "Per-group meetings"
     capabilities = frozenset({Capability.ROOMS, Capability.BREAKOUT_ROOMS})
-    down = False
-    made: ClassVar[list[str]] = []
-
-    def __init__(self, *_args: Any) -> None:
-        pass
-
-    def create_room(self, spec: RoomSpec) -> Room:
-        if PerGroupPlatform.down and "breakout" in spec.key:
-            raise PlatformError("The platform is down for maintenance.", temporary=True)
-        PerGroupPlatform.made.append(spec.key)
-        return Room(f"m-{spec.key}", f"https://meet.example/{spec.key}")
-
-    def update_room(self, room: Room, spec: RoomSpec) -> Room:
-        return room
-
-    def delete_room(self, room: Room) -> None:
-        pass
-
-    def join_url(self, room: Room, person: Any) -> str:
-        return f"{room.join_url}?name={person.name.replace(' ', '+')}"
-
-    def push_breakouts(self, room: Room, groups: Any) -> Any:
-        raise AssertionError("per-group platforms are not pushed to")
-
-    def fetch_attendance(self, room: Room) -> list[Any]:
-        return []
-
-
-class _Entry:
-    name = "pergroup"
-
-    def load(self) -> type[PerGroupPlatform]:
-        return PerGroupPlatform
+    fails_on = "breakout"
 
 
 @pytest.fixture()
-def per_group(monkeypatch: pytest.MonkeyPatch) -> type[PerGroupPlatform]:
-    factories = dict(registry._factories())
-    factories["pergroup"] = _Entry()
-    monkeypatch.setattr(registry, "_factories", lambda: factories)
-    PerGroupPlatform.down = False
-    PerGroupPlatform.made = []
-    return PerGroupPlatform
+def per_group(monkeypatch: pytest.MonkeyPatch) -> type[FakePlatform]:
+    return install(monkeypatch, PerGroupPlatform, down=False)
 
 
 def test_failed_group_rooms_are_shown_and_made_later(
     app: Flask,
     db: Db,
-    per_group: type[PerGroupPlatform],
+    per_group: type[FakePlatform],
     make_programme: Any,
     make_participant: Any,
     make_session: Any,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, ClassVar
 
 import pytest
 from flask import Flask
@@ -11,66 +10,27 @@ from sqlalchemy import select
 
 from companion.core.db import utcnow
 from companion.core.jobs import Job, Worker
-from companion.meetings import platform as registry
 from companion.meetings.models import MeetingRoom
-from companion.meetings.platform import Capability, PlatformError, Room, RoomSpec
+from companion.meetings.platform import PlatformError, Room, RoomSpec
 from companion.sessions import operations as ops
 from companion.sessions.schemas import SessionIn
+from tests.fakes.platform import FakePlatform, install
 
 
-class FlakyPlatform:
+class FlakyPlatform(FakePlatform):
     """A platform that fails while `down` is set."""
 
     name = "flaky"
     label = "Flaky"
-    capabilities = frozenset({Capability.ROOMS})
-    down = True
-    created: ClassVar[list[str]] = []
-
-    def __init__(self, *_args: Any) -> None:
-        pass
-
-    def create_room(self, spec: RoomSpec) -> Room:
-        if FlakyPlatform.down:
-            raise PlatformError("The platform is down for maintenance.", temporary=True)
-        FlakyPlatform.created.append(spec.key)
-        return Room(f"room-{spec.key}", f"https://video.example/{spec.key}")
-
-    def update_room(self, room: Room, spec: RoomSpec) -> Room:
-        return room
-
-    def delete_room(self, room: Room) -> None:
-        pass
-
-    def join_url(self, room: Room, person: Any) -> str:
-        return room.join_url
-
-    def push_breakouts(self, room: Room, groups: Any) -> Any:
-        raise NotImplementedError
-
-    def fetch_attendance(self, room: Room) -> list[Any]:
-        return []
-
-
-class _Entry:
-    name = "flaky"
-
-    def load(self) -> type[FlakyPlatform]:
-        return FlakyPlatform
 
 
 @pytest.fixture()
-def flaky(monkeypatch: pytest.MonkeyPatch) -> type[FlakyPlatform]:
-    factories = dict(registry._factories())
-    factories["flaky"] = _Entry()
-    monkeypatch.setattr(registry, "_factories", lambda: factories)
-    FlakyPlatform.down = True
-    FlakyPlatform.created = []
-    return FlakyPlatform
+def flaky(monkeypatch: pytest.MonkeyPatch) -> type[FakePlatform]:
+    return install(monkeypatch, FlakyPlatform, down=True)
 
 
 def test_failed_room_is_kept_and_retried_by_the_worker(
-    app: Flask, db, make_programme, flaky: type[FlakyPlatform]
+    app: Flask, db, make_programme, flaky: type[FakePlatform]
 ) -> None:
     programme = make_programme(platform="flaky")
     tomorrow = (utcnow() + timedelta(days=1)).date()
@@ -101,11 +61,11 @@ def test_failed_room_is_kept_and_retried_by_the_worker(
     assert room.status == "active"
     assert room.join_url == f"https://video.example/session-{session.id}"
     assert "error" not in room.data
-    assert flaky.created == [f"session-{session.id}"]
+    assert flaky.made == [f"session-{session.id}"]
 
 
 def test_session_page_shows_the_failure(
-    app: Flask, client, db, make_programme, make_session, sign_in, flaky: type[FlakyPlatform]
+    app: Flask, client, db, make_programme, make_session, sign_in, flaky: type[FakePlatform]
 ) -> None:
     programme = make_programme(platform="flaky")
     session = make_session(programme.groups[0])
@@ -120,7 +80,7 @@ def test_session_page_shows_the_failure(
 
 
 def test_a_named_retry_time_is_kept(
-    app: Flask, db, make_programme, make_session, flaky: type[FlakyPlatform], monkeypatch
+    app: Flask, db, make_programme, make_session, flaky: type[FakePlatform], monkeypatch
 ) -> None:
     """A platform's daily limit says when to try again; the job waits until then."""
     tomorrow = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)

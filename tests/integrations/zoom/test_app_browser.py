@@ -83,6 +83,14 @@ def test_identified_facilitator_is_taken_to_the_board_panel(
         page = context.new_page()
         page.goto(f"{live_server}/integrations/zoom/app?lang=en")
         page.wait_for_url(f"{live_server}/panel/sessions/{world['session'].id}*")
+        # The panel gets a bearer token in the fragment (no third-party cookies in Zoom), and
+        # it opens the session's board through the API.
+        token = page.url.split("#token=", 1)[1]
+        board = app.test_client().get(
+            f"/api/v1/sessions/{world['session'].id}/board",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert board.status_code == 200, board.get_json()
     finally:
         context.close()
 
