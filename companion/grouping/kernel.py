@@ -17,6 +17,12 @@ One iteration, as Dotu & Van Hentenryck's tabu search for the social golfer prob
 - take the best swap that is not tabu (or that beats the best schedule: aspiration), ties
   broken at random; forbid swapping the two back for a random tenure.
 
+The leaving costs and conflict flags are kept up to date rather than recomputed: a swap changes
+only pairs that hold one of the two people, so only the groups holding one of them, in each
+round, are refreshed (`_refresh`). The cost of someone joining a focus person's group is
+computed once per group and iteration (`joiners`), however many of its members are in focus,
+so each candidate swap costs a constant number of lookups.
+
 Work is counted in candidate swaps evaluated plus a fixed cost per iteration, so the same
 problem and seed give the same answer whatever the machine's speed.
 """
@@ -66,6 +72,49 @@ def _below(rng: Array, n: int) -> int:
 
 
 @njit
+def _refresh(
+    w: int,
+    c: int,
+    gmem: Array,
+    gcnt: Array,
+    m: Array,
+    rem_level: Array,
+    pair_cost: Array,
+    tog: Array,
+    hard: Array,
+    tog_need: Array,
+    need_one: bool,
+    chairs: Array,
+    leave: Array,
+    bad: Array,
+) -> None:
+    """Leaving cost and conflict flag of every member of column c (round w)."""
+    size = gcnt[c]
+    for i in range(size):
+        a = gmem[c, i]
+        total = 0.0
+        conflict = False
+        partners = 0
+        for j in range(size):
+            x = gmem[c, j]
+            if x == a:
+                continue
+            total += rem_level[m[a, x]] - pair_cost[a, x]
+            if tog[a, x]:
+                partners += 1
+            elif m[a, x] >= 2:
+                conflict = True
+            if hard[a, x]:
+                conflict = True
+        leave[w, a] = total
+        if partners < tog_need[w, a]:
+            conflict = True
+        if need_one and chairs[c] == 0:
+            conflict = True
+        bad[w, a] = conflict
+
+
+@njit
 def tabu_steps(
     idx: Array,
     gmem: Array,
@@ -105,45 +154,46 @@ def tabu_steps(
     meets `repeats_bound` (it may then be optimal, which the caller decides).
     """
     n_rounds, n = idx.shape
+    n_cols = gcnt.shape[0]
     leave = np.zeros((n_rounds, n))
+    bad = np.zeros((n_rounds, n), dtype=np.bool_)
     focus_w = np.empty(n_rounds * n, dtype=np.int64)
     focus_a = np.empty(n_rounds * n, dtype=np.int64)
-    join_cols = np.zeros(gcnt.shape[0])
+    join_cols = np.zeros(n_cols)
+    # joiners[c, b]: the cost of b joining column c as it is; valid when stamp[c] == iteration.
+    joiners = np.zeros((n_cols, n))
+    stamp = np.zeros(n_cols, dtype=np.int64)
+    for w in range(n_rounds):
+        for c in range(offset[w], offset[w] + ncols[w]):
+            _refresh(
+                w,
+                c,
+                gmem,
+                gcnt,
+                m,
+                rem_level,
+                pair_cost,
+                tog,
+                hard,
+                tog_need,
+                need_one,
+                chairs,
+                leave,
+                bad,
+            )
     work_start = state[2]
     while state[2] - work_start < work_allowed and state[0] < iteration_limit:
         state[0] += 1
         it = state[0]
         state[2] += ITERATION_WORK
-        # Leaving costs and the focus.
+        # The focus: people in conflict (see the module docstring), else everyone movable.
         nf = 0
         for w in range(n_rounds):
-            for c in range(offset[w], offset[w] + ncols[w]):
-                size = gcnt[c]
-                for i in range(size):
-                    a = gmem[c, i]
-                    total = 0.0
-                    bad = False
-                    partners = 0
-                    for j in range(size):
-                        x = gmem[c, j]
-                        if x == a:
-                            continue
-                        total += rem_level[m[a, x]] - pair_cost[a, x]
-                        if tog[a, x]:
-                            partners += 1
-                        elif m[a, x] >= 2:
-                            bad = True
-                        if hard[a, x]:
-                            bad = True
-                    leave[w, a] = total
-                    if partners < tog_need[w, a]:
-                        bad = True
-                    if need_one and chairs[c] == 0:
-                        bad = True
-                    if bad and movable[w, a]:
-                        focus_w[nf] = w
-                        focus_a[nf] = a
-                        nf += 1
+            for a in range(n):
+                if bad[w, a] and movable[w, a]:
+                    focus_w[nf] = w
+                    focus_a[nf] = a
+                    nf += 1
         if nf == 0:
             for w in range(n_rounds):
                 for c in range(offset[w], offset[w] + ncols[w]):
@@ -172,6 +222,19 @@ def tabu_steps(
                         y = gmem[c, j]
                         total += add_level[m[a, y]] + pair_cost[a, y]
                 join_cols[c] = total
+            if stamp[ca] != it:
+                # The cost of each person of the round joining a's group (a included).
+                stamp[ca] = it
+                for c in range(offset[w], offset[w] + ncols[w]):
+                    if c == ca:
+                        continue
+                    for j in range(gcnt[c]):
+                        b = gmem[c, j]
+                        total = 0.0
+                        for i in range(gcnt[ca]):
+                            x = gmem[ca, i]
+                            total += add_level[m[b, x]] + pair_cost[b, x]
+                        joiners[ca, b] = total
             fa = chairs[ca]
             for c in range(offset[w], offset[w] + ncols[w]):
                 if c == ca:
@@ -182,12 +245,8 @@ def tabu_steps(
                     if not movable[w, b]:
                         continue
                     evaluated += 1
-                    delta = leave[w, a] + leave[w, b]
-                    delta += join_cols[c] - (add_level[m[a, b]] + pair_cost[a, b])
-                    for i in range(gcnt[ca]):
-                        x = gmem[ca, i]
-                        if x != a:
-                            delta += add_level[m[b, x]] + pair_cost[b, x]
+                    delta = leave[w, a] + leave[w, b] + join_cols[c] + joiners[ca, b]
+                    delta -= 2.0 * (add_level[m[a, b]] + pair_cost[a, b])
                     if need_one:
                         d = fac[b] - fac[a]
                         change = 0
@@ -246,6 +305,43 @@ def tabu_steps(
         if need_one:
             chairs[ca] += fac[b] - fac[a]
             chairs[cb] += fac[a] - fac[b]
+        # Leaving costs and conflicts change only in the groups that hold a or b.
+        for v in range(n_rounds):
+            c1 = idx[v, a]
+            c2 = idx[v, b]
+            _refresh(
+                v,
+                c1,
+                gmem,
+                gcnt,
+                m,
+                rem_level,
+                pair_cost,
+                tog,
+                hard,
+                tog_need,
+                need_one,
+                chairs,
+                leave,
+                bad,
+            )
+            if c2 != c1:
+                _refresh(
+                    v,
+                    c2,
+                    gmem,
+                    gcnt,
+                    m,
+                    rem_level,
+                    pair_cost,
+                    tog,
+                    hard,
+                    tog_need,
+                    need_one,
+                    chairs,
+                    leave,
+                    bad,
+                )
         until = it + tenure_low + _below(rng, tenure_high - tenure_low)
         tabu[w, a, b] = until
         tabu[w, b, a] = until

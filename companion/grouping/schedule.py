@@ -56,10 +56,10 @@ IntArray = npt.NDArray[np.int64]
 FloatMatrix = npt.NDArray[np.float64]
 
 #: Work units per second of time limit: a unit is one candidate swap evaluated by the compiled
-#: iterations (about 45 million a second on the 2-core CI machine when idle); the budget is set
+#: iterations (about 60 million a second on the 2-core CI machine when idle); the budget is set
 #: at two thirds of that, so a run ends by its budget, with the same answer, unless the machine
 #: is more than half as slow again.
-WORK_PER_SECOND = 30_000_000
+WORK_PER_SECOND = 40_000_000
 #: Work between returns from the compiled iterations to look at the clock.
 CHUNK_WORK = 2_000_000
 #: Iterations without a new best before the search goes on from a perturbed best schedule.
