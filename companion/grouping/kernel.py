@@ -43,7 +43,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def njit(function: F) -> F:
     """numba's `njit(cache=True)` (compiled once, then loaded from the cache), keeping the
     function's own type for mypy."""
-    return cast(F, numba_njit(cache=True)(function))
+    return cast(F, numba_njit(cache=True, nogil=True)(function))
 
 
 #: Work units per iteration besides the candidates evaluated (the focus scan, the swap).

@@ -145,7 +145,8 @@ class ScheduleSolution:
 
     rounds: list[list[list[str]]]
     metrics: ScheduleMetrics
-    #: Search iterations done, and seconds until the returned schedule was first reached.
+    #: Iterations done by the search whose schedule is returned (one of `schedule.PORTFOLIO`),
+    #: and seconds until that schedule was first reached.
     iterations: int = 0
     seconds_to_best: float = 0.0
 

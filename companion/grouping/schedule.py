@@ -22,7 +22,11 @@ Hard rules are penalties too large to trade against any soft goal, so the search
 through an infeasible schedule but never returns one; the greedy start already satisfies them
 whenever it can.
 
-Determinism: the search stops after a work budget (candidate swaps evaluated, plus fixed costs
+Two searches run side by side (`PORTFOLIO`, threads: the compiled iterations release the GIL),
+each with its own seed, and the better answer is kept (`solve_schedule` says which, and why the
+choice does not depend on which thread is faster).
+
+Determinism: each search stops after a work budget (candidate swaps evaluated, plus fixed costs
 for iterations and constructions) derived from the time limit, or `problem.iterations`; the
 wall clock is only a safety cap. With the same problem and seed the answer is the same unless
 that cap cuts the search short on a slow machine.
@@ -31,6 +35,7 @@ that cap cuts the search short on a slow machine.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,6 +88,12 @@ FIRST_PHASE = 0.8
 #: shapes (benchmarks/README.md): 24 in 6x4 for 6 sessions reaches R = 0 about three times as
 #: often with the short range; 23 in 5,5,5,4,4 fails with it.
 TENURES = ((4, 100), (1, 10))
+#: Independent searches run side by side, each with its own seed (threads: the compiled
+#: iterations release the GIL, so two cores do twice the search); the best schedule wins. A
+#: fixed number, not the machine's core count, so that the answer does not depend on it.
+PORTFOLIO = 2
+#: Seed offset between the searches of the portfolio (the first uses the problem's seed).
+PORTFOLIO_SEED_STEP = 7_919
 EPS = 1e-9
 
 
@@ -102,6 +113,47 @@ class _Best:
     idx: IntArray
     iteration: int
     seconds: float
+
+
+class _Race:
+    """What the searches of a portfolio share: the work after which each proved its schedule
+    optimal (if it did). `solve_schedule` chooses the proven optimum with the least work (ties:
+    the lowest index), so a search stops once another one is sure to be chosen over it; the
+    answer never depends on which thread got there first in time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proofs: dict[int, int] = {}
+
+    def optimal(self, runner: int, work: int) -> None:
+        """Search `runner` proved its schedule optimal after `work` units."""
+        with self._lock:
+            self._proofs.setdefault(runner, work)
+
+    def beaten(self, runner: int, work: int, own: int | None) -> bool:
+        """Can search `runner` (at `work` units, its own proof at `own` if any) no longer be
+        the one chosen?"""
+        with self._lock:
+            proofs = list(self._proofs.items())
+        for other, done in proofs:
+            if other == runner:
+                continue
+            if own is None and done < work:
+                return True
+            if own is not None and (done, other) < (own, runner):
+                return True
+        return False
+
+
+@dataclass
+class _Outcome:
+    """One search of the portfolio: its final state, best schedule and when it proved it optimal."""
+
+    search: _Search
+    best: _Best
+    iterations: int
+    optimal_work: int | None
 
 
 class _Search:
@@ -520,21 +572,31 @@ class _Search:
         deadline: float,
         start: float,
         begin: IntArray | None = None,
+        race: _Race | None = None,
+        runner: int = 0,
+        prior_work: int = 0,
+        proved_before: int | None = None,
     ) -> tuple[_Best, int]:
         """Tabu search until a limit, the deadline or a proven optimum; the best schedule.
 
         From fresh constructions, or from `begin`; after a stall, from the best schedule with
         `PERTURB` random swaps. The iterations run compiled (`kernel.tabu_steps`); they come
         back here at a new best that may be optimal (R at its bound), at a stall, and after
-        every `CHUNK_WORK` units of work, for the clock.
+        every `CHUNK_WORK` units of work, for the clock. With a `race` (search `runner` of a
+        portfolio), a proven optimum is reported to it (at `prior_work` plus this run's work;
+        `proved_before`: the proof of an earlier phase), and the run stops once another search
+        is sure to be chosen instead.
         """
         self.work = 0
+        self.optimal_work: int | None = None
         if begin is None:
             self.restart(deadline)
         else:
             self.load(begin)
         best = _Best(self.cost, self.idx.copy(), 0, time.perf_counter() - start)
-        if self._optimal() or not self.movable.any():
+        if self._optimal():
+            self._proved(prior_work + self.work, race, runner)
+        if self.optimal_work is not None or not self.movable.any():
             self.work_done = self.work
             return best, 0
         groups = self._kernel_arrays()
@@ -548,6 +610,9 @@ class _Search:
         while state[2] < max_work and state[0] < max_iterations:
             now = time.perf_counter()
             if now > deadline:
+                break
+            own = self.optimal_work if self.optimal_work is not None else proved_before
+            if race is not None and race.beaten(runner, prior_work + int(state[2]), own):
                 break
             allowed = min(CHUNK_WORK, max_work - int(state[2]))
             work_before, best_work_before = int(state[2]), int(state[4])
@@ -593,6 +658,7 @@ class _Search:
             self.cost = self.exact_cost()
             costs[0] = self.cost
             if status == kernel.IMPROVED and self._optimal():
+                self._proved(prior_work + int(state[2]), race, runner)
                 break
             if status == kernel.STALLED:
                 self.work = int(state[2])
@@ -614,9 +680,16 @@ class _Search:
                     best_idx[:] = self.idx
                     costs[1] = best.cost
                     if self._optimal():
+                        self._proved(prior_work + int(state[2]), race, runner)
                         break
         self.work_done = int(state[2])
         return best, int(state[0])
+
+    def _proved(self, work: int, race: _Race | None, runner: int) -> None:
+        """The current schedule is a proven optimum, reached after `work` units."""
+        self.optimal_work = work
+        if race is not None:
+            race.optimal(runner, work)
 
     def _cost_of(self, idx: IntArray) -> float:
         """The exact cost of another schedule, leaving the current one as it is."""
@@ -722,31 +795,41 @@ def phase_weights(model: Model, weights: Weights) -> tuple[Weights, Weights] | N
 
 
 def solve_schedule(problem: ScheduleProblem) -> ScheduleSolution:
-    """Plan groups for every round of `problem`; raise `Infeasible` naming the rule that fails."""
+    """Plan groups for every round of `problem`; raise `Infeasible` naming the rule that fails.
+
+    `PORTFOLIO` searches run side by side with different seeds; the answer is the optimum that
+    one of them proved with the least work (ties: the first search), otherwise the schedule
+    with the lowest cost (ties: the first search). Both choices depend only on each search's
+    own deterministic course, so the same problem and seed give the same answer.
+    """
     start = time.perf_counter()
     model = compile_problem(problem)
-    max_work, max_iterations = search_limits(problem)
-    deadline = start + problem.time_limit
-    phases = phase_weights(model, problem.weights)
-    if phases is None:
-        search = _Search(model, problem.weights, problem.seed, problem.history)
-        best, iterations = search.run(max_work, max_iterations, deadline, start)
+    race = _Race()
+    seeds = [problem.seed + PORTFOLIO_SEED_STEP * i for i in range(PORTFOLIO)]
+    outcomes: list[_Outcome | None] = [None] * len(seeds)
+    failures: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            outcomes[i] = _search_once(problem, model, seeds[i], start, race, i)
+        except BaseException as error:  # re-raised below, in the caller's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(1, len(seeds))]
+    for thread in threads:
+        thread.start()
+    work(0)
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    done = [outcome for outcome in outcomes if outcome is not None]
+    proved = [(o.optimal_work, i) for i, o in enumerate(done) if o.optimal_work is not None]
+    if proved:
+        chosen = done[min(proved)[1]]
     else:
-        first = _Search(model, phases[0], problem.seed, problem.history)
-        share_work = int(max_work * FIRST_PHASE)
-        share_iterations = max(1, int(max_iterations * FIRST_PHASE))
-        found, iterations = first.run(share_work, share_iterations, deadline, start)
-        search = _Search(model, phases[1], problem.seed + 1, problem.history)
-        best, more = search.run(
-            max_work - first.work_done,
-            max(1, max_iterations - iterations),
-            deadline,
-            start,
-            begin=found.idx,
-        )
-        iterations += more
-        if best.iteration == 0:
-            best.seconds = found.seconds
+        chosen = done[min(range(len(done)), key=lambda i: (done[i].best.cost, i))]
+    search, best = chosen.search, chosen.best
     rounds = search.rounds_of(best.idx)
     broken = schedule_violations(problem, rounds)
     if broken:
@@ -758,6 +841,46 @@ def solve_schedule(problem: ScheduleProblem) -> ScheduleSolution:
     return ScheduleSolution(
         rounds=rounds,
         metrics=metrics,
-        iterations=iterations,
+        iterations=chosen.iterations,
         seconds_to_best=round(best.seconds, 4),
     )
+
+
+def _search_once(
+    problem: ScheduleProblem, model: Model, seed: int, start: float, race: _Race, runner: int
+) -> _Outcome:
+    """One search of the portfolio (both phases, see `phase_weights`) with its own seed."""
+    max_work, max_iterations = search_limits(problem)
+    deadline = start + problem.time_limit
+    phases = phase_weights(model, problem.weights)
+    if phases is None:
+        search = _Search(model, problem.weights, seed, problem.history)
+        best, iterations = search.run(
+            max_work, max_iterations, deadline, start, race=race, runner=runner
+        )
+        return _Outcome(search, best, iterations, search.optimal_work)
+    first = _Search(model, phases[0], seed, problem.history)
+    share_work = int(max_work * FIRST_PHASE)
+    share_iterations = max(1, int(max_iterations * FIRST_PHASE))
+    found, iterations = first.run(
+        share_work, share_iterations, deadline, start, race=race, runner=runner
+    )
+    search = _Search(model, phases[1], seed + 1, problem.history)
+    best, more = search.run(
+        max_work - first.work_done,
+        max(1, max_iterations - iterations),
+        deadline,
+        start,
+        begin=found.idx,
+        race=race,
+        runner=runner,
+        prior_work=first.work_done,
+        proved_before=first.optimal_work,
+    )
+    iterations += more
+    if best.iteration == 0:
+        best.seconds = found.seconds
+    optimal = search.optimal_work
+    if first.optimal_work is not None:
+        optimal = first.optimal_work
+    return _Outcome(search, best, iterations, optimal)
