@@ -307,28 +307,13 @@ def tabu_steps(
             chairs[cb] += fac[a] - fac[b]
         # Leaving costs and conflicts change only in the groups that hold a or b.
         for v in range(n_rounds):
-            c1 = idx[v, a]
-            c2 = idx[v, b]
-            _refresh(
-                v,
-                c1,
-                gmem,
-                gcnt,
-                m,
-                rem_level,
-                pair_cost,
-                tog,
-                hard,
-                tog_need,
-                need_one,
-                chairs,
-                leave,
-                bad,
-            )
-            if c2 != c1:
+            for k in range(2):
+                c = idx[v, a] if k == 0 else idx[v, b]
+                if k == 1 and c == idx[v, a]:
+                    continue
                 _refresh(
                     v,
-                    c2,
+                    c,
                     gmem,
                     gcnt,
                     m,
