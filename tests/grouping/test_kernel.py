@@ -10,7 +10,7 @@ from companion.grouping import kernel
 from companion.grouping.mdgp import objective
 from companion.grouping.model import compile_problem
 from companion.grouping.problem import GroupSize, Person, ScheduleProblem
-from companion.grouping.schedule import TENURES, _Search
+from companion.grouping.schedule import TENURES_MIXED, _Search
 
 
 def _problem(seed: int) -> ScheduleProblem:
@@ -43,7 +43,7 @@ def test_state_after_compiled_iterations_matches_a_recomputation(seed: int) -> N
         search.idx, groups.members, groups.counts, groups.places, search.m, search.tabu,
         search.movable, search.offset, search.ncols, search.pair_cost, search.add_level,
         search.rem_level, search.hard, search.tog, search.tog_need, search.fac_int,
-        search.need_one, groups.chairs, search.big, TENURES[0][0], TENURES[0][1], rng, state, costs,
+        search.need_one, groups.chairs, search.big, TENURES_MIXED[0][0], TENURES_MIXED[0][1], rng, state, costs,
         best_idx, search.r_lower, 10**9, 10**12, 3000,
     )  # fmt: skip
     assert status == kernel.OUT_OF_WORK and state[0] == 3000
