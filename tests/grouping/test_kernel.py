@@ -43,7 +43,8 @@ def test_state_after_compiled_iterations_matches_a_recomputation(seed: int) -> N
         search.idx, groups.members, groups.counts, groups.places, search.m, search.tabu,
         search.movable, search.offset, search.ncols, search.pair_cost, search.add_level,
         search.rem_level, search.hard, search.tog, search.tog_need, search.fac_int,
-        search.need_one, groups.chairs, search.big, TENURES_MIXED[0][0], TENURES_MIXED[0][1], rng, state, costs,
+        search.need_one, groups.chairs, search.big, TENURES_MIXED[0][0], TENURES_MIXED[0][1],
+        rng, state, costs,
         best_idx, search.r_lower, 10**9, 10**12, 3000,
     )  # fmt: skip
     assert status == kernel.OUT_OF_WORK and state[0] == 3000
