@@ -72,23 +72,11 @@ def _below(rng: Array, n: int) -> int:
 
 
 @njit
-def _refresh(
-    w: int,
-    c: int,
-    gmem: Array,
-    gcnt: Array,
-    m: Array,
-    rem_level: Array,
-    pair_cost: Array,
-    tog: Array,
-    hard: Array,
-    tog_need: Array,
-    need_one: bool,
-    chairs: Array,
-    leave: Array,
-    bad: Array,
-) -> None:
-    """Leaving cost and conflict flag of every member of column c (round w)."""
+def _refresh(w: int, c: int, need_one: bool, arrays: tuple[Array, ...]) -> None:
+    """Leaving cost and conflict flag of every member of column c (round w); `arrays` holds
+    (gmem, gcnt, m, rem_level, pair_cost, tog, hard, tog_need, chairs, leave, bad) as
+    `tabu_steps` names them, leave and bad being written."""
+    gmem, gcnt, m, rem_level, pair_cost, tog, hard, tog_need, chairs, leave, bad = arrays
     size = gcnt[c]
     for i in range(size):
         a = gmem[c, i]
@@ -163,24 +151,10 @@ def tabu_steps(
     # joiners[c, b]: the cost of b joining column c as it is; valid when stamp[c] == iteration.
     joiners = np.zeros((n_cols, n))
     stamp = np.zeros(n_cols, dtype=np.int64)
+    columns = (gmem, gcnt, m, rem_level, pair_cost, tog, hard, tog_need, chairs, leave, bad)
     for w in range(n_rounds):
         for c in range(offset[w], offset[w] + ncols[w]):
-            _refresh(
-                w,
-                c,
-                gmem,
-                gcnt,
-                m,
-                rem_level,
-                pair_cost,
-                tog,
-                hard,
-                tog_need,
-                need_one,
-                chairs,
-                leave,
-                bad,
-            )
+            _refresh(w, c, need_one, columns)
     work_start = state[2]
     while state[2] - work_start < work_allowed and state[0] < iteration_limit:
         state[0] += 1
@@ -311,22 +285,7 @@ def tabu_steps(
                 c = idx[v, a] if k == 0 else idx[v, b]
                 if k == 1 and c == idx[v, a]:
                     continue
-                _refresh(
-                    v,
-                    c,
-                    gmem,
-                    gcnt,
-                    m,
-                    rem_level,
-                    pair_cost,
-                    tog,
-                    hard,
-                    tog_need,
-                    need_one,
-                    chairs,
-                    leave,
-                    bad,
-                )
+                _refresh(v, c, need_one, columns)
         until = it + tenure_low + _below(rng, tenure_high - tenure_low)
         tabu[w, a, b] = until
         tabu[w, b, a] = until

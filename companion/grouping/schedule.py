@@ -244,6 +244,8 @@ class _Search:
         self.tabu = np.zeros((self.W, n, n), dtype=np.int64)
         self.cost = 0.0
         self.work_done = 0
+        #: Work after which the last run proved its schedule optimal, if it did.
+        self.optimal_work: int | None = None
         self.work = 0
         self.units = [self._units(w) for w in range(self.W)]
         index = {p: i for i, p in enumerate(model.ids)}
@@ -593,7 +595,7 @@ class _Search:
         is sure to be chosen instead.
         """
         self.work = 0
-        self.optimal_work: int | None = None
+        self.optimal_work = None
         if begin is None:
             self.restart(deadline)
         else:
