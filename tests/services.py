@@ -285,6 +285,25 @@ def browser() -> Iterator[Any]:
         playwright.stop()
 
 
+def signed_in_context(app: Flask, browser: Any, client: Any, width: int, height: int = 900) -> Any:
+    """A browser context of the given window size carrying the session cookie of `client` (a
+    Flask test client that has signed in or opened a join link)."""
+    cookie = client.get_cookie("kollega_session")
+    assert cookie is not None
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.add_cookies(
+        [
+            {
+                "name": "kollega_session",
+                "value": cookie.value,
+                "url": f"http://127.0.0.1:{app.config['TEST_PORT']}",
+            }
+        ]
+    )
+    context.set_default_timeout(5000)
+    return context
+
+
 def wait_until(page: Any, expression: str, arg: Any = None, timeout: float = 8.0) -> Any:
     """Poll ``expression`` in ``page`` until it is truthy; return its value.
 

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from companion.core.live import LiveServer
 from tests.breakouts.conftest import World, key_of
-from tests.services import wait_until
+from tests.services import signed_in_context, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -24,26 +24,18 @@ SHOTS = os.environ.get("BREAKOUTS_SCREENSHOTS", "")
 
 
 def _context(app: Flask, browser: Any, client: FlaskClient, width: int) -> Any:
-    cookie = client.get_cookie("kollega_session")
-    assert cookie is not None
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    context.add_cookies(
-        [
-            {
-                "name": "kollega_session",
-                "value": cookie.value,
-                "url": f"http://127.0.0.1:{app.config['TEST_PORT']}",
-            }
-        ]
-    )
-    context.set_default_timeout(5000)
-    return context
+    return signed_in_context(app, browser, client, width, 900)
 
 
 def _shot(page: Any, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def _fits(page: Any, width: int) -> None:
+    """The page is no wider than the window (no sideways scrolling of the whole page)."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
 
 
 def _group_of(page: Any, key: str) -> str:
@@ -153,7 +145,8 @@ def test_participant_phone_shows_the_group_when_it_starts(
 def test_pages_at_both_widths(
     app: Flask, world: World, live: LiveServer, live_server: str, browser: Any
 ) -> None:
-    """The planner, the matrix and a topic choice render at 1280 and 390 px (screenshots)."""
+    """The planner, the matrix and a round render at 1280 and 390 px (screenshots), and on a
+    phone the page never scrolls sideways (wide tables scroll inside their own box)."""
     held = world.plan(world.past, sizing="count", groups=2)[0]
     world.act(held["id"], "lock")
     world.act(held["id"], "start")
@@ -166,12 +159,14 @@ def test_pages_at_both_widths(
             page.goto(f"{live_server}/sessions/{world.session.id}/breakouts?lang=en")
             assert page.is_visible("text=Plan a round")
             _shot(page, f"planner-{width}")
+            _fits(page, width)
             page.goto(
                 f"{live_server}/programmes/{world.programme.id}/breakouts"
                 f"?group={world.group.id}&lang=en"
             )
             assert page.locator("table.met-matrix td.met-1").count() > 0
             _shot(page, f"matrix-{width}")
+            _fits(page, width)
             rounds = (
                 world.client("facilitator")
                 .get(f"/api/v1/sessions/{world.session.id}/breakouts")
@@ -180,6 +175,7 @@ def test_pages_at_both_widths(
             page.goto(f"{live_server}/breakouts/rounds/{rounds[-1]['id']}?lang=en")
             page.wait_for_selector(".bgroup")
             _shot(page, f"round-met-{width}")
+            _fits(page, width)
         finally:
             context.close()
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from companion.core.live import LiveServer
 from tests.notes.conftest import World
-from tests.services import wait_until
+from tests.services import signed_in_context, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -21,20 +21,7 @@ SHOTS = os.environ.get("NOTES_SCREENSHOTS", "")
 
 
 def _context(app: Flask, browser: Any, client: FlaskClient, width: int = 390) -> Any:
-    cookie = client.get_cookie("kollega_session")
-    assert cookie is not None
-    context = browser.new_context(viewport={"width": width, "height": 844})
-    context.add_cookies(
-        [
-            {
-                "name": "kollega_session",
-                "value": cookie.value,
-                "url": f"http://127.0.0.1:{app.config['TEST_PORT']}",
-            }
-        ]
-    )
-    context.set_default_timeout(5000)
-    return context
+    return signed_in_context(app, browser, client, width, 844)
 
 
 def test_a_note_written_in_one_browser_appears_in_the_other(
