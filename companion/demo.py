@@ -33,31 +33,32 @@ from companion.sessions.schemas import ScheduleIn
 DEMO_ORGANISATION = "Varsinais-Suomen Yrittäjät (demo)"
 DEMO_EMAIL = "fasilitaattori@kollega.example"
 
-#: (first name, last name, company, industry, region, years as entrepreneur)
+#: (first name, last name, company, industry, region, years as entrepreneur); the programme is
+#: in Finnish, so the industries are as the participants would have typed them in the survey.
 PEOPLE = [
-    ("Aino", "Virtanen", "Ainon Leipomo", "Food and restaurants", "Turku", 4),
-    ("Mikko", "Laine", "Laineen Puutyö", "Construction and renovation", "Salo", 12),
-    ("Sanna", "Heikkinen", "Sannan Kukka", "Retail", "Uusikaupunki", 2),
-    ("Jukka", "Mäkinen", "Mäkinen Consulting", "Consulting", "Kaarina", 8),
-    ("Laura", "Koskinen", "Hyvän Olon Hieronta", "Health and wellbeing", "Naantali", 6),
-    ("Timo", "Järvinen", "Järvisen Kuljetus", "Transport and logistics", "Loimaa", 15),
-    ("Elina", "Lehtonen", "Elina Design", "Design and marketing", "Turku", 3),
-    ("Petri", "Saarinen", "Saarisen Sähkö", "Construction and renovation", "Raisio", 20),
-    ("Kaisa", "Salminen", "Kaisan Kirjanpito", "Accounting and finance", "Parainen", 9),
-    ("Antti", "Heinonen", "Koodipaja Heinonen", "IT and software", "Turku", 1),
-    ("Hanna", "Niemi", "Niemen Tila", "Agriculture", "Somero", 18),
-    ("Ville", "Kinnunen", "Kinnusen Kamera", "Photography and media", "Salo", 5),
-    ("Riikka", "Hämäläinen", "Riikan Ompelimo", "Crafts and textiles", "Laitila", 7),
-    ("Olli", "Tuominen", "Tuomisen Autohuolto", "Automotive", "Uusikaupunki", 11),
-    ("Minna", "Rantanen", "Rantasen Siivous", "Cleaning and facility services", "Kaarina", 2),
-    ("Sami", "Karjalainen", "Saaristo Elämys", "Tourism", "Parainen", 6),
-    ("Johanna", "Lindholm", "Lindholm Språk", "Education and training", "Turku", 10),
-    ("Heikki", "Aaltonen", "Aaltosen Metalli", "Manufacturing", "Loimaa", 25),
-    ("Tiina", "Peltonen", "Peltosen Kampaamo", "Beauty", "Raisio", 14),
-    ("Markus", "Lahtinen", "Lahtinen Web", "IT and software", "Naantali", 3),
-    ("Päivi", "Mattila", "Mattilan Puutarha", "Agriculture", "Mynämäki", 9),
-    ("Eero", "Valtonen", "Valtonen Rakennus", "Construction and renovation", "Salo", 16),
-    ("Noora", "Salonen", "Noora Coaching", "Consulting", "Turku", 1),
+    ("Aino", "Virtanen", "Ainon Leipomo", "Ruoka ja ravintolat", "Turku", 4),
+    ("Mikko", "Laine", "Laineen Puutyö", "Rakentaminen ja remontit", "Salo", 12),
+    ("Sanna", "Heikkinen", "Sannan Kukka", "Vähittäiskauppa", "Uusikaupunki", 2),
+    ("Jukka", "Mäkinen", "Mäkinen Consulting", "Konsultointi", "Kaarina", 8),
+    ("Laura", "Koskinen", "Hyvän Olon Hieronta", "Terveys ja hyvinvointi", "Naantali", 6),
+    ("Timo", "Järvinen", "Järvisen Kuljetus", "Kuljetus ja logistiikka", "Loimaa", 15),
+    ("Elina", "Lehtonen", "Elina Design", "Muotoilu ja markkinointi", "Turku", 3),
+    ("Petri", "Saarinen", "Saarisen Sähkö", "Rakentaminen ja remontit", "Raisio", 20),
+    ("Kaisa", "Salminen", "Kaisan Kirjanpito", "Kirjanpito ja talous", "Parainen", 9),
+    ("Antti", "Heinonen", "Koodipaja Heinonen", "IT ja ohjelmistot", "Turku", 1),
+    ("Hanna", "Niemi", "Niemen Tila", "Maatalous", "Somero", 18),
+    ("Ville", "Kinnunen", "Kinnusen Kamera", "Valokuvaus ja media", "Salo", 5),
+    ("Riikka", "Hämäläinen", "Riikan Ompelimo", "Käsityöt ja tekstiilit", "Laitila", 7),
+    ("Olli", "Tuominen", "Tuomisen Autohuolto", "Autoala", "Uusikaupunki", 11),
+    ("Minna", "Rantanen", "Rantasen Siivous", "Siivous ja kiinteistöpalvelut", "Kaarina", 2),
+    ("Sami", "Karjalainen", "Saaristo Elämys", "Matkailu", "Parainen", 6),
+    ("Johanna", "Lindholm", "Lindholm Språk", "Koulutus", "Turku", 10),
+    ("Heikki", "Aaltonen", "Aaltosen Metalli", "Teollisuus", "Loimaa", 25),
+    ("Tiina", "Peltonen", "Peltosen Kampaamo", "Kauneudenhoito", "Raisio", 14),
+    ("Markus", "Lahtinen", "Lahtinen Web", "IT ja ohjelmistot", "Naantali", 3),
+    ("Päivi", "Mattila", "Mattilan Puutarha", "Maatalous", "Mynämäki", 9),
+    ("Eero", "Valtonen", "Valtonen Rakennus", "Rakentaminen ja remontit", "Salo", 16),
+    ("Noora", "Salonen", "Noora Coaching", "Konsultointi", "Turku", 1),
 ]
 
 INTERESTS = [
