@@ -1183,6 +1183,18 @@ def members_of_group(db: Db, session: Session, breakout_group_id: int) -> set[in
     return {m.participant_id for m in group.members if m.participant_id is not None}
 
 
+def announced_groups_of(db: Db, session: Session, participant_id: int) -> list[int]:
+    """Ids of the participant's groups in the session's announced rounds (locked, started or
+    closed), in round order."""
+    return [
+        group.id
+        for round_ in rounds_of(db, session)
+        if not round_.is_draft
+        for group in round_.groups
+        if any(m.participant_id == participant_id for m in group.members)
+    ]
+
+
 def group_name_of(db: Db, session: Session, breakout_group_id: int) -> str | None:
     """The name of a breakout group of the session ("Group 2"), or None for other ids."""
     if not _possible_id(breakout_group_id):

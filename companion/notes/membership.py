@@ -1,7 +1,7 @@
 """Who is in which breakout group: the seam between notes and the breakouts package.
 
-Notes are keyed by session and an optional breakout group id; these two functions are the
-only places notes ask the breakouts package anything.
+Notes are keyed by session and an optional breakout group id; these functions are the only
+places notes ask the breakouts package anything.
 """
 
 from __future__ import annotations
@@ -20,6 +20,14 @@ def group_members_of(db: Db, session: Session, breakout_group_id: int) -> set[in
     from companion.breakouts.operations import members_of_group
 
     return members_of_group(db, session, breakout_group_id)
+
+
+def own_breakout_groups(db: Db, session: Session, participant_id: int) -> list[int]:
+    """Ids of the participant's breakout groups in the session's announced rounds, in round
+    order (so the notes page can offer them before anyone has written there)."""
+    from companion.breakouts.operations import announced_groups_of
+
+    return announced_groups_of(db, session, participant_id)
 
 
 def breakout_group_label(db: Db, session: Session, breakout_group_id: int) -> str | None:

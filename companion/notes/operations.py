@@ -162,6 +162,15 @@ def session_space(
     return space
 
 
+def open_own_spaces(db: Db, actor: Actor, session: Session) -> None:
+    """Open the notes of a participant's own breakout groups in the session (announced rounds
+    only), so that the notes page offers them before anyone has written there."""
+    if actor.participant is None:
+        return
+    for group_id in membership.own_breakout_groups(db, session, actor.participant.id):
+        ensure_space(db, session, group_id)
+
+
 def visible_spaces(db: Db, actor: Actor, session: Session) -> list[NoteSpace]:
     """The session's spaces the actor may read: the plenary first, then breakout groups."""
     spaces = db.scalars(select(NoteSpace).where(NoteSpace.session_id == session.id))

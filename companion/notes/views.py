@@ -98,7 +98,8 @@ def _page_space(session_id: int, group_id: int | None) -> ResponseReturnValue:
         return who_are_you()
     db = get_db()
     space = ops.session_space(db, actor, session_id, group_id)
-    db.commit()  # the space is made on first view
+    ops.open_own_spaces(db, actor, space.session)
+    db.commit()  # spaces are made on first view
     if request.method == "POST":
         return _page_write(actor, space)
     return _render_space(actor, space)

@@ -45,3 +45,22 @@ def test_group_notes_are_written_by_their_members_only(world: World) -> None:
     # The participant's page links to the group's notes.
     page = member.get(f"/sessions/{world.session.id}/my-group").get_data(as_text=True)
     assert url in page
+
+
+def test_the_notes_page_offers_the_own_group_once_the_round_is_announced(world: World) -> None:
+    planned = world.plan(sizing="count", groups=2)[0]
+    first, second = planned["groups"]
+    inside = next(p for p in world.people if key_of(p) in {m["key"] for m in first["members"]})
+    client: Any = world.client(inside.name.split()[0].lower())
+    page_url = f"/sessions/{world.session.id}/notes"
+    own_url = f"/sessions/{world.session.id}/notes/groups/{first['id']}"
+    other_url = f"/sessions/{world.session.id}/notes/groups/{second['id']}"
+    # A draft is not announced: no small group's notes yet.
+    assert own_url not in client.get(page_url).get_data(as_text=True)
+    world.act(planned["id"], "lock")
+    page = client.get(page_url).get_data(as_text=True)
+    # Before anyone has written there, the member is offered their own group's notes, by name,
+    # and not the other group's.
+    assert own_url in page and first["name"] in page
+    assert other_url not in page
+    assert client.get(own_url).status_code == 200

@@ -100,7 +100,11 @@ def breakouts(monkeypatch: pytest.MonkeyPatch) -> dict[int, set[int]]:
     def members(db: Db, session: Any, breakout_group_id: int) -> set[int] | None:
         return set(groups.get(breakout_group_id, set()))
 
+    def own(db: Db, session: Any, participant_id: int) -> list[int]:
+        return sorted(group for group, ids in groups.items() if participant_id in ids)
+
     monkeypatch.setattr(membership, "group_members_of", members)
+    monkeypatch.setattr(membership, "own_breakout_groups", own)
     return groups
 
 
