@@ -1183,6 +1183,13 @@ def members_of_group(db: Db, session: Session, breakout_group_id: int) -> set[in
     return {m.participant_id for m in group.members if m.participant_id is not None}
 
 
+def running_group_of(db: Db, session: Session, participant_id: int) -> int | None:
+    """Id of the participant's group in the session's running round, if any."""
+    running = [r for r in rounds_of(db, session) if r.status == RoundStatus.STARTED]
+    group = group_of(running[-1], f"p:{participant_id}") if running else None
+    return group.id if group is not None else None
+
+
 def announced_groups_of(db: Db, session: Session, participant_id: int) -> list[int]:
     """Ids of the participant's groups in the session's announced rounds (locked, started or
     closed), in round order."""

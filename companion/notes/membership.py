@@ -30,6 +30,13 @@ def own_breakout_groups(db: Db, session: Session, participant_id: int) -> list[i
     return announced_groups_of(db, session, participant_id)
 
 
+def running_breakout_group(db: Db, session: Session, participant_id: int) -> int | None:
+    """Id of the participant's breakout group in the session's running round, if any."""
+    from companion.breakouts.operations import running_group_of
+
+    return running_group_of(db, session, participant_id)
+
+
 def breakout_group_label(db: Db, session: Session, breakout_group_id: int) -> str | None:
     """The breakout group's display name, or None for an id that is not the session's."""
     from companion.breakouts.operations import group_name_of

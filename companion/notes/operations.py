@@ -162,6 +162,14 @@ def session_space(
     return space
 
 
+def running_group(db: Db, actor: Actor, session_id: int) -> int | None:
+    """The breakout group a participant is in right now (running round), else None."""
+    if actor.participant is None:
+        return None
+    session = session_for_actor(db, actor, session_id)
+    return membership.running_breakout_group(db, session, actor.participant.id)
+
+
 def open_own_spaces(db: Db, actor: Actor, session: Session) -> None:
     """Open the notes of a participant's own breakout groups in the session (announced rounds
     only), so that the notes page offers them before anyone has written there."""

@@ -207,6 +207,8 @@ class EventsQuery(BaseModel):
 
 
 class SpaceQuery(BaseModel):
-    """Which space of a session: the plenary, or a breakout group's."""
+    """Which space of a session: the plenary, or a breakout group's; with `mine` and no group,
+    the participant's group in the round running now (the plenary when there is none)."""
 
     group: DbId | None = None
+    mine: bool = False

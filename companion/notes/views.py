@@ -177,9 +177,10 @@ def panel_notes(session_id: int) -> ResponseReturnValue:
         "frame-ancestors": PANEL_FRAME_ANCESTORS,
     }
     group = request.args.get("group", "")
-    query = f"?group={group}" if group.isdigit() else ""
+    # Without a group: the participant's small group while a round runs, else the plenary.
+    query = f"?group={group}" if group.isdigit() else "?mine=true"
     full_url = url_for("notes.session_notes", session_id=session_id)
-    if query:
+    if group.isdigit():
         full_url = url_for("notes.group_notes", session_id=session_id, group_id=int(group))
     return render_template(
         "notes/panel.html",
@@ -299,10 +300,14 @@ def my_actions() -> ResponseReturnValue:
 @api.get("/sessions/<int:session_id>/notes")
 @api_view(summary="Open a session's notes", query=SpaceQuery, response=SpaceOut, tags=("notes",))
 def api_session_notes(session_id: int, query: SpaceQuery) -> SpaceOut:
-    """The plenary notes, or with `group` a breakout group's; made on first use."""
+    """The plenary notes, or with `group` a breakout group's; made on first use. With `mine`
+    (and no group): the participant's group in the running round, else the plenary."""
     db = get_db()
     actor = require_actor()
-    space = ops.session_space(db, actor, session_id, query.group)
+    group = query.group
+    if group is None and query.mine:
+        group = ops.running_group(db, actor, session_id)
+    space = ops.session_space(db, actor, session_id, group)
     db.commit()
     return ops.space_view(db, actor, space)
 

@@ -64,3 +64,35 @@ def test_the_notes_page_offers_the_own_group_once_the_round_is_announced(world: 
     assert own_url in page and first["name"] in page
     assert other_url not in page
     assert client.get(own_url).status_code == 200
+
+
+def test_the_side_panel_opens_the_running_groups_notes(world: World) -> None:
+    planned = world.plan(sizing="count", groups=2)[0]
+    group = planned["groups"][0]
+    inside = next(p for p in world.people if key_of(p) in {m["key"] for m in group["members"]})
+    member: Any = world.client(inside.name.split()[0].lower())
+    mine = f"/api/v1/sessions/{world.session.id}/notes?mine=true"
+
+    def opened(client: Any) -> int | None:
+        response = client.get(mine)
+        assert response.status_code == 200, response.get_json()
+        found: int | None = response.get_json()["breakout_group_id"]
+        return found
+
+    panel = member.get(f"/panel/sessions/{world.session.id}/notes").get_data(as_text=True)
+    assert "mine=true" in panel
+    # A draft or a locked round is not running: the whole group's notes.
+    assert opened(member) is None
+    world.act(planned["id"], "lock")
+    assert opened(member) is None
+    world.act(planned["id"], "start")
+    assert opened(member) == group["id"]
+    # An explicit group wins, the facilitator has no group of their own, and a closed round
+    # sends everyone back to the whole group's notes.
+    facilitator: Any = world.client("facilitator")
+    other = planned["groups"][1]["id"]
+    explicit = facilitator.get(f"{mine}&group={other}")
+    assert explicit.get_json()["breakout_group_id"] == other
+    assert opened(facilitator) is None
+    world.act(planned["id"], "close")
+    assert opened(member) is None
