@@ -180,15 +180,20 @@ def test_pages_at_both_widths(
             context.close()
 
 
-def test_topic_places_update_live_and_a_pick_is_saved_on_the_phone(
-    app: Flask, world: World, live: LiveServer, live_server: str, browser: Any
-) -> None:
+def _propose_two_topics(world: World) -> None:
+    """Aino proposes "Pricing" and "Marketing" on the session's topic board."""
     board = world.client("aino").get(f"/api/v1/sessions/{world.session.id}/board").get_json()
     for title in ("Pricing", "Marketing"):
         made = world.client("aino").post(
             f"/api/v1/boards/{board['board']['id']}/topics", json={"title": title}
         )
         assert made.status_code == 201
+
+
+def test_topic_places_update_live_and_a_pick_is_saved_on_the_phone(
+    app: Flask, world: World, live: LiveServer, live_server: str, browser: Any
+) -> None:
+    _propose_two_topics(world)
     planned = world.plan(kind="topics", topics=2)[0]
     context = _context(app, browser, world.client("aino"), 390)
     try:
@@ -261,12 +266,7 @@ def test_a_topic_is_chosen_and_taken_back_in_the_side_panel(
 ) -> None:
     from tests.board.conftest import token_for
 
-    board = world.client("aino").get(f"/api/v1/sessions/{world.session.id}/board").get_json()
-    for title in ("Pricing", "Marketing"):
-        made = world.client("aino").post(
-            f"/api/v1/boards/{board['board']['id']}/topics", json={"title": title}
-        )
-        assert made.status_code == 201
+    _propose_two_topics(world)
     first = world.plan(kind="topics", topics=2)[0]["groups"][0]
     token = token_for(app, db, world.person("aino"))
     context = browser.new_context(viewport={"width": 320, "height": 640})
