@@ -15,7 +15,8 @@ One iteration, as Dotu & Van Hentenryck's tabu search for the social golfer prob
   counts (`add_level`, `rem_level`) and the fixed pair terms (`pair_cost`: diversity and the
   penalties of hard rules), plus the facilitator-count penalty;
 - take the best swap that is not tabu (or that beats the best schedule: aspiration), ties
-  broken at random; forbid swapping the two back for a random tenure.
+  broken at random; then, for a random tenure, forbid swapping the two back (`TABU_PAIR`) or
+  moving either of them again in that round (`TABU_PERSON`), unless it beats the best.
 
 The leaving costs and conflict flags are kept up to date rather than recomputed: a swap changes
 only pairs that hold one of the two people, so only the groups holding one of them, in each
@@ -52,6 +53,10 @@ EPS = 1e-9
 
 #: `tabu_steps` results.
 IMPROVED, STALLED, OUT_OF_WORK = 1, 2, 3
+
+#: What a swap of a and b in round w makes tabu for its tenure: swapping the two back, or
+#: moving either of them again in that round (stronger: the search must move others).
+TABU_PAIR, TABU_PERSON = 0, 1
 
 
 @njit
@@ -125,6 +130,7 @@ def tabu_steps(
     big: float,
     tenure_low: int,
     tenure_high: int,
+    tabu_kind: int,
     rng: Array,
     state: Array,
     costs: Array,
@@ -233,7 +239,11 @@ def tabu_steps(
                         if fb == 0:
                             change -= 1
                         delta += big * change
-                    if tabu[w, a, b] > it and not delta < aspire:
+                    if tabu_kind == TABU_PERSON:
+                        forbidden = tabu[w, a, a] > it or tabu[w, b, b] > it
+                    else:
+                        forbidden = tabu[w, a, b] > it
+                    if forbidden and not delta < aspire:
                         continue
                     if delta < best_delta - EPS:
                         best_delta = delta
@@ -289,8 +299,12 @@ def tabu_steps(
                     continue
                 _refresh(v, c, need_one, columns)
         until = it + tenure_low + _below(rng, tenure_high - tenure_low)
-        tabu[w, a, b] = until
-        tabu[w, b, a] = until
+        if tabu_kind == TABU_PERSON:  # kept on the diagonal: tabu[w, p, p]
+            tabu[w, a, a] = until
+            tabu[w, b, b] = until
+        else:
+            tabu[w, a, b] = until
+            tabu[w, b, a] = until
         costs[0] += best_delta
         if costs[0] < costs[1] - EPS:
             costs[1] = costs[0]
@@ -334,6 +348,7 @@ def warm_up() -> None:
         1e6,
         4,
         10,
+        TABU_PAIR,
         np.array([1], dtype=np.uint64),
         np.zeros(5, dtype=np.int64),
         np.zeros(2),

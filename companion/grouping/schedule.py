@@ -10,8 +10,9 @@ The state is one group per (round, person). A move swaps two people of the same 
 keeps every group size. The iterations run compiled (`kernel.py`), in the manner of Dotu & Van
 Hentenryck's tabu search for the social golfer problem: while some pair meets too often (or a
 hard rule is broken) only swaps that move one of the people concerned are considered, each
-evaluated incrementally from the meeting counts; a swapped pair may not be swapped back for a
-random tenure; a move that beats the best schedule found so far is always allowed; after a
+evaluated incrementally from the meeting counts; for a random tenure the swapped pair may not
+be swapped back (or, where group sizes differ, neither of the two may move again in that
+round); a move that beats the best schedule found so far is always allowed; after a
 stall the search goes on from the best schedule with a few random swaps (`PERTURB`).
 
 Two phases (`phase_weights`): the first minimises repeats (with new pairs as a guide), the
@@ -82,15 +83,17 @@ GREEDY_WORK = 80
 ROUND_GIVE_UP = 40
 #: Share of the work budget for the first phase (repeats alone); see `phase_weights`.
 FIRST_PHASE = 0.8
-#: Tabu tenure (iterations), drawn uniformly from a range; one range per search of the
-#: portfolio. When every round has groups of one size (pure social-golfer shapes) a short
-#: tenure, for both: a long one stalls near a repeat-free schedule (24 in 6x4 for 6 sessions
-#: reaches R = 0 about three times as often with it). Otherwise the first search has a long
-#: tenure, which 23 in 5,5,5,4,4 for 5 sessions needs (a short one misses R = 0 on some seeds),
-#: and the second a shorter one, which does better where absences and rules make the schedule
-#: tight (the seed scenario: R about one lower). Chosen by measurement (benchmarks/README.md).
-TENURES_UNIFORM = ((1, 10), (1, 10))
-TENURES_MIXED = ((4, 100), (2, 25))
+#: Tabu tenure (iterations, drawn uniformly from [low, high)) and what it forbids (see
+#: `kernel.TABU_PAIR`, `kernel.TABU_PERSON`); one entry per search of the portfolio. When every
+#: round has groups of one size (pure social-golfer shapes): the swapped pair may not be
+#: swapped back for 1-9 iterations (24 in 6x4 for 6 sessions reaches R = 0 on 17 of 20 seeds
+#: with it, 13 with person tabu). Otherwise (absences, uneven rounds, rules): neither swapped
+#: person may move again in that round for 1-5 iterations, which makes the search move others
+#: where the schedule is tight (the seed scenario: mean R 11.7 against 12.5 with pair tabu over
+#: 30 seeds) and still keeps 23 in 5,5,5,4,4 for 5 sessions at R = 0 on every seed. Chosen by
+#: measurement (benchmarks/README.md).
+TENURES_UNIFORM = ((1, 10, kernel.TABU_PAIR), (1, 10, kernel.TABU_PAIR))
+TENURES_MIXED = ((1, 6, kernel.TABU_PERSON), (1, 6, kernel.TABU_PERSON))
 #: Independent searches run side by side, each with its own seed (threads: the compiled
 #: iterations release the GIL, so two cores do twice the search); the best schedule wins. A
 #: fixed number, not the machine's core count, so that the answer does not depend on it.
@@ -645,6 +648,7 @@ class _Search:
                 self.big,
                 tenure[0],
                 tenure[1],
+                tenure[2],
                 rng,
                 state,
                 costs,

@@ -43,8 +43,7 @@ def test_state_after_compiled_iterations_matches_a_recomputation(seed: int) -> N
         search.idx, groups.members, groups.counts, groups.places, search.m, search.tabu,
         search.movable, search.offset, search.ncols, search.pair_cost, search.add_level,
         search.rem_level, search.hard, search.tog, search.tog_need, search.fac_int,
-        search.need_one, groups.chairs, search.big, TENURES_MIXED[0][0], TENURES_MIXED[0][1],
-        rng, state, costs,
+        search.need_one, groups.chairs, search.big, *TENURES_MIXED[0], rng, state, costs,
         best_idx, search.r_lower, 10**9, 10**12, 3000,
     )  # fmt: skip
     assert status == kernel.OUT_OF_WORK and state[0] == 3000
@@ -57,6 +56,40 @@ def test_state_after_compiled_iterations_matches_a_recomputation(seed: int) -> N
     for col, group in enumerate(search.members[: search.K]):
         assert sorted(members[col, : groups.counts[col]].tolist()) == sorted(group)
         assert groups.chairs[col] == int(search.fac_int[group].sum())
+
+
+@pytest.mark.parametrize("kind", [kernel.TABU_PERSON, kernel.TABU_PAIR])
+def test_person_tabu_holds_a_moved_person_for_its_tenure(kind: int) -> None:
+    """One iteration at a time, aspiration off: with person tabu nobody moves again in a round
+    within the tenure (3 iterations); with pair tabu people do (the test can tell them apart)."""
+    search = _Search(compile_problem(_problem(0)), _problem(0).weights, 0)
+    search.restart(float("inf"))
+    groups = search._kernel_arrays()
+    state = np.array([0, 0, 0, search.repeats(), 0], dtype=np.int64)
+    costs = np.array([search.cost, -np.inf])
+    best_idx = search.idx.copy()
+    rng = np.array([99], dtype=np.uint64)
+    last_move: dict[tuple[int, int], int] = {}
+    soon_again = 0
+    for it in range(1, 400):
+        before = search.idx.copy()
+        kernel.tabu_steps(
+            search.idx, groups.members, groups.counts, groups.places, search.m, search.tabu,
+            search.movable, search.offset, search.ncols, search.pair_cost, search.add_level,
+            search.rem_level, search.hard, search.tog, search.tog_need, search.fac_int,
+            search.need_one, groups.chairs, search.big, 3, 4, kind, rng, state, costs,
+            best_idx, search.r_lower, 10**9, 10**12, it,
+        )  # fmt: skip
+        moved = np.argwhere(before != search.idx)
+        assert len(moved) == 2  # one swap an iteration
+        for w, p in moved.tolist():
+            if it - last_move.get((w, p), -10) < 3:
+                soon_again += 1
+            last_move[(w, p)] = it
+    if kind == kernel.TABU_PERSON:
+        assert soon_again == 0
+    else:
+        assert soon_again > 0
 
 
 @pytest.mark.parametrize("seed", [0, 1])
