@@ -140,10 +140,18 @@ def space_for_actor(db: Db, actor: Actor, space_id: int, *, write: bool = False)
 
 
 def session_space(
-    db: Db, actor: Actor, session_id: int, breakout_group_id: int | None = None
+    db: Db,
+    actor: Actor,
+    session_id: int,
+    breakout_group_id: int | None = None,
+    *,
+    mine: bool = False,
 ) -> NoteSpace:
-    """A session's plenary or breakout space for the actor, opened on first use."""
+    """A session's plenary or breakout space for the actor, opened on first use. With `mine`
+    and no group: a participant's group in the round running now, else the plenary."""
     session = session_for_actor(db, actor, session_id)
+    if breakout_group_id is None and mine and actor.participant is not None:
+        breakout_group_id = membership.running_breakout_group(db, session, actor.participant.id)
     space = find_space(db, session.id, breakout_group_id)
     if space is None:
         may_open = actor.facilitator is not None or (
@@ -160,14 +168,6 @@ def session_space(
     if not can_read(db, actor, space):
         raise NotFound(_("No such notes."))
     return space
-
-
-def running_group(db: Db, actor: Actor, session_id: int) -> int | None:
-    """The breakout group a participant is in right now (running round), else None."""
-    if actor.participant is None:
-        return None
-    session = session_for_actor(db, actor, session_id)
-    return membership.running_breakout_group(db, session, actor.participant.id)
 
 
 def open_own_spaces(db: Db, actor: Actor, session: Session) -> None:

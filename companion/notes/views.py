@@ -304,10 +304,7 @@ def api_session_notes(session_id: int, query: SpaceQuery) -> SpaceOut:
     (and no group): the participant's group in the running round, else the plenary."""
     db = get_db()
     actor = require_actor()
-    group = query.group
-    if group is None and query.mine:
-        group = ops.running_group(db, actor, session_id)
-    space = ops.session_space(db, actor, session_id, group)
+    space = ops.session_space(db, actor, session_id, query.group, mine=query.mine)
     db.commit()
     return ops.space_view(db, actor, space)
 
