@@ -1,5 +1,5 @@
-"""The compiled inner loops of the searches (numba): `tabu_steps` for schedules (swaps within a
-round), `mdgp_steps` for Maximally Diverse Grouping (swaps and moves between groups).
+"""The compiled inner loops of the searches (numba): `tabu_steps` for schedules (swaps and moves
+within a round), `mdgp_steps` for Maximally Diverse Grouping (swaps and moves between groups).
 
 `_Search` in `schedule.py` keeps the state in arrays (group per round and person, meeting
 counts, members per group) and calls `tabu_steps`, which runs iterations, keeping a copy of the
@@ -14,9 +14,14 @@ One iteration, as Dotu & Van Hentenryck's tabu search for the social golfer prob
   incrementally: the cost of a leaving their group and joining the other one from the meeting
   counts (`add_level`, `rem_level`) and the fixed pair terms (`pair_cost`: diversity and the
   penalties of hard rules), plus the facilitator-count penalty;
-- take the best swap that is not tabu (or that beats the best schedule: aspiration), ties
+- with `relocate`, also every move of a focus person alone to a group of the round that is one
+  smaller than theirs. The round keeps its group sizes (one group of each size before and
+  after); only which group is the larger changes. Swaps alone cannot do that in one step: with
+  groups of 5 and 4, handing one person of the 5 to the 4 takes four swaps;
+- take the best move that is not tabu (or that beats the best schedule: aspiration), ties
   broken at random; then, for a random tenure, forbid swapping the two back (`TABU_PAIR`) or
-  moving either of them again in that round (`TABU_PERSON`), unless it beats the best.
+  moving either of them again in that round (`TABU_PERSON`; a relocated person is always held
+  this way), unless it beats the best.
 
 The leaving costs and conflict flags are kept up to date rather than recomputed: a swap changes
 only pairs that hold one of the two people, so only the groups holding one of them, in each
@@ -24,7 +29,7 @@ round, are refreshed (`_refresh`). The cost of someone joining a focus person's 
 computed once per group and iteration (`joiners`), however many of its members are in focus,
 so each candidate swap costs a constant number of lookups.
 
-Work is counted in candidate swaps evaluated plus a fixed cost per iteration, so the same
+Work is counted in candidate moves evaluated plus a fixed cost per iteration, so the same
 problem and seed give the same answer whatever the machine's speed.
 """
 
@@ -108,6 +113,53 @@ def _refresh(w: int, c: int, need_one: bool, arrays: tuple[Array, ...]) -> None:
 
 
 @njit
+def _relocate(
+    w: int,
+    a: int,
+    c: int,
+    idx: Array,
+    pos: Array,
+    fac: Array,
+    need_one: bool,
+    state: Array,
+    arrays: tuple[Array, ...],
+) -> None:
+    """Move a (round w) to column c, updating meeting counts, R (state[3]), the group lists
+    and the leaving costs and conflict flags of every group that holds a, and a's old one
+    (`arrays` as for `_refresh`)."""
+    gmem, gcnt, m, chairs = arrays[0], arrays[1], arrays[2], arrays[8]
+    ca = idx[w, a]
+    repeats = 0
+    for i in range(gcnt[ca]):
+        x = gmem[ca, i]
+        if x != a:
+            repeats -= m[a, x] - 1
+            m[a, x] -= 1
+            m[x, a] -= 1
+    for j in range(gcnt[c]):
+        y = gmem[c, j]
+        repeats += m[a, y]
+        m[a, y] += 1
+        m[y, a] += 1
+    state[3] += repeats
+    place = pos[w, a]
+    last = gmem[ca, gcnt[ca] - 1]
+    gmem[ca, place] = last
+    pos[w, last] = place
+    gcnt[ca] -= 1
+    gmem[c, gcnt[c]] = a
+    pos[w, a] = gcnt[c]
+    gcnt[c] += 1
+    idx[w, a] = c
+    if need_one:
+        chairs[ca] -= fac[a]
+        chairs[c] += fac[a]
+    _refresh(w, ca, need_one, arrays)
+    for v in range(idx.shape[0]):
+        _refresh(v, idx[v, a], need_one, arrays)
+
+
+@njit
 def tabu_steps(
     idx: Array,
     gmem: Array,
@@ -131,6 +183,7 @@ def tabu_steps(
     tenure_low: int,
     tenure_high: int,
     tabu_kind: int,
+    relocate: bool,
     rng: Array,
     state: Array,
     costs: Array,
@@ -189,6 +242,7 @@ def tabu_steps(
         pick_w = -1
         pick_a = -1
         pick_b = -1
+        pick_c = -1
         evaluated = 0
         for f in range(nf):
             w = focus_w[f]
@@ -216,10 +270,37 @@ def tabu_steps(
                             total += add_level[m[b, x]] + pair_cost[b, x]
                         joiners[ca, b] = total
             fa = chairs[ca]
+            size_a = gcnt[ca]
             for c in range(offset[w], offset[w] + ncols[w]):
                 if c == ca:
                     continue
                 fb = chairs[c]
+                if relocate and gcnt[c] + 1 == size_a:
+                    # Move a alone to a group one smaller: the round keeps its group sizes,
+                    # only which group has which size changes.
+                    evaluated += 1
+                    delta = leave[w, a] + join_cols[c]
+                    if need_one:
+                        d = fac[a]
+                        change = 0
+                        if fa - d == 0:
+                            change += 1
+                        if fa == 0:
+                            change -= 1
+                        if fb + d == 0:
+                            change += 1
+                        if fb == 0:
+                            change -= 1
+                        delta += big * change
+                    if not (tabu[w, a, a] > it and not delta < aspire):
+                        if delta < best_delta - EPS:
+                            best_delta = delta
+                            ties = 1
+                            pick_w, pick_a, pick_b, pick_c = w, a, -1, c
+                        elif delta <= best_delta + EPS:
+                            ties += 1
+                            if _below(rng, ties) == 0:
+                                pick_w, pick_a, pick_b, pick_c = w, a, -1, c
                 for j in range(gcnt[c]):
                     b = gmem[c, j]
                     if not movable[w, b]:
@@ -248,13 +329,27 @@ def tabu_steps(
                     if delta < best_delta - EPS:
                         best_delta = delta
                         ties = 1
-                        pick_w, pick_a, pick_b = w, a, b
+                        pick_w, pick_a, pick_b, pick_c = w, a, b, -1
                     elif delta <= best_delta + EPS:
                         ties += 1
                         if _below(rng, ties) == 0:
-                            pick_w, pick_a, pick_b = w, a, b
+                            pick_w, pick_a, pick_b, pick_c = w, a, b, -1
         state[2] += evaluated
         if pick_w < 0:
+            continue
+        if pick_b < 0:
+            _relocate(pick_w, pick_a, pick_c, idx, pos, fac, need_one, state, columns)
+            tabu[pick_w, pick_a, pick_a] = it + tenure_low + _below(rng, tenure_high - tenure_low)
+            costs[0] += best_delta
+            if costs[0] < costs[1] - EPS:
+                costs[1] = costs[0]
+                best_idx[:, :] = idx
+                state[1] = it
+                state[4] = state[2]
+                if state[3] <= repeats_bound:
+                    return IMPROVED
+            elif it - state[1] > stall:
+                return STALLED
             continue
         # Apply the swap.
         w, a, b = pick_w, pick_a, pick_b
@@ -349,6 +444,7 @@ def warm_up() -> None:
         4,
         10,
         TABU_PAIR,
+        True,
         np.array([1], dtype=np.uint64),
         np.zeros(5, dtype=np.int64),
         np.zeros(2),

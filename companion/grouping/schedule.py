@@ -6,14 +6,16 @@ where it fails, rounds are built greedily (each person where they add least cost
 shape has one (everyone present, k equal groups, k a prime power), a resolvable transversal
 design (`designs.py`) gives every round repeat-free at once.
 
-The state is one group per (round, person). A move swaps two people of the same round, which
-keeps every group size. The iterations run compiled (`kernel.py`), in the manner of Dotu & Van
-Hentenryck's tabu search for the social golfer problem: while some pair meets too often (or a
-hard rule is broken) only swaps that move one of the people concerned are considered, each
-evaluated incrementally from the meeting counts; for a random tenure the swapped pair may not
-be swapped back (or, where group sizes differ, neither of the two may move again in that
-round); a move that beats the best schedule found so far is always allowed; after a
-stall the search goes on from the best schedule with a few random swaps (`PERTURB`).
+The state is one group per (round, person). A move swaps two people of the same round, or
+(`RELOCATE`, where a round's groups differ in size) moves one person from a larger group to
+one a person smaller; both keep the round's group sizes. The iterations run compiled
+(`kernel.py`), in the manner of Dotu & Van Hentenryck's tabu search for the social golfer
+problem: while some pair meets too often (or a hard rule is broken) only moves of the people
+concerned are considered, each evaluated incrementally from the meeting counts; for a random
+tenure the swapped pair may not be swapped back (or, where group sizes differ, neither of the
+two may move again in that round); a move that beats the best schedule found so far is always
+allowed; after a stall the search goes on from the best schedule with a few random swaps
+(`PERTURB`).
 
 Two phases (`phase_weights`): the first minimises repeats (with new pairs as a guide), the
 second starts from its best schedule and improves new pairs and diversity without giving up a
@@ -27,7 +29,7 @@ Two searches run side by side (`PORTFOLIO`, threads: the compiled iterations rel
 each with its own seed, and the better answer is kept (`solve_schedule` says which, and why the
 choice does not depend on which thread is faster).
 
-Determinism: each search stops after a work budget (candidate swaps evaluated, plus fixed costs
+Determinism: each search stops after a work budget (candidate moves evaluated, plus fixed costs
 for iterations and constructions) derived from the time limit, or `problem.iterations`; the
 wall clock is only a safety cap. With the same problem and seed the answer is the same unless
 that cap cuts the search short on a slow machine.
@@ -61,7 +63,7 @@ from companion.grouping.problem import (
 IntArray = npt.NDArray[np.int64]
 FloatMatrix = npt.NDArray[np.float64]
 
-#: Work units per second of time limit: a unit is one candidate swap evaluated by the compiled
+#: Work units per second of time limit: a unit is one candidate move evaluated by the compiled
 #: iterations (about 60 million a second on the 2-core CI machine when idle); the budget is set
 #: at two thirds of that, so a run ends by its budget, with the same answer, unless the machine
 #: is more than half as slow again.
@@ -89,11 +91,17 @@ FIRST_PHASE = 0.8
 #: swapped back for 1-9 iterations (24 in 6x4 for 6 sessions reaches R = 0 on 17 of 20 seeds
 #: with it, 13 with person tabu). Otherwise (absences, uneven rounds, rules): neither swapped
 #: person may move again in that round for 1-5 iterations, which makes the search move others
-#: where the schedule is tight (the seed scenario: mean R 11.7 against 12.5 with pair tabu over
-#: 30 seeds) and still keeps 23 in 5,5,5,4,4 for 5 sessions at R = 0 on every seed. Chosen by
+#: where the schedule is tight (the seed scenario, swaps only: mean R 11.7 against 12.5 with
+#: pair tabu over 30 seeds; with `RELOCATE` the two are about even, 10.55 and 10.6 over 20)
+#: and still keeps 23 in 5,5,5,4,4 for 5 sessions at R = 0 on every seed. Chosen by
 #: measurement (benchmarks/README.md).
 TENURES_UNIFORM = ((1, 10, kernel.TABU_PAIR), (1, 10, kernel.TABU_PAIR))
 TENURES_MIXED = ((1, 6, kernel.TABU_PERSON), (1, 6, kernel.TABU_PERSON))
+#: Also move single people from a larger group to a smaller one (`kernel.tabu_steps`). Where
+#: a round's groups differ in size this is the move that matters most: the seed scenario
+#: (benchmarks/README.md) reaches R <= 11 against its bound 10 on 30 of 30 seeds with it
+#: (mean R 10.6), 11 of 30 without (mean 11.7); shapes with one group size never use it.
+RELOCATE = True
 #: Independent searches run side by side, each with its own seed (threads: the compiled
 #: iterations release the GIL, so two cores do twice the search); the best schedule wins. A
 #: fixed number, not the machine's core count, so that the answer does not depend on it.
@@ -649,6 +657,7 @@ class _Search:
                 tenure[0],
                 tenure[1],
                 tenure[2],
+                RELOCATE,
                 rng,
                 state,
                 costs,

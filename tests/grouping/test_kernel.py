@@ -43,10 +43,13 @@ def test_state_after_compiled_iterations_matches_a_recomputation(seed: int) -> N
         search.idx, groups.members, groups.counts, groups.places, search.m, search.tabu,
         search.movable, search.offset, search.ncols, search.pair_cost, search.add_level,
         search.rem_level, search.hard, search.tog, search.tog_need, search.fac_int,
-        search.need_one, groups.chairs, search.big, *TENURES_MIXED[0], rng, state, costs,
+        search.need_one, groups.chairs, search.big, *TENURES_MIXED[0], True, rng, state, costs,
         best_idx, search.r_lower, 10**9, 10**12, 3000,
     )  # fmt: skip
     assert status == kernel.OUT_OF_WORK and state[0] == 3000
+    for w, plan in enumerate(search.model.rounds):  # moves keep each round's group sizes
+        here = groups.counts[search.offset[w] : search.offset[w] + search.ncols[w]]
+        assert sorted(here.tolist()) == sorted(plan.sizes)
     kept_m, kept_cost, kept_repeats = search.m.copy(), float(costs[0]), int(state[3])
     members = groups.members.copy()
     search.load(search.idx)  # recompute everything from the schedule alone
@@ -58,10 +61,13 @@ def test_state_after_compiled_iterations_matches_a_recomputation(seed: int) -> N
         assert groups.chairs[col] == int(search.fac_int[group].sum())
 
 
+@pytest.mark.parametrize("relocate", [False, True])
 @pytest.mark.parametrize("kind", [kernel.TABU_PERSON, kernel.TABU_PAIR])
-def test_person_tabu_holds_a_moved_person_for_its_tenure(kind: int) -> None:
+def test_person_tabu_holds_a_moved_person_for_its_tenure(kind: int, relocate: bool) -> None:
     """One iteration at a time, aspiration off: with person tabu nobody moves again in a round
-    within the tenure (3 iterations); with pair tabu people do (the test can tell them apart)."""
+    within the tenure (3 iterations); with pair tabu people do (the test can tell them apart).
+    With relocations some iterations move one person to a group one smaller, keeping the
+    round's group sizes; without, every iteration is a swap."""
     search = _Search(compile_problem(_problem(0)), _problem(0).weights, 0)
     search.restart(float("inf"))
     groups = search._kernel_arrays()
@@ -70,18 +76,23 @@ def test_person_tabu_holds_a_moved_person_for_its_tenure(kind: int) -> None:
     best_idx = search.idx.copy()
     rng = np.array([99], dtype=np.uint64)
     last_move: dict[tuple[int, int], int] = {}
-    soon_again = 0
+    soon_again = relocations = 0
+    sizes = [sorted(plan.sizes) for plan in search.model.rounds]
     for it in range(1, 400):
         before = search.idx.copy()
         kernel.tabu_steps(
             search.idx, groups.members, groups.counts, groups.places, search.m, search.tabu,
             search.movable, search.offset, search.ncols, search.pair_cost, search.add_level,
             search.rem_level, search.hard, search.tog, search.tog_need, search.fac_int,
-            search.need_one, groups.chairs, search.big, 3, 4, kind, rng, state, costs,
-            best_idx, search.r_lower, 10**9, 10**12, it,
+            search.need_one, groups.chairs, search.big, 3, 4, kind, relocate, rng, state,
+            costs, best_idx, search.r_lower, 10**9, 10**12, it,
         )  # fmt: skip
         moved = np.argwhere(before != search.idx)
-        assert len(moved) == 2  # one swap an iteration
+        assert len(moved) == 2 or (relocate and len(moved) == 1)  # one move an iteration
+        relocations += len(moved) == 1
+        for w, want in enumerate(sizes):
+            here = groups.counts[search.offset[w] : search.offset[w] + search.ncols[w]]
+            assert sorted(here.tolist()) == want
         for w, p in moved.tolist():
             if it - last_move.get((w, p), -10) < 3:
                 soon_again += 1
@@ -90,6 +101,7 @@ def test_person_tabu_holds_a_moved_person_for_its_tenure(kind: int) -> None:
         assert soon_again == 0
     else:
         assert soon_again > 0
+    assert (relocations > 0) == relocate
 
 
 @pytest.mark.parametrize("seed", [0, 1])
