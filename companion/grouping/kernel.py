@@ -454,6 +454,26 @@ def warm_up() -> None:
         1,
         1,
     )
+    weights = np.ones((3, 3))
+    mdgp_steps(
+        weights,
+        np.array([0, 0, 1], dtype=np.int64),
+        np.array([[1.0, 1.0], [1.0, 1.0], [2.0, 0.0]]),
+        np.array([2, 1], dtype=np.int64),
+        np.array([1, 1], dtype=np.int64),
+        np.array([2, 2], dtype=np.int64),
+        np.zeros(3, dtype=np.int64),
+        2,
+        4,
+        np.array([1], dtype=np.uint64),
+        np.zeros(3, dtype=np.int64),
+        np.zeros(2),
+        np.zeros(3, dtype=np.int64),
+        1,
+        1,
+        1,
+        1,
+    )
 
 
 @njit
@@ -547,23 +567,3 @@ def mdgp_steps(
         elif it - state[1] > stall:
             return STALLED
     return OUT_OF_WORK
-    weights = np.ones((3, 3))
-    mdgp_steps(
-        weights,
-        np.array([0, 0, 1], dtype=np.int64),
-        np.array([[1.0, 1.0], [1.0, 1.0], [2.0, 0.0]]),
-        np.array([2, 1], dtype=np.int64),
-        np.array([1, 1], dtype=np.int64),
-        np.array([2, 2], dtype=np.int64),
-        np.zeros(3, dtype=np.int64),
-        2,
-        4,
-        np.array([1], dtype=np.uint64),
-        np.zeros(3, dtype=np.int64),
-        np.zeros(2),
-        np.zeros(3, dtype=np.int64),
-        1,
-        1,
-        1,
-        1,
-    )

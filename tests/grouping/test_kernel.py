@@ -3,6 +3,9 @@ the cost agree with a recomputation from the schedule after thousands of swaps."
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -130,3 +133,17 @@ def test_mdgp_iterations_keep_sums_sizes_and_value_exact(seed: int) -> None:
     assert ((low <= sizes) & (sizes <= high)).all(), "moves keep the size bounds"
     assert values[0] == pytest.approx(objective(weights, group))
     assert values[1] == pytest.approx(objective(weights, best)) and values[1] >= value
+
+
+def test_warm_up_prepares_both_compiled_searches() -> None:
+    """`companion serve` and the benchmark call `warm_up` so that no first request pays for
+    compiling; in a fresh interpreter it must leave both loops compiled (or loaded)."""
+    script = (
+        "from companion.grouping import kernel\n"
+        "kernel.warm_up()\n"
+        "print(len(kernel.tabu_steps.signatures), len(kernel.mdgp_steps.signatures))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.split() == ["1", "1"]
