@@ -99,7 +99,7 @@ def test_the_side_panel_works_with_a_bearer_token_and_no_cookie(
         world.client("alice").post(
             f"/api/v1/notes/{world.space_id()}/items", json={"body": "seen in the panel"}
         )
-        panel.wait_for_selector("text=seen in the panel", timeout=3000)
+        panel.wait_for_selector("text=seen in the panel")
         panel.fill("#note-body", "written in the panel")
         panel.click("[data-add-item] button[type=submit]")
         panel.wait_for_selector("text=written in the panel")
