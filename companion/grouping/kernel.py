@@ -340,66 +340,56 @@ def tabu_steps(
         if pick_b < 0:
             _relocate(pick_w, pick_a, pick_c, idx, pos, fac, need_one, state, columns)
             tabu[pick_w, pick_a, pick_a] = it + tenure_low + _below(rng, tenure_high - tenure_low)
-            costs[0] += best_delta
-            if costs[0] < costs[1] - EPS:
-                costs[1] = costs[0]
-                best_idx[:, :] = idx
-                state[1] = it
-                state[4] = state[2]
-                if state[3] <= repeats_bound:
-                    return IMPROVED
-            elif it - state[1] > stall:
-                return STALLED
-            continue
-        # Apply the swap.
-        w, a, b = pick_w, pick_a, pick_b
-        ca = idx[w, a]
-        cb = idx[w, b]
-        # The two loops mirror each other; written out rather than as a compiled helper, which
-        # made the whole search about a third slower (numba passes the arrays on each call).
-        repeats = 0
-        for i in range(gcnt[ca]):
-            x = gmem[ca, i]
-            if x != a:
-                repeats += m[b, x] - (m[a, x] - 1)
-                m[a, x] -= 1
-                m[x, a] -= 1
-                m[b, x] += 1
-                m[x, b] += 1
-        for j in range(gcnt[cb]):
-            y = gmem[cb, j]
-            if y != b:
-                repeats += m[a, y] - (m[b, y] - 1)
-                m[b, y] -= 1
-                m[y, b] -= 1
-                m[a, y] += 1
-                m[y, a] += 1
-        state[3] += repeats
-        pa = pos[w, a]
-        pb = pos[w, b]
-        gmem[ca, pa] = b
-        gmem[cb, pb] = a
-        pos[w, a] = pb
-        pos[w, b] = pa
-        idx[w, a] = cb
-        idx[w, b] = ca
-        if need_one:
-            chairs[ca] += fac[b] - fac[a]
-            chairs[cb] += fac[a] - fac[b]
-        # Leaving costs and conflicts change only in the groups that hold a or b.
-        for v in range(n_rounds):
-            for k in range(2):
-                c = idx[v, a] if k == 0 else idx[v, b]
-                if k == 1 and c == idx[v, a]:
-                    continue
-                _refresh(v, c, need_one, columns)
-        until = it + tenure_low + _below(rng, tenure_high - tenure_low)
-        if tabu_kind == TABU_PERSON:  # kept on the diagonal: tabu[w, p, p]
-            tabu[w, a, a] = until
-            tabu[w, b, b] = until
         else:
-            tabu[w, a, b] = until
-            tabu[w, b, a] = until
+            # Apply the swap.
+            w, a, b = pick_w, pick_a, pick_b
+            ca = idx[w, a]
+            cb = idx[w, b]
+            # The two loops mirror each other; written out rather than as a compiled helper, which
+            # made the whole search about a third slower (numba passes the arrays on each call).
+            repeats = 0
+            for i in range(gcnt[ca]):
+                x = gmem[ca, i]
+                if x != a:
+                    repeats += m[b, x] - (m[a, x] - 1)
+                    m[a, x] -= 1
+                    m[x, a] -= 1
+                    m[b, x] += 1
+                    m[x, b] += 1
+            for j in range(gcnt[cb]):
+                y = gmem[cb, j]
+                if y != b:
+                    repeats += m[a, y] - (m[b, y] - 1)
+                    m[b, y] -= 1
+                    m[y, b] -= 1
+                    m[a, y] += 1
+                    m[y, a] += 1
+            state[3] += repeats
+            pa = pos[w, a]
+            pb = pos[w, b]
+            gmem[ca, pa] = b
+            gmem[cb, pb] = a
+            pos[w, a] = pb
+            pos[w, b] = pa
+            idx[w, a] = cb
+            idx[w, b] = ca
+            if need_one:
+                chairs[ca] += fac[b] - fac[a]
+                chairs[cb] += fac[a] - fac[b]
+            # Leaving costs and conflicts change only in the groups that hold a or b.
+            for v in range(n_rounds):
+                for k in range(2):
+                    c = idx[v, a] if k == 0 else idx[v, b]
+                    if k == 1 and c == idx[v, a]:
+                        continue
+                    _refresh(v, c, need_one, columns)
+            until = it + tenure_low + _below(rng, tenure_high - tenure_low)
+            if tabu_kind == TABU_PERSON:  # kept on the diagonal: tabu[w, p, p]
+                tabu[w, a, a] = until
+                tabu[w, b, b] = until
+            else:
+                tabu[w, a, b] = until
+                tabu[w, b, a] = until
         costs[0] += best_delta
         if costs[0] < costs[1] - EPS:
             costs[1] = costs[0]
