@@ -389,9 +389,15 @@ def _rule(settings: dict[str, Any]) -> FacilitatorRule:
     return rule if rule in ("any", "at_most_one", "at_least_one", "exactly_one") else "any"
 
 
-def plan_rounds(
-    db: Db, session: Session, facilitator: Facilitator, data: PlanIn
-) -> list[BreakoutRound]:
+@dataclass(frozen=True)
+class Planned:
+    """Rounds just planned and, for an optimised plan, how often people meet again in it."""
+
+    rounds: list[BreakoutRound]
+    plan: planning.Plan | None = None
+
+
+def plan_rounds(db: Db, session: Session, facilitator: Facilitator, data: PlanIn) -> Planned:
     """Make a round of the chosen kind (an optimised plan may cover every remaining session).
 
     Raises Invalid with the optimiser's reason, in people's names, when the rules cannot hold.
@@ -399,7 +405,7 @@ def plan_rounds(
     _check_open(session)
     programme = session.group.programme
     if data.kind == "topics":
-        return [_topic_round(db, session, facilitator, data)]
+        return Planned([_topic_round(db, session, facilitator, data)])
     round_ = BreakoutRound(
         session=session,
         number=_next_number(db, session),
@@ -417,16 +423,15 @@ def plan_rounds(
                 BreakoutGroup(name=default_group_name(programme, position), position=position)
             )
         _changed(db, round_)
-        return [round_]
+        return Planned([round_])
     if data.kind == "random":
         round_.settings = {**round_.settings, "seed": planning.new_seed()}
         _plan_jointly(db, [round_], random=True)
-        return [round_]
+        return Planned([round_])
     planned = [round_]
     if data.scope == "remaining":
         planned += _rounds_ahead(db, session, facilitator, round_.settings)
-    _plan_jointly(db, planned)
-    return planned
+    return Planned(planned, _plan_jointly(db, planned))
 
 
 def later_sessions(session: Session) -> list[Session]:
@@ -496,7 +501,9 @@ def _infeasible(
     return Invalid(f"{headline} {detail}", constraint=constraint)
 
 
-def _plan_jointly(db: Db, planned: Sequence[BreakoutRound], *, random: bool = False) -> None:
+def _plan_jointly(
+    db: Db, planned: Sequence[BreakoutRound], *, random: bool = False
+) -> planning.Plan:
     """Plan the rounds in one optimiser run, keeping fixed members where they are."""
     first = planned[0]
     programme = first.session.group.programme
@@ -534,12 +541,13 @@ def _plan_jointly(db: Db, planned: Sequence[BreakoutRound], *, random: bool = Fa
         time_limit=planning.PLAN_SECONDS,
     )
     try:
-        groupings = planning.plan(request)
+        result = planning.plan(request)
     except (Infeasible, ProblemError) as exc:
         raise _infeasible(exc, seats.values(), planned) from None
-    for round_, grouping in zip(planned, groupings, strict=True):
+    for round_, grouping in zip(planned, result.groupings, strict=True):
         _fill(db, round_, grouping, source="random" if random else "optimiser")
         _changed(db, round_)
+    return result
 
 
 def _fill(db: Db, round_: BreakoutRound, grouping: Sequence[Sequence[str]], source: str) -> None:
@@ -581,15 +589,14 @@ def _member(round_: BreakoutRound, group: BreakoutGroup, key: str) -> BreakoutMe
     return member
 
 
-def replan(db: Db, round_: BreakoutRound) -> list[BreakoutRound]:
+def replan(db: Db, round_: BreakoutRound) -> Planned:
     """Plan a draft optimised round again, with the later sessions' drafts (fixed people stay)."""
     if round_.kind != RoundKind.OPTIMISED:
         raise Conflict(_("Only rounds planned by the optimiser can be planned again."))
     if not round_.is_draft:
         raise Conflict(_("The round is locked. Unlock it to change the groups."))
     planned = _drafts_from(db, round_.session, round_.number)
-    _plan_jointly(db, planned)
-    return planned
+    return Planned(planned, _plan_jointly(db, planned))
 
 
 def _drafts_from(db: Db, session: Session, number: int = 0) -> list[BreakoutRound]:
@@ -939,7 +946,7 @@ def assign_rest(db: Db, round_: BreakoutRound) -> None:
             time_limit=planning.PLAN_SECONDS,
         )
         try:
-            grouping = planning.plan(request)[0]
+            grouping = planning.plan(request).groupings[0]
         except (Infeasible, ProblemError) as exc:
             raise _infeasible(exc, known.values(), [round_]) from None
         if limit is None or all(

@@ -156,10 +156,43 @@ def schedule_problem(request: PlanRequest) -> ScheduleProblem:
     )
 
 
-def plan(request: PlanRequest) -> list[Grouping]:
+@dataclass(frozen=True)
+class Plan:
+    """The optimiser's groups for each planned round, and how often people meet again."""
+
+    groupings: list[Grouping]
+    #: Pairs that meet more than once over the programme (earlier rounds and this plan), pairs
+    #: kept together left out: they meet whenever both are there, by the facilitator's rule.
+    repeat_pairs: int
+    #: No plan could repeat less (R, the optimiser's measure of repeats, meets its proven
+    #: lower bound for these people, sizes, absences and rules).
+    fewest_possible: bool
+
+
+def plan(request: PlanRequest) -> Plan:
     """Groups for each planned round (raises `Infeasible` with a message naming the rule)."""
-    solution = solve_schedule(schedule_problem(request))
-    return [[list(group) for group in grouping] for grouping in solution.rounds]
+    problem = schedule_problem(request)
+    solution = solve_schedule(problem)
+    groupings = [[list(group) for group in grouping] for grouping in solution.rounds]
+    together = {frozenset((a, b)) for block in problem.together for a in block for b in block}
+    met = pair_counts([*problem.history, *groupings])
+    metrics = solution.metrics
+    return Plan(
+        groupings=groupings,
+        repeat_pairs=sum(1 for pair, n in met.items() if n > 1 and pair not in together),
+        fewest_possible=metrics.repeats <= metrics.repeats_lower_bound,
+    )
+
+
+def pair_counts(rounds: Sequence[Sequence[Sequence[str]]]) -> Counter[frozenset[str]]:
+    """How often each pair shares a group over these rounds."""
+    met: Counter[frozenset[str]] = Counter()
+    for grouping in rounds:
+        for group in grouping:
+            for i, a in enumerate(group):
+                for b in group[i + 1 :]:
+                    met[frozenset((a, b))] += 1
+    return met
 
 
 def new_seed() -> int:
@@ -185,13 +218,7 @@ def balanced_fill(
     Used for topic groups when picks already made the sizes uneven, where the optimiser (whose
     groups differ by at most one) cannot keep everyone's pick; the emptiest group wins ties.
     """
-    met: Counter[tuple[str, str]] = Counter()
-    for past in history:
-        for group in past:
-            for a in group:
-                for b in group:
-                    if a != b:
-                        met[a, b] += 1
+    met = pair_counts(history)
     result = [list(group) for group in groups]
     for key in unplaced:
         open_groups = [g for g in range(len(result)) if len(result[g]) < limits[g]]
@@ -199,7 +226,11 @@ def balanced_fill(
             raise ValueError("no room left")
         best = min(
             open_groups,
-            key=lambda g: (sum(met[key, other] for other in result[g]), len(result[g]), g),
+            key=lambda g: (
+                sum(met[frozenset((key, other))] for other in result[g]),
+                len(result[g]),
+                g,
+            ),
         )
         result[best].append(key)
     return result

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import generate_csrf
 
 from companion.accounts.identity import Actor, current_actor, require_actor, require_facilitator
@@ -20,6 +21,7 @@ from companion.board.views import PANEL_FRAME_ANCESTORS
 from companion.breakouts import operations as ops
 from companion.breakouts import rooms, summaries
 from companion.breakouts.models import BreakoutGroup, BreakoutRound, RoundKind, RoundStatus
+from companion.breakouts.planning import Plan
 from companion.breakouts.schemas import (
     AbsenceIn,
     AbsencesIn,
@@ -173,11 +175,33 @@ def session_page(session_id: int) -> ResponseReturnValue:
     except Conflict as exc:
         db.rollback()
         return _session_page(session, values=values, errors={"form": str(exc.detail)}, status=409)
-    if len(planned) > 1:
-        flash(_("Planned %(n)s rounds: this session and the later ones.", n=len(planned)))
+    rounds = planned.rounds
+    if len(rounds) > 1:
+        done = _("Planned %(n)s rounds: this session and the later ones.", n=len(rounds))
     else:
-        flash(_("The round is planned. Adjust it, then lock it."))
-    return redirect(url_for("breakouts.round_page", round_id=planned[0].id), code=303)
+        done = _("The round is planned. Adjust it, then lock it.")
+    flash(" ".join([str(done), *_repeats_said(planned.plan)]))
+    return redirect(url_for("breakouts.round_page", round_id=rounds[0].id), code=303)
+
+
+def _repeats_said(plan: Plan | None) -> list[str]:
+    """What an optimised plan means for meeting people again, in a sentence or two."""
+    if plan is None:
+        return []
+    if plan.repeat_pairs == 0:
+        return [str(_("Nobody meets the same person twice."))]
+    said = [
+        str(
+            ngettext(
+                "%(num)s pair meets more than once over the programme.",
+                "%(num)s pairs meet more than once over the programme.",
+                plan.repeat_pairs,
+            )
+        )
+    ]
+    if plan.fewest_possible:
+        said.append(str(_("No plan could repeat less with these group sizes, absences and rules.")))
+    return said
 
 
 @bp.route("/sessions/<int:session_id>/breakouts/attendance", methods=["POST"])
@@ -321,7 +345,8 @@ def _status_action(round_: BreakoutRound, action: str) -> str | None:
         return str(_("The round is closed."))
     if action == "replan":
         planned = ops.replan(db, round_)
-        return str(_("Planned again (%(n)s rounds).", n=len(planned)))
+        done = _("Planned again (%(n)s rounds).", n=len(planned.rounds))
+        return " ".join([str(done), *_repeats_said(planned.plan)])
     if action == "assign":
         ops.assign_rest(db, round_)
         return str(_("Everyone has a group now."))
@@ -540,7 +565,7 @@ def api_plan(session_id: int, body: PlanIn) -> list[RoundOut]:
     session = get_session(db, facilitator, session_id)
     planned = ops.plan_rounds(db, session, facilitator, body)
     db.commit()
-    return [summaries.round_out(db, r) for r in planned]
+    return [summaries.round_out(db, r) for r in planned.rounds]
 
 
 @api.get("/breakouts/rounds/<int:round_id>")

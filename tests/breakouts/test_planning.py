@@ -71,12 +71,49 @@ def test_plan_keeps_hard_rules_and_fixed_people() -> None:
         absent={1: {"p:9"}},
         time_limit=0.2,
     )
-    first, second = planning.plan(request)
+    first, second = planning.plan(request).groupings
     for grouping in (first, second):
         assert not any({"p:1", "p:2"} <= set(g) for g in grouping)
         assert any({"p:3", "p:4"} <= set(g) for g in grouping)
     assert "p:5" in first[2]
     assert "p:9" not in {k for g in second for k in g}
+
+
+@pytest.mark.parametrize(
+    ("rounds", "together", "history", "repeat_pairs"),
+    [
+        (3, [], [], 0),  # three rounds of pairs among four: everyone meets everyone once
+        (4, [], [], 2),  # a fourth round repeats two pairs; no plan can do better
+        (3, [("p:1", "p:2")], [], 1),  # kept together: p:1-p:2 meet thrice (not counted), and
+        # so must p:3-p:4 (counted)
+        (1, [], [PastRound(groups=[["p:1", "p:2"], ["p:3", "p:4"]])] * 2, 2),  # met twice before
+    ],
+)
+def test_plan_says_how_many_pairs_meet_again_and_whether_that_is_the_fewest(
+    rounds: int, together: list[tuple[str, str]], history: list[PastRound], repeat_pairs: int
+) -> None:
+    request = PlanRequest(
+        seats=_seats(4),
+        rounds=rounds,
+        sizing=Sizing(min_size=2, max_size=2),
+        together=together,
+        history=history,
+        time_limit=0.5,
+    )
+    result = planning.plan(request)
+    assert result.repeat_pairs == repeat_pairs
+    assert result.fewest_possible
+
+
+def test_a_plan_above_the_proven_bound_does_not_claim_the_fewest() -> None:
+    """12 people in groups of 4 for 6 rounds: the optimum (R = 45) lies above the bound the
+    optimiser can prove (42), so even the best plan may not say that none could do better."""
+    request = PlanRequest(
+        seats=_seats(12), rounds=6, sizing=Sizing(min_size=4, max_size=4), time_limit=0.3
+    )
+    result = planning.plan(request)
+    assert result.repeat_pairs > 0
+    assert not result.fewest_possible
 
 
 def test_infeasible_is_raised_with_the_rule() -> None:
