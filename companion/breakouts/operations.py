@@ -621,6 +621,8 @@ class AttendanceChange:
     replanned: list[BreakoutRound] = field(default_factory=list)
     #: Why the drafts could not be planned again (they then just lost the absent people).
     problem: str | None = None
+    #: The new plan of the re-planned drafts (how often people meet again).
+    plan: planning.Plan | None = None
 
 
 def set_absences(db: Db, session: Session, absent: Collection[int]) -> AttendanceChange:
@@ -684,12 +686,12 @@ def _after_attendance(db: Db, session: Session, absent: set[int]) -> AttendanceC
     if not planned:
         return AttendanceChange()
     try:
-        _plan_jointly(db, planned)
+        plan = _plan_jointly(db, planned)
     except Invalid as exc:  # raised before anything is written: the drafts stay as they are
         for round_ in planned:
             _changed(db, round_)
         return AttendanceChange(problem=exc.detail)
-    return AttendanceChange(replanned=planned)
+    return AttendanceChange(replanned=planned, plan=plan)
 
 
 # --- moves and groups -----------------------------------------------------------------------------

@@ -229,7 +229,8 @@ def attendance(session_id: int) -> ResponseReturnValue:
             "warning",
         )  # fmt: skip
     elif change.replanned:
-        flash(_("Attendance saved; the draft rounds were planned again."))
+        done = _("Attendance saved; the draft rounds were planned again.")
+        flash(" ".join([str(done), *_repeats_said(change.plan)]))
     else:
         flash(_("Attendance saved."))
     return redirect(url_for("breakouts.session_page", session_id=session.id), code=303)

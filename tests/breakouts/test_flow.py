@@ -255,3 +255,15 @@ def test_planning_and_planning_again_say_whether_anyone_meets_twice(world: World
     assert again.status_code == 303
     html = client.get(again.headers["Location"]).get_data(as_text=True)
     assert "Planned again (2 rounds). Nobody meets the same person twice." in html
+
+    # Marking someone absent plans the drafts again and says so, with the same figure.
+    present = [str(p.id) for p in world.people[1:]]
+    saved = client.post(
+        f"/sessions/{world.session.id}/breakouts/attendance", data={"present": present}
+    )
+    assert saved.status_code == 303
+    html = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert (
+        "Attendance saved; the draft rounds were planned again. "
+        "Nobody meets the same person twice." in html
+    )
