@@ -341,12 +341,9 @@ def met_matrix(keys: Sequence[str], history: Sequence[PastRound]) -> MetMatrix:
     """The who-has-met-whom matrix of these people over the given rounds."""
     index = {k: i for i, k in enumerate(keys)}
     counts = [[0] * len(keys) for _ in keys]
-    for grouping in met_history(history, index):
-        for group in grouping:
-            for a in group:
-                for b in group:
-                    if a != b:
-                        counts[index[a]][index[b]] += 1
+    for pair, times in pair_counts(met_history(history, index)).items():
+        a, b = (index[k] for k in pair)
+        counts[a][b] = counts[b][a] = times
     return MetMatrix(list(keys), counts)
 
 
