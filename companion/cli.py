@@ -80,7 +80,7 @@ def serve_app(app: Flask, host: str, port: int, *, worker: bool, threads: int = 
     def warm_up_planner() -> None:
         from companion.grouping.kernel import warm_up
 
-        warm_up()
+        warm_up(weighted=False)  # the app plans schedules, never weighted problems
         settle_heap()
 
     threading.Thread(target=warm_up_planner, name="grouping-warm-up", daemon=True).start()

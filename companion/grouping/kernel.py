@@ -403,9 +403,10 @@ def tabu_steps(
     return OUT_OF_WORK
 
 
-def warm_up() -> None:
-    """Compile `tabu_steps` and `mdgp_steps` now (or load them from numba's cache) on tiny
-    problems, so that the first real search does not pay for it (seconds, once per install)."""
+def warm_up(weighted: bool = True) -> None:
+    """Compile `tabu_steps` and (`weighted`) `mdgp_steps` now, or load them from numba's cache,
+    on tiny problems, so that the first real search does not pay for it (seconds, once per
+    install). The web app plans schedules only, so it leaves `mdgp_steps` out."""
     idx = np.zeros((1, 2), dtype=np.int64)
     idx[0, 1] = 1
     members = np.array([[0], [1], [0]], dtype=np.int64)
@@ -444,6 +445,8 @@ def warm_up() -> None:
         1,
         1,
     )
+    if not weighted:
+        return
     weights = np.ones((3, 3))
     mdgp_steps(
         weights,
