@@ -275,41 +275,29 @@ def tabu_steps(
                 if c == ca:
                     continue
                 fb = chairs[c]
-                if relocate and gcnt[c] + 1 == size_a:
-                    # Move a alone to a group one smaller: the round keeps its group sizes,
-                    # only which group has which size changes.
-                    evaluated += 1
-                    delta = leave[w, a] + join_cols[c]
-                    if need_one:
-                        d = fac[a]
-                        change = 0
-                        if fa - d == 0:
-                            change += 1
-                        if fa == 0:
-                            change -= 1
-                        if fb + d == 0:
-                            change += 1
-                        if fb == 0:
-                            change -= 1
-                        delta += big * change
-                    if not (tabu[w, a, a] > it and not delta < aspire):
-                        if delta < best_delta - EPS:
-                            best_delta = delta
-                            ties = 1
-                            pick_w, pick_a, pick_b, pick_c = w, a, -1, c
-                        elif delta <= best_delta + EPS:
-                            ties += 1
-                            if _below(rng, ties) == 0:
-                                pick_w, pick_a, pick_b, pick_c = w, a, -1, c
-                for j in range(gcnt[c]):
-                    b = gmem[c, j]
-                    if not movable[w, b]:
-                        continue
-                    evaluated += 1
-                    delta = leave[w, a] + leave[w, b] + join_cols[c] + joiners[ca, b]
-                    delta -= 2.0 * (add_level[m[a, b]] + pair_cost[a, b])
-                    if need_one:
+                # j = -1: move a alone to c, when c is one smaller (the round keeps its group
+                # sizes, only which group has which size changes); then swaps with c's members.
+                for j in range(-1, gcnt[c]):
+                    if j < 0:
+                        if not (relocate and gcnt[c] + 1 == size_a):
+                            continue
+                        b = -1
+                        delta = leave[w, a] + join_cols[c]
+                        d = -fac[a]
+                        forbidden = tabu[w, a, a] > it
+                    else:
+                        b = gmem[c, j]
+                        if not movable[w, b]:
+                            continue
+                        delta = leave[w, a] + leave[w, b] + join_cols[c] + joiners[ca, b]
+                        delta -= 2.0 * (add_level[m[a, b]] + pair_cost[a, b])
                         d = fac[b] - fac[a]
+                        if tabu_kind == TABU_PERSON:
+                            forbidden = tabu[w, a, a] > it or tabu[w, b, b] > it
+                        else:
+                            forbidden = tabu[w, a, b] > it
+                    evaluated += 1
+                    if need_one:  # a's group gains d facilitators, c's loses them
                         change = 0
                         if fa + d == 0:
                             change += 1
@@ -320,20 +308,16 @@ def tabu_steps(
                         if fb == 0:
                             change -= 1
                         delta += big * change
-                    if tabu_kind == TABU_PERSON:
-                        forbidden = tabu[w, a, a] > it or tabu[w, b, b] > it
-                    else:
-                        forbidden = tabu[w, a, b] > it
                     if forbidden and not delta < aspire:
                         continue
                     if delta < best_delta - EPS:
                         best_delta = delta
                         ties = 1
-                        pick_w, pick_a, pick_b, pick_c = w, a, b, -1
+                        pick_w, pick_a, pick_b, pick_c = w, a, b, c
                     elif delta <= best_delta + EPS:
                         ties += 1
                         if _below(rng, ties) == 0:
-                            pick_w, pick_a, pick_b, pick_c = w, a, b, -1
+                            pick_w, pick_a, pick_b, pick_c = w, a, b, c
         state[2] += evaluated
         if pick_w < 0:
             continue
