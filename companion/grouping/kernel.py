@@ -20,8 +20,9 @@ One iteration, as Dotu & Van Hentenryck's tabu search for the social golfer prob
   groups of 5 and 4, handing one person of the 5 to the 4 takes four swaps;
 - take the best move that is not tabu (or that beats the best schedule: aspiration), ties
   broken at random; then, for a random tenure, forbid swapping the two back (`TABU_PAIR`) or
-  moving either of them again in that round (`TABU_PERSON`; a relocated person is always held
-  this way), unless it beats the best.
+  moving either of them again in that round (`TABU_PERSON`); a relocated person may not be
+  relocated again in that round (nor, with `TABU_PERSON`, swapped) for the tenure; unless the
+  move beats the best.
 
 The leaving costs and conflict flags are kept up to date rather than recomputed: a swap changes
 only pairs that hold one of the two people, so only the groups holding one of them, in each

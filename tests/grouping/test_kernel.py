@@ -1,5 +1,5 @@
 """The compiled iterations keep their bookkeeping exact: meeting counts, group lists, R and
-the cost agree with a recomputation from the schedule after thousands of swaps."""
+the cost agree with a recomputation from the schedule after thousands of moves."""
 
 from __future__ import annotations
 
