@@ -10,18 +10,15 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from companion.core.db import Base, utcnow
+from companion.sessions.lifecycle import StoredStatus
 
 if TYPE_CHECKING:
     from companion.meetings.models import MeetingRoom
     from companion.programmes.models import Group, Participant
 
 
-class SessionStatus(enum.StrEnum):
-    """Where a session is in its life."""
-
-    SCHEDULED = "scheduled"
-    CANCELLED = "cancelled"
-    ENDED = "ended"
+#: What `Session.status` stores (the clock adds "open" and "running"; see lifecycle.py).
+SessionStatus = StoredStatus
 
 
 class AgendaKind(enum.StrEnum):
@@ -53,6 +50,11 @@ class Session(Base):
     platform: Mapped[str] = mapped_column(String(40), default="jitsi")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: When the summary email went out (by the facilitator's button or by itself).
+    summary_sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Who or what ended it: "facilitator", "worker" (its end plus the grace passed) or a
+    #: platform's name (the meeting ended there).
+    ended_by: Mapped[str] = mapped_column(String(40), default="")
 
     group: Mapped[Group] = relationship(back_populates="sessions")
     agenda: Mapped[list[AgendaItem]] = relationship(
@@ -147,4 +149,37 @@ class Attendance(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
 
     session: Mapped[Session] = relationship(back_populates="attendance")
+    participant: Mapped[Participant] = relationship()
+
+
+class PresenceReport(Base):
+    """What one source says about one participant's presence at one session.
+
+    The facilitator's mark says present or absent; the platform and the join link only ever
+    say present. `presence.merge` makes the one fact from a person's reports.
+    """
+
+    __tablename__ = "presence_report"
+    __table_args__ = (UniqueConstraint("session_id", "participant_id", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("session.id", ondelete="CASCADE"), index=True
+    )
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), index=True
+    )
+    #: "facilitator", "platform" or "link" (breakout membership is read from the rounds).
+    source: Mapped[str] = mapped_column(String(20))
+    present: Mapped[bool] = mapped_column(default=True)
+    first_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: How many times the source saw them arrive (join link opens, platform join records).
+    count: Mapped[int] = mapped_column(default=1)
+    #: Minutes in the meeting, where a platform measured them.
+    minutes: Mapped[int | None] = mapped_column(default=None)
+    #: Which platform reported (e.g. "zoom"), or which facilitator marked (their id).
+    detail: Mapped[str] = mapped_column(String(40), default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
     participant: Mapped[Participant] = relationship()
