@@ -116,8 +116,11 @@ class Config(BaseSettings):
     #: Longest Retry-After (seconds) waited for inside a request; longer waits become an error.
     zoom_max_wait_seconds: float = Field(default=20.0, ge=0, le=300)
     #: Minutes after a session's scheduled end when it is ended automatically (if nobody pressed
-    #: "End session") and the post-meeting digest goes out.
+    #: "End session"); its summary then waits `summary_delay_minutes` for review.
     digest_grace_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    #: Minutes after a session ended when its summary email goes out by itself if the
+    #: facilitator has not reviewed and sent it.
+    summary_delay_minutes: int = Field(default=120, ge=0, le=14 * 24 * 60)
     #: Hours before each session when a reminder goes out ("24,1" or [24, 1]); empty: none.
     reminder_hours: Annotated[tuple[int, ...], NoDecode] = (24, 1)
     #: Keys for encrypting OAuth tokens at rest (Fernet, comma-separated, newest first);

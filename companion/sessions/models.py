@@ -52,6 +52,9 @@ class Session(Base):
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     #: When the summary email went out (by the facilitator's button or by itself).
     summary_sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The calendar SEQUENCE of its invitation: raised by every move, cancellation and
+    #: restoration, so calendars replace the entry (same UID) instead of adding one.
+    calendar_sequence: Mapped[int] = mapped_column(default=0)
     #: Who or what ended it: "facilitator", "worker" (its end plus the grace passed) or a
     #: platform's name (the meeting ended there).
     ended_by: Mapped[str] = mapped_column(String(40), default="")
