@@ -18,10 +18,24 @@ from flask_wtf.csrf import generate_csrf
 
 from companion.accounts.identity import Actor, current_actor, require_actor, require_facilitator
 from companion.board.views import PANEL_FRAME_ANCESTORS
-from companion.breakouts import operations as ops
 from companion.breakouts import rooms, summaries
+from companion.breakouts.access import get_group as get_breakout_group
+from companion.breakouts.access import get_round, group_for_participant, rounds_of
+from companion.breakouts.attendance import absent_not_joined, set_absences, set_absent
+from companion.breakouts.channel import channel_for
+from companion.breakouts.drafts import later_sessions
 from companion.breakouts.models import BreakoutGroup, BreakoutRound, RoundKind, RoundStatus
+from companion.breakouts.moves import (
+    add_group,
+    move_person,
+    release_person,
+    remove_group,
+    rename_group,
+)
+from companion.breakouts.people import absent_ids, group_members, programme_facilitators
 from companion.breakouts.planning import Plan
+from companion.breakouts.rounds import plan_rounds, replan
+from companion.breakouts.rules import add_rule, remove_rule, rules_of
 from companion.breakouts.schemas import (
     AbsenceIn,
     AbsencesIn,
@@ -37,6 +51,15 @@ from companion.breakouts.schemas import (
     RuleIn,
     RuleOut,
 )
+from companion.breakouts.status import (
+    close_round,
+    delete_round,
+    lock_round,
+    retry_platform,
+    start_round,
+    unlock_round,
+)
+from companion.breakouts.topic_rounds import assign_rest, pick_group, set_picks_open, unpick
 from companion.core.api import api_view
 from companion.core.db import Db, get_db, utcnow
 from companion.core.errors import Conflict, DomainError, Invalid, NotFound
@@ -62,7 +85,7 @@ def _live_page() -> None:
 
 
 def _live_boot(session: Session) -> dict[str, Any]:
-    channel = ops.channel_for(session.id)
+    channel = channel_for(session.id)
     return {
         "channel": channel,
         "seq": current_seq(get_db(), channel),
@@ -94,7 +117,7 @@ def _js_strings() -> dict[str, str]:
 
 
 def _facilitator_options(programme: Programme) -> list[Any]:
-    return ops.programme_facilitators(get_db(), programme)
+    return programme_facilitators(get_db(), programme)
 
 
 def _session_page(
@@ -107,9 +130,9 @@ def _session_page(
     db = get_db()
     programme = session.group.programme
     facilitator = require_facilitator()
-    rounds = ops.rounds_of(db, session)
-    members = ops.group_members(session)
-    absent = ops.absent_ids(db, session)
+    rounds = rounds_of(db, session)
+    members = group_members(session)
+    absent = absent_ids(db, session)
     joined = {a.participant_id for a in session.attendance}
     defaults: dict[str, Any] = {
         "kind": "optimised",
@@ -146,7 +169,7 @@ def _session_page(
         started=session.starts_at <= utcnow(),
         facilitators=_facilitator_options(programme),
         me=facilitator,
-        later=len(ops.later_sessions(session)),
+        later=len(later_sessions(session)),
         values=shown,
         errors=errors or {},
         field_errors={k: v for k, v in (errors or {}).items() if k != "form"},
@@ -166,7 +189,7 @@ def session_page(session_id: int) -> ResponseReturnValue:
     values = form_data(request.form, lists=("facilitator_ids",))
     try:
         data = parse(PlanIn, values)
-        planned = ops.plan_rounds(db, session, facilitator, data)
+        planned = plan_rounds(db, session, facilitator, data)
         db.commit()
     except Invalid as exc:
         db.rollback()
@@ -212,11 +235,11 @@ def attendance(session_id: int) -> ResponseReturnValue:
     session = get_session(db, facilitator, session_id)
     try:
         if request.form.get("action") == "not_joined":
-            change = ops.absent_not_joined(db, session)
+            change = absent_not_joined(db, session)
         else:
             data = parse(AbsencesIn, {"present": request.form.getlist("present")})
-            members = {p.id for p in ops.group_members(session)}
-            change = ops.set_absences(db, session, members - set(data.present))
+            members = {p.id for p in group_members(session)}
+            change = set_absences(db, session, members - set(data.present))
         db.commit()
     except DomainError as exc:
         db.rollback()
@@ -263,7 +286,7 @@ def round_page(round_id: int) -> ResponseReturnValue:
     """A round's groups side by side: move people, lock, start and close it."""
     facilitator = require_facilitator()
     db = get_db()
-    round_ = ops.get_round(db, facilitator, round_id)
+    round_ = get_round(db, facilitator, round_id)
     if request.method == "GET":
         if request.args.get("part") == "board":
             # The scripts refresh the groups after a change or a live event.
@@ -303,26 +326,28 @@ def _round_action(round_: BreakoutRound, action: str) -> str | None:
     form = request.form
     if action == "move":
         data = parse(MoveIn, _fields("person", "group_id"))
-        ops.move_person(db, round_, data.person, data.group_id)
+        move_person(db, round_, data.person, data.group_id)
         return None
     if action == "release":
-        ops.release_person(db, round_, parse(MoveIn, _fields("person")).person)
+        release_person(db, round_, parse(MoveIn, _fields("person")).person)
         return str(_("The optimiser may move this person again."))
     if action == "add_group":
-        ops.add_group(db, round_, parse(GroupIn, _fields("name")).name)
+        add_group(db, round_, parse(GroupIn, _fields("name")).name)
         return str(_("An empty group was added."))
     if action in ("rename", "remove_group"):
         group_id = form.get("group_id", "")
-        group = ops.get_group(db, require_facilitator(), int(group_id) if group_id.isdigit() else 0)
+        group = get_breakout_group(
+            db, require_facilitator(), int(group_id) if group_id.isdigit() else 0
+        )
         if group.round_id != round_.id:
             raise NotFound()
         if action == "rename":
-            ops.rename_group(db, group, parse(GroupIn, _fields("name")).name)
+            rename_group(db, group, parse(GroupIn, _fields("name")).name)
             return str(_("The group was renamed."))
-        ops.remove_group(db, group)
+        remove_group(db, group)
         return str(_("The group was removed."))
     if action == "delete":
-        ops.delete_round(db, round_)
+        delete_round(db, round_)
         return str(_("The round was removed."))
     return _status_action(round_, parse(RoundActionIn, {"action": action}).action)
 
@@ -330,33 +355,33 @@ def _round_action(round_: BreakoutRound, action: str) -> str | None:
 def _status_action(round_: BreakoutRound, action: str) -> str | None:
     db = get_db()
     if action == "lock":
-        result = ops.lock_round(db, round_)
+        result = lock_round(db, round_)
         if result.room_failures:
             failures = "; ".join(result.room_failures)
             flash(_("Some rooms could not be made: %(errors)s", errors=failures), "error")
         return str(_("The round is locked."))
     if action == "unlock":
-        ops.unlock_round(db, round_)
+        unlock_round(db, round_)
         return str(_("The round is a draft again."))
     if action == "start":
-        ops.start_round(db, round_)
+        start_round(db, round_)
         return str(_("The round has started: participants see their groups."))
     if action == "close":
-        ops.close_round(db, round_)
+        close_round(db, round_)
         return str(_("The round is closed."))
     if action == "replan":
-        planned = ops.replan(db, round_)
+        planned = replan(db, round_)
         done = _("Planned again (%(n)s rounds).", n=len(planned.rounds))
         return " ".join([str(done), *_repeats_said(planned.plan)])
     if action == "assign":
-        ops.assign_rest(db, round_)
+        assign_rest(db, round_)
         return str(_("Everyone has a group now."))
     if action in ("open_picks", "close_picks"):
-        ops.set_picks_open(db, round_, action == "open_picks")
+        set_picks_open(db, round_, action == "open_picks")
         opened = action == "open_picks"
         return str(_("Choosing is open.") if opened else _("Choosing is closed."))
     if action == "push":
-        ops.retry_platform(db, round_)
+        retry_platform(db, round_)
         return str(_("Sent to the platform again."))
     raise NotFound()
 
@@ -389,7 +414,7 @@ def _met_page(
         group=group,
         matrix=matrix,
         people=sorted(programme.participants, key=lambda p: p.name.casefold()),
-        rules=ops.rules_of(db, programme),
+        rules=rules_of(db, programme),
         values=values or {"kind": "apart"},
         errors=errors or {},
     )
@@ -408,11 +433,11 @@ def met_page(programme_id: int) -> ResponseReturnValue:
     try:
         if values.get("action") == "remove":
             raw = str(values.get("rule_id", ""))
-            ops.remove_rule(db, programme, int(raw) if raw.isdigit() else 0)
+            remove_rule(db, programme, int(raw) if raw.isdigit() else 0)
             message = _("The rule was removed.")
         else:
             values.pop("action", None)
-            ops.add_rule(db, programme, parse(RuleIn, values))
+            add_rule(db, programme, parse(RuleIn, values))
             message = _("The rule was saved. It holds in every round planned from now on.")
         db.commit()
     except Invalid as exc:
@@ -466,12 +491,12 @@ def my_group(session_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         raw = request.form.get("group_id", "")
         try:
-            group = ops.group_for_participant(db, participant, int(raw) if raw.isdigit() else 0)
+            group = group_for_participant(db, participant, int(raw) if raw.isdigit() else 0)
             if request.form.get("action") == "leave":
-                ops.unpick(db, participant, group.round)
+                unpick(db, participant, group.round)
                 message = _("Your choice was taken back.")
             else:
-                ops.pick_group(db, participant, group)
+                pick_group(db, participant, group)
                 message = _("You chose “%(name)s”.", name=group.name)
             db.commit()
         except (Conflict, NotFound) as exc:
@@ -503,7 +528,7 @@ def panel_group(session_id: int) -> ResponseReturnValue:
     }
     boot = {
         "session_id": session_id,
-        "channel": ops.channel_for(session_id),
+        "channel": channel_for(session_id),
         "seq": None,
         "part_url": url_for("breakouts.my_group", session_id=session_id, part="group", panel=1),
         "pick_url": url_for("breakouts_api.api_pick", group_id=0).replace("/0/", "/{id}/"),
@@ -545,7 +570,7 @@ def api_rounds(session_id: int) -> list[RoundOut]:
     facilitator = require_facilitator()
     db = get_db()
     session = get_session(db, facilitator, session_id)
-    return [summaries.round_out(db, r) for r in ops.rounds_of(db, session)]
+    return [summaries.round_out(db, r) for r in rounds_of(db, session)]
 
 
 @api.post("/sessions/<int:session_id>/breakouts")
@@ -564,7 +589,7 @@ def api_plan(session_id: int, body: PlanIn) -> list[RoundOut]:
     facilitator = require_facilitator()
     db = get_db()
     session = get_session(db, facilitator, session_id)
-    planned = ops.plan_rounds(db, session, facilitator, body)
+    planned = plan_rounds(db, session, facilitator, body)
     db.commit()
     return [summaries.round_out(db, r) for r in planned.rounds]
 
@@ -575,7 +600,7 @@ def api_round(round_id: int) -> RoundOut:
     """Groups with who met whom before, their mix, rooms and who is not placed."""
     facilitator = require_facilitator()
     db = get_db()
-    return summaries.round_out(db, ops.get_round(db, facilitator, round_id))
+    return summaries.round_out(db, get_round(db, facilitator, round_id))
 
 
 @api.delete("/breakouts/rounds/<int:round_id>")
@@ -584,7 +609,7 @@ def api_delete_round(round_id: int) -> None:
     """Only rounds that have not started (their rooms go too)."""
     facilitator = require_facilitator()
     db = get_db()
-    ops.delete_round(db, ops.get_round(db, facilitator, round_id))
+    delete_round(db, get_round(db, facilitator, round_id))
     db.commit()
 
 
@@ -594,8 +619,8 @@ def api_move(round_id: int, body: MoveIn) -> RoundOut:
     """Into a group (kept there when re-planned), or out of every group (`group_id` null)."""
     facilitator = require_facilitator()
     db = get_db()
-    round_ = ops.get_round(db, facilitator, round_id)
-    ops.move_person(db, round_, body.person, body.group_id)
+    round_ = get_round(db, facilitator, round_id)
+    move_person(db, round_, body.person, body.group_id)
     db.commit()
     return summaries.round_out(db, round_)
 
@@ -607,7 +632,7 @@ def api_round_action(round_id: int, body: RoundActionIn) -> RoundOut:
     open_picks, close_picks, push (make missing rooms or push again)."""
     facilitator = require_facilitator()
     db = get_db()
-    round_ = ops.get_round(db, facilitator, round_id)
+    round_ = get_round(db, facilitator, round_id)
     _status_action(round_, body.action)
     db.commit()
     return summaries.round_out(db, round_)
@@ -621,8 +646,8 @@ def api_add_group(round_id: int, body: GroupIn) -> RoundOut:
     """A new empty group at the end (draft rounds)."""
     facilitator = require_facilitator()
     db = get_db()
-    round_ = ops.get_round(db, facilitator, round_id)
-    ops.add_group(db, round_, body.name)
+    round_ = get_round(db, facilitator, round_id)
+    add_group(db, round_, body.name)
     db.commit()
     return summaries.round_out(db, round_)
 
@@ -633,8 +658,8 @@ def api_rename_group(group_id: int, body: GroupIn) -> RoundOut:
     """Names must differ within a round (platforms show them)."""
     facilitator = require_facilitator()
     db = get_db()
-    group = ops.get_group(db, facilitator, group_id)
-    ops.rename_group(db, group, body.name)
+    group = get_breakout_group(db, facilitator, group_id)
+    rename_group(db, group, body.name)
     db.commit()
     return summaries.round_out(db, group.round)
 
@@ -645,9 +670,9 @@ def api_remove_group(group_id: int) -> RoundOut:
     """Only empty groups of draft rounds."""
     facilitator = require_facilitator()
     db = get_db()
-    group = ops.get_group(db, facilitator, group_id)
+    group = get_breakout_group(db, facilitator, group_id)
     round_ = group.round
-    ops.remove_group(db, group)
+    remove_group(db, group)
     db.commit()
     return summaries.round_out(db, round_)
 
@@ -664,10 +689,10 @@ def api_absence(session_id: int, participant_id: int, body: AbsenceIn) -> Attend
     facilitator = require_facilitator()
     db = get_db()
     session = get_session(db, facilitator, session_id)
-    change = ops.set_absent(db, session, participant_id, body.absent)
+    change = set_absent(db, session, participant_id, body.absent)
     db.commit()
     return AttendanceOut(
-        absent=sorted(ops.absent_ids(db, session)),
+        absent=sorted(absent_ids(db, session)),
         replanned=[r.id for r in change.replanned],
         problem=change.problem,
     )
@@ -689,14 +714,14 @@ def api_my_group(session_id: int) -> MyGroupOut:
 @api_view(summary="Choose a topic group", response=MyGroupOut, tags=("breakouts",))
 def api_pick(group_id: int) -> MyGroupOut:
     """409 with a clear message when the group is full or choosing is closed."""
-    return _choose(group_id, lambda db, me, group: ops.pick_group(db, me, group))
+    return _choose(group_id, lambda db, me, group: pick_group(db, me, group))
 
 
 @api.delete("/breakouts/groups/<int:group_id>/pick")
 @api_view(summary="Take back a choice", response=MyGroupOut, tags=("breakouts",))
 def api_unpick(group_id: int) -> MyGroupOut:
     """While choosing is open."""
-    return _choose(group_id, lambda db, me, group: ops.unpick(db, me, group.round))
+    return _choose(group_id, lambda db, me, group: unpick(db, me, group.round))
 
 
 def _choose(
@@ -707,7 +732,7 @@ def _choose(
     if actor.participant is None:
         raise NotFound(_("Only participants choose a group."))
     db = get_db()
-    group = ops.group_for_participant(db, actor.participant, group_id)
+    group = group_for_participant(db, actor.participant, group_id)
     session = group.round.session
     change(db, actor.participant, group)
     db.commit()
@@ -740,7 +765,7 @@ def api_add_rule(programme_id: int, body: RuleIn) -> RuleOut:
     facilitator = require_facilitator()
     db = get_db()
     programme = get_programme(db, facilitator, programme_id)
-    rule = ops.add_rule(db, programme, body)
+    rule = add_rule(db, programme, body)
     db.commit()
     return RuleOut(id=rule.id, kind=rule.kind, first_id=rule.first_id, second_id=rule.second_id)
 
@@ -751,7 +776,7 @@ def api_remove_rule(programme_id: int, rule_id: int) -> None:
     """The pair may share groups again (or be apart)."""
     facilitator = require_facilitator()
     db = get_db()
-    ops.remove_rule(db, get_programme(db, facilitator, programme_id), rule_id)
+    remove_rule(db, get_programme(db, facilitator, programme_id), rule_id)
     db.commit()
 
 
