@@ -103,6 +103,7 @@ BLUEPRINT_MODULES = (
     "companion.core.live",
     "companion.board.views",
     "companion.breakouts.views",
+    "companion.breakouts.api",
     "integrations.zoom.views",
     "companion.notes.views",
     "companion.contacts.views",

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from companion.breakouts import operations as ops
 from companion.breakouts import planning, rooms
+from companion.breakouts.history import history_before, programme_history
 from companion.breakouts.models import BreakoutGroup, BreakoutRound, RoundKind, RoundStatus
+from companion.breakouts.participant_groups import group_of, participant_round
+from companion.breakouts.people import (
+    absent_ids,
+    current_limit,
+    group_members,
+    round_seats,
+    seat_of_member,
+)
 from companion.breakouts.planning import Seat
 from companion.breakouts.schemas import (
     ChoiceOut,
@@ -45,16 +53,16 @@ def _person_out(seat: Seat, *, fixed: bool = False, met: list[MetOut] | None = N
 
 def round_out(db: Db, round_: BreakoutRound) -> RoundOut:
     """The round as the facilitator sees it: groups with met-before and mix, who is left out."""
-    present = {seat.key: seat for seat in ops.round_seats(db, round_)}
+    present = {seat.key: seat for seat in round_seats(db, round_)}
     seats = dict(present)
     for group in round_.groups:
         for member in group.members:
-            seats.setdefault(member.key, ops.seat_of_member(member))
+            seats.setdefault(member.key, seat_of_member(member))
     groupings = [[m.key for m in g.members] for g in round_.groups]
-    facts = planning.group_facts(list(seats.values()), ops.history_before(db, round_), groupings)
-    limit = ops.current_limit(db, round_) if round_.kind == RoundKind.TOPICS else None
+    facts = planning.group_facts(list(seats.values()), history_before(db, round_), groupings)
+    limit = current_limit(db, round_) if round_.kind == RoundKind.TOPICS else None
     mode = rooms.room_mode(db, round_.session)
-    absent = ops.absent_ids(db, round_.session)
+    absent = absent_ids(db, round_.session)
     groups: list[GroupOut] = []
     warnings: list[str] = []
     placed: set[str] = set()
@@ -103,7 +111,7 @@ def round_out(db: Db, round_: BreakoutRound) -> RoundOut:
             warnings.append(f"{group.name}: {room.data.get('error', '')}")
     unplaced = [_person_out(seat) for key, seat in present.items() if key not in placed]
     push = round_.settings.get("push")
-    everyone = {p.id: p for p in ops.group_members(round_.session)}
+    everyone = {p.id: p for p in group_members(round_.session)}
     return RoundOut(
         id=round_.id,
         session_id=round_.session_id,
@@ -134,11 +142,11 @@ def _member_out(group: BreakoutGroup, me: Participant) -> list[MemberOut]:
 
 def my_group_out(db: Db, session: Session, participant: Participant) -> MyGroupOut:
     """A participant's group in the session's current round, or the topic groups to pick."""
-    round_ = ops.participant_round(db, session, participant)
+    round_ = participant_round(db, session, participant)
     mode = rooms.room_mode(db, session)
     if round_ is None:
         return MyGroupOut(session_id=session.id, rooms=mode)
-    group = ops.group_of(round_, f"p:{participant.id}")
+    group = group_of(round_, f"p:{participant.id}")
     out = MyGroupOut(
         session_id=session.id,
         round_id=round_.id,
@@ -147,7 +155,7 @@ def my_group_out(db: Db, session: Session, participant: Participant) -> MyGroupO
         picks_open=bool(round_.settings.get("picks_open")) and round_.is_draft,
     )
     if round_.kind == RoundKind.TOPICS and round_.is_draft:
-        limit = ops.current_limit(db, round_)
+        limit = current_limit(db, round_)
         out.choices = [
             ChoiceOut(
                 group_id=g.id,
@@ -175,7 +183,7 @@ def matrix_out(db: Db, group: Group) -> MatrixOut:
     """Who of a programme group has met whom, over the programme's rounds that happened."""
     people = sorted((m.participant for m in group.memberships), key=lambda p: p.name.casefold())
     matrix = planning.met_matrix(
-        [f"p:{p.id}" for p in people], ops.programme_history(db, group.programme)
+        [f"p:{p.id}" for p in people], programme_history(db, group.programme)
     )
     return MatrixOut(
         names=[p.name for p in people],

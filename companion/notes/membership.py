@@ -17,7 +17,7 @@ def group_members_of(db: Db, session: Session, breakout_group_id: int) -> set[in
     set for a draft's group or an unknown or foreign id. Notes access, the digest ("their own
     group's notes only") and the side panel all call it and nothing else.
     """
-    from companion.breakouts.operations import members_of_group
+    from companion.breakouts.participant_groups import members_of_group
 
     return members_of_group(db, session, breakout_group_id)
 
@@ -25,20 +25,20 @@ def group_members_of(db: Db, session: Session, breakout_group_id: int) -> set[in
 def own_breakout_groups(db: Db, session: Session, participant_id: int) -> list[int]:
     """Ids of the participant's breakout groups in the session's announced rounds, in round
     order (so the notes page can offer them before anyone has written there)."""
-    from companion.breakouts.operations import announced_groups_of
+    from companion.breakouts.participant_groups import announced_groups_of
 
     return announced_groups_of(db, session, participant_id)
 
 
 def running_breakout_group(db: Db, session: Session, participant_id: int) -> int | None:
     """Id of the participant's breakout group in the session's running round, if any."""
-    from companion.breakouts.operations import running_group_of
+    from companion.breakouts.participant_groups import running_group_of
 
     return running_group_of(db, session, participant_id)
 
 
 def breakout_group_label(db: Db, session: Session, breakout_group_id: int) -> str | None:
     """The breakout group's display name, or None for an id that is not the session's."""
-    from companion.breakouts.operations import group_name_of
+    from companion.breakouts.participant_groups import group_name_of
 
     return group_name_of(db, session, breakout_group_id)
