@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from companion.core.db import Base, Db, get_database, utcnow
-from companion.core.mail import MAIL_DOORBELL, Doorbell, backoff, deliver_due
+from companion.core.mail.delivery import backoff, deliver_due
+from companion.core.mail.outbox import MAIL_DOORBELL, Doorbell
 
 log = logging.getLogger(__name__)
 
