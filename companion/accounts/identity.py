@@ -5,18 +5,23 @@ password change signs out every other browser. Participants have no account: ope
 join link puts their identity in the cookie session; inside Zoom or Teams, where third-party
 cookies are blocked, the side panel carries the same identity as a short-lived bearer token.
 Both forms name the join link's nonce, so revoking the link revokes them too.
+
+This module is core's identity provider (`companion.core.identity`): it registers itself when
+imported, so the live server can tell who is asking without importing this package.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import g, request, session
 from sqlalchemy import bindparam, select
 
 from companion.accounts.models import Facilitator
-from companion.core.db import get_db
+from companion.core.db import Db, get_db
 from companion.core.errors import NotSignedIn
+from companion.core.identity import register_identity
 from companion.core.security import TokenError, sign_timed, unsign_timed
 from companion.programmes.models import Participant
 from companion.sessions.models import JoinLink
@@ -195,3 +200,43 @@ def require_actor() -> Actor:
     if actor is None:
         raise NotSignedIn()
     return actor
+
+
+class AccountsIdentity:
+    """Core's identity provider: facilitators by account, participants by join link."""
+
+    def current_actor(self) -> Actor | None:
+        """The facilitator if one is signed in, otherwise the participant, otherwise None."""
+        return current_actor()
+
+    def reference(self, db: Db, actor: Actor) -> dict[str, Any]:
+        """The account and its session version, or the participant and their link's nonce."""
+        if actor.facilitator is not None:
+            return {"f": actor.facilitator.id, "v": actor.facilitator.session_version}
+        assert actor.participant is not None
+        nonce = db.scalar(
+            select(JoinLink.nonce).where(JoinLink.participant_id == actor.participant.id)
+        )
+        return {"p": actor.participant.id, "n": nonce}
+
+    def resolve(self, db: Db, reference: object) -> Actor | None:
+        """The actor a reference names, if the account or join link is still valid."""
+        if not isinstance(reference, dict):
+            return None
+        if "f" in reference:
+            facilitator = db.get(Facilitator, reference["f"])
+            if facilitator is None or not facilitator.active:
+                return None
+            if facilitator.session_version != reference.get("v"):
+                return None
+            return Actor(facilitator=facilitator)
+        participant = db.get(Participant, reference.get("p"))
+        if participant is None:
+            return None
+        link = db.scalar(select(JoinLink).where(JoinLink.participant_id == participant.id))
+        if link is None or link.revoked_at is not None or link.nonce != reference.get("n"):
+            return None
+        return Actor(participant=participant)
+
+
+register_identity(AccountsIdentity())

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import (
@@ -34,10 +34,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from companion.core.db import Base, Db, after_commit, utcnow
+from companion.core.identity import Actor, ActorT
 from companion.core.jobs import periodic
-
-if TYPE_CHECKING:
-    from companion.accounts.identity import Actor
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +199,10 @@ def prune_old_events(db: Db) -> None:
 
 # --- the channel registry ---------------------------------------------------------------------
 
-Authorize = Callable[[Db, "Actor", str], bool]
-Snapshot = Callable[[Db, "Actor", str], dict[str, Any]]
+#: Whether an actor may watch a channel; a feature's rule, typed with its own actor class.
+Authorize = Callable[[Db, ActorT, str], bool]
+#: A channel's current state as an actor sees it.
+Snapshot = Callable[[Db, ActorT, str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -210,8 +210,10 @@ class ChannelKind:
     """How one feature's channels are guarded and snapshotted."""
 
     prefix: str
-    authorize: Authorize
-    snapshot: Snapshot
+    # Any: the actors core passes come from the registered identity provider, whose class
+    # the feature's functions name; core itself cannot name it.
+    authorize: Authorize[Any]
+    snapshot: Snapshot[Any]
 
 
 _CHANNELS: dict[str, ChannelKind] = {}
@@ -221,7 +223,9 @@ def _prefix_of(channel: str) -> str:
     return channel.split(":", 1)[0]
 
 
-def register_channel(prefix: str, *, authorize: Authorize, snapshot: Snapshot) -> None:
+def register_channel(
+    prefix: str, *, authorize: Authorize[ActorT], snapshot: Snapshot[ActorT]
+) -> None:
     """Plug in a feature's channels ("board" or "board:" both mean keys "board:<...>")."""
     name = prefix.rstrip(":")
     _CHANNELS[name] = ChannelKind(name, authorize, snapshot)

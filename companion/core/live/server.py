@@ -1,55 +1,32 @@
-"""The live server: WebSocket clients subscribe to channels and receive their events in order.
+"""The live server: serves `/ws` and pushes each channel's events to its subscribers in order.
 
-Protocol (JSON text frames on `/ws`):
-
-- client: `{"type": "auth", "token": ...}` first (a token from `GET /api/v1/live/token`);
-  server: `{"type": "ready", "channels": [...]}` or `{"type": "error", "code": ...}` and close.
-- client: `{"type": "subscribe", "channel": "board:12", "since": <last seq seen or null>}`;
-  server: `{"type": "snapshot", "channel", "seq", "data"}` or the missed
-  `{"type": "event", "channel", "seq", "kind", "data"}` frames, then
-  `{"type": "subscribed", "channel", "seq"}`; from then on every event of the channel once,
-  in order. `{"type": "resync", "channel"}` asks the client to subscribe again with its seq.
-- client: `{"type": "unsubscribe", "channel"}`.
-
-Writes never come this way: they go over HTTP and reach us through the bus after commit.
-The server remembers, per channel, the last seq it pushed; a jump means the bus lost something,
-and the gap is read from the database before anything newer goes out. A periodic check against
-the database covers a lost final event. Access is checked again for every connection now and
-then (`ACCESS_CHECK_SECONDS`): a connection whose join link was revoked, or whose account was
-deactivated or signed out everywhere, gets `{"type": "error", "code": "access-revoked"}` and is
-closed with code 4403 (the client's next token request then tells it why); one that may no longer
-watch a channel (moved to another breakout group, say) gets that channel's `forbidden` error and
-no more of its events. Database calls run in a thread pool so the event loop never waits on
-SQL.
+The protocol is described in the package's docstring (`companion.core.live`). The server
+remembers, per channel, the last seq it pushed; a jump means the bus lost something, and the
+gap is read from the database before anything newer goes out. A periodic check against the
+database covers a lost final event, and another checks that every connection may still watch
+what it is subscribed to. Database calls run in a thread pool so the event loop never waits
+on SQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, current_app, request
-from pydantic import BaseModel
-from sqlalchemy import select
+from flask import Flask
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from companion.accounts.identity import Actor, require_actor
-from companion.accounts.models import Facilitator
-from companion.core.api import api_view
 from companion.core.bus import RESYNC_CHANNEL, get_bus
-from companion.core.db import Db, get_database, get_db
-from companion.core.errors import Invalid, NotFound
+from companion.core.db import Db, get_database
 from companion.core.events import (
     authorize_channel,
     current_seq,
@@ -57,139 +34,20 @@ from companion.core.events import (
     events_since,
     snapshot_channel,
 )
-from companion.core.security import TokenError, sign_timed, unsign_timed
-from companion.programmes.models import Participant
-from companion.sessions.models import JoinLink
+from companion.core.identity import actor_from_reference
+from companion.core.live.tokens import LIVE_TOKEN_SECONDS, lost_access
+from companion.core.security import TokenError, unsign_timed
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: A live token is only for opening a connection; the client fetches a fresh one to reconnect.
-LIVE_TOKEN_SECONDS = 120
 #: Seconds a new connection has to authenticate.
 AUTH_TIMEOUT_SECONDS = 10.0
 #: Seconds between checks of the subscribed channels against the database (a lost last event).
 CHECK_SECONDS = 5.0
 #: Seconds between checks that every connection may still watch what it is subscribed to.
 ACCESS_CHECK_SECONDS = 30.0
-#: Channels one token may name.
-MAX_CHANNELS = 20
-
-
-# --- tokens and actors ------------------------------------------------------------------------
-
-
-def actor_reference(db: Db, actor: Actor) -> dict[str, Any]:
-    """What a live token says about who it belongs to (checked again at every subscribe)."""
-    if actor.facilitator is not None:
-        return {"f": actor.facilitator.id, "v": actor.facilitator.session_version}
-    assert actor.participant is not None
-    nonce = db.scalar(select(JoinLink.nonce).where(JoinLink.participant_id == actor.participant.id))
-    return {"p": actor.participant.id, "n": nonce}
-
-
-def actor_from_reference(db: Db, reference: Any) -> Actor | None:
-    """The actor a token names, if the account or join link is still valid."""
-    if not isinstance(reference, dict):
-        return None
-    if "f" in reference:
-        facilitator = db.get(Facilitator, reference["f"])
-        if facilitator is None or not facilitator.active:
-            return None
-        if facilitator.session_version != reference.get("v"):
-            return None
-        return Actor(facilitator=facilitator)
-    participant = db.get(Participant, reference.get("p"))
-    if participant is None:
-        return None
-    link = db.scalar(select(JoinLink).where(JoinLink.participant_id == participant.id))
-    if link is None or link.revoked_at is not None or link.nonce != reference.get("n"):
-        return None
-    return Actor(participant=participant)
-
-
-def lost_access(db: Db, subscriptions: list[tuple[Any, list[str]]]) -> dict[int, list[str] | None]:
-    """What each `(actor reference, channels)` entry may no longer watch, by index.
-
-    None: the actor itself is no longer valid (revoked join link, deactivated account, signed
-    out everywhere). A list: the channels it may no longer watch. Entries that keep all their
-    access are left out. Each distinct reference and (reference, channel) is checked once,
-    however many connections share it.
-    """
-    actors: dict[str, Actor | None] = {}
-    allowed: dict[tuple[str, str], bool] = {}
-    lost: dict[int, list[str] | None] = {}
-    for index, (reference, channels) in enumerate(subscriptions):
-        key = json.dumps(reference, sort_keys=True, default=str)
-        if key not in actors:
-            actors[key] = actor_from_reference(db, reference)
-        actor = actors[key]
-        if actor is None:
-            lost[index] = None
-            continue
-        for channel in channels:
-            if (key, channel) not in allowed:
-                allowed[key, channel] = authorize_channel(db, actor, channel)
-        gone = [c for c in channels if not allowed[key, c]]
-        if gone:
-            lost[index] = gone
-    return lost
-
-
-def issue_live_token(db: Db, actor: Actor, channels: list[str]) -> str:
-    """A short-lived token naming the actor and the channels it may subscribe to."""
-    return sign_timed({"a": actor_reference(db, actor), "c": channels}, "live")
-
-
-def live_public_url(app: Flask) -> str:
-    """The WebSocket address browsers use (a test or `serve` may have bound another port)."""
-    url: str | None = app.extensions.get("companion.live_public_url")
-    return url or app.extensions["companion.config"].public_live_url
-
-
-def live_origin(app: Flask) -> str:
-    """The origin of the live server, for the pages' Content-Security-Policy connect-src."""
-    url = live_public_url(app)
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"
-
-
-# --- the HTTP side: tokens --------------------------------------------------------------------
-
-api = Blueprint("live_api", __name__, url_prefix="/api/v1")
-
-
-class LiveTokenOut(BaseModel):
-    """A token for the first message on the WebSocket, and where to open it."""
-
-    token: str
-    url: str
-    channels: list[str]
-    expires_in: int
-
-
-@api.get("/live/token")
-@api_view(summary="Get a live token", response=LiveTokenOut, tags=("live",))
-def live_token() -> LiveTokenOut:
-    """A token for the WebSocket naming the channels (`?channel=board:12`, repeatable)."""
-    actor = require_actor()
-    channels = list(dict.fromkeys(request.args.getlist("channel")))
-    if not channels or len(channels) > MAX_CHANNELS:
-        raise Invalid(errors={"channel": f"1-{MAX_CHANNELS}"})
-    db = get_db()
-    for channel in channels:
-        if not authorize_channel(db, actor, channel):
-            raise NotFound()
-    return LiveTokenOut(
-        token=issue_live_token(db, actor, channels),
-        url=live_public_url(current_app._get_current_object()),  # type: ignore[attr-defined]
-        channels=channels,
-        expires_in=LIVE_TOKEN_SECONDS,
-    )
-
-
-# --- the live server --------------------------------------------------------------------------
 
 
 @dataclass(eq=False)
@@ -577,68 +435,3 @@ class LiveServer:
                 async with state.lock:
                     if state.seq is not None and seq > state.seq:
                         await self._fill_gap(state, channel)
-
-
-# --- starting it ------------------------------------------------------------------------------
-
-#: Collections of the middle generation between full ones (Python's default is 10).
-GC_FULL_EVERY = 100
-
-
-def settle_heap() -> None:
-    """Keep the garbage collector's pauses short in a long-running server process.
-
-    Once started, a process holds some 150,000-250,000 objects it keeps until it exits
-    (modules, the app, SQLAlchemy's mappers). Every full collection walked them all while every
-    thread, the event loop included, stood still: 100-300 ms under load, several times a
-    minute with web requests in the same process. So: collect once, freeze what exists (never
-    collected again; it lives as long as the process anyway), and make full collections ten
-    times rarer. The young generations keep Python's defaults: their collections stay well
-    under a millisecond, while larger ones measured 5-10 ms.
-    """
-    gc.collect()
-    gc.freeze()
-    young, middle, full = gc.get_threshold()
-    gc.set_threshold(young, middle, max(full, GC_FULL_EVERY))
-
-
-#: How long a thread may keep the GIL while another waits for it (Python's default: 5 ms).
-SHARED_SWITCH_INTERVAL = 0.0005
-
-
-def start_live_in_thread(app: Flask) -> Callable[[], None]:
-    """For `companion serve`: the live server in a thread; returns its stop (port 0: none).
-
-    Its event loop then shares the interpreter with the web's request threads. Every socket
-    write gives the GIL up, and getting it back took up to the switch interval while a request
-    computed, so the interval is shortened: in the board benchmark this halved the p99 from a
-    vote's commit to its broadcast and the tail of the writes queued behind it.
-    """
-    config = app.extensions["companion.config"]
-    if config.live_port == 0:
-        return lambda: None
-    server = LiveServer(app, config.live_host, config.live_port).start_in_thread()
-    log.info("Live server on ws://%s:%s/ws", config.live_host, server.port)
-    settle_heap()
-    sys.setswitchinterval(min(sys.getswitchinterval(), SHARED_SWITCH_INTERVAL))
-    return server.stop
-
-
-def run_live(app: Flask, host: str, port: int) -> None:
-    """For `companion live`: serve in this thread until SIGTERM or Ctrl+C."""
-    import signal
-
-    server = LiveServer(app, host, port)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, server.stop)
-
-        def started() -> None:
-            log.info("Live server on %s", server.url)
-            settle_heap()
-
-        await server.run(started=started)
-
-    asyncio.run(main())
