@@ -1,8 +1,9 @@
-"""Sign-in and sign-out for facilitators."""
+"""Facilitators' own pages: the front page, sign-in and sign-out, and their programmes' outbox."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -18,12 +19,15 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
 from companion.accounts import identity
-from companion.accounts.operations import authenticate
+from companion.accounts.operations import authenticate, visible_programmes
 from companion.core.db import get_db
+from companion.core.errors import NotFound
+from companion.core.mail import OutboxMessage, message_bytes
 from companion.core.security import limiter, rate_limited
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -63,6 +67,14 @@ def _safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("programmes.index")
     return target
+
+
+@bp.route("/")
+def home() -> str | BaseResponse:
+    """Facilitators go to their programmes; everyone else sees what Kollega is."""
+    if identity.current_facilitator() is not None:
+        return redirect(url_for("programmes.index"))
+    return render_template("accounts/home.html")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -114,3 +126,79 @@ def sign_out() -> Response | BaseResponse:
     identity.sign_out()
     flash(_("You have signed out."))
     return redirect(url_for("accounts.sign_in"), code=303)
+
+
+# --- the outbox -------------------------------------------------------------------------------
+
+
+@bp.route("/outbox")
+def outbox() -> str:
+    """Mail of the facilitator's programmes: queued, sent and failed."""
+    facilitator = identity.require_facilitator()
+    db = get_db()
+    programme_ids = [p.id for p in visible_programmes(db, facilitator)]
+    messages = list(
+        db.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.programme_id.in_(programme_ids))
+            .order_by(OutboxMessage.id.desc())
+            .limit(300)
+        )
+    )
+    counts: dict[str, int] = {}
+    for message in messages:
+        counts[message.status] = counts.get(message.status, 0) + 1
+    config = current_app.extensions["companion.config"]
+    return render_template(
+        "accounts/outbox.html",
+        messages=messages,
+        counts=counts,
+        outbox_folder=None if config.smtp_url else str(config.outbox_path),
+    )
+
+
+def _message_for(message_id: int) -> OutboxMessage:
+    facilitator = identity.require_facilitator()
+    db = get_db()
+    message = db.get(OutboxMessage, message_id)
+    programme_ids = {p.id for p in visible_programmes(db, facilitator)}
+    if message is None or message.programme_id not in programme_ids:
+        raise NotFound(_("No such message."))
+    return message
+
+
+@bp.route("/outbox/<int:message_id>")
+def outbox_message(message_id: int) -> str:
+    """One message as its recipient gets it."""
+    message = _message_for(message_id)
+    return render_template("accounts/outbox_message.html", message=message)
+
+
+@bp.route("/outbox/<int:message_id>.eml")
+def outbox_eml(message_id: int) -> Response:
+    """Download the message as an .eml file to open in a mail program."""
+    message = _message_for(message_id)
+    config: Any = current_app.extensions["companion.config"]
+    # The very bytes delivery sends (CRLF line ends), not a re-flattened copy.
+    return Response(
+        message_bytes(message, config),
+        mimetype="message/rfc822",
+        headers={"Content-Disposition": f'attachment; filename="kollega-{message.id}.eml"'},
+    )
+
+
+@bp.route("/outbox/<int:message_id>/html")
+def outbox_html(message_id: int) -> Response:
+    """The HTML part, shown in a sandboxed frame on the message page."""
+    message = _message_for(message_id)
+    response = Response(message.html_body or "", mimetype="text/html")
+    # The body is our own rendering, but it holds participant-entered text: no scripts at all.
+    policy = [
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "img-src data:",
+        "frame-ancestors 'self'",
+        "sandbox",
+    ]
+    response.headers["Content-Security-Policy"] = "; ".join(policy)
+    return response
