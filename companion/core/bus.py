@@ -142,7 +142,7 @@ class RedisBus:
         delay = 0.1
         first = True
         while not self._stopping.is_set():
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]
             try:
                 pubsub.subscribe(self.redis_channel)
                 self._ready.set()
