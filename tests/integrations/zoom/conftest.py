@@ -46,6 +46,15 @@ def english(app: Flask) -> Iterator[None]:
         yield
 
 
+def connected_programme(
+    make_facilitator: Any, zoom_programme: Any, connect_zoom: Any
+) -> tuple[Any, Any]:
+    """A facilitator who connected Zoom, and a Zoom programme of theirs."""
+    facilitator = make_facilitator()
+    connect_zoom(facilitator)
+    return facilitator, zoom_programme(facilitator)
+
+
 @pytest.fixture()
 def zoom_config(app: Flask) -> Iterator[Callable[..., Config]]:
     """`zoom_config(**changes)` swaps in a configuration with these changes (undone after)."""
