@@ -46,8 +46,8 @@ from companion.grouping import (
     solve_schedule,
     solve_weighted,
 )
-from companion.grouping.kernel import warm_up
 from companion.grouping.mdgp import objective
+from companion.grouping.warmup import warm_up
 
 MDGP_DIR = Path("/work/shared/benchmarks/mdgp")
 

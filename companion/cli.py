@@ -78,7 +78,7 @@ def serve_app(app: Flask, host: str, port: int, *, worker: bool, threads: int = 
     # first "Plan" a facilitator presses does not wait for them; then the heap is settled again,
     # since numba's modules and caches add objects the process keeps for good.
     def warm_up_planner() -> None:
-        from companion.grouping.kernel import warm_up
+        from companion.grouping.warmup import warm_up
 
         warm_up(weighted=False)  # the app plans schedules, never weighted problems
         settle_heap()

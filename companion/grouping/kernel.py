@@ -1,11 +1,17 @@
 """The compiled inner loops of the searches (numba): `tabu_steps` for schedules (swaps and moves
 within a round), `mdgp_steps` for Maximally Diverse Grouping (swaps and moves between groups).
 
-`_Search` in `schedule.py` keeps the state in arrays (group per round and person, meeting
-counts, members per group) and calls `tabu_steps`, which runs iterations, keeping a copy of the
-best schedule it meets, until one may be optimal (R at its bound), a stall, or the end of its
-work allowance, and says which. Everything that is not per-iteration (constructions, restarts,
-exact costs, optimality) stays in Python; `solve_weighted` uses `mdgp_steps` the same way.
+`ScheduleSearch` (`schedule_search.py`) keeps the state in arrays (group per round and person,
+meeting counts, members per group) and calls `tabu_steps`, which runs iterations, keeping a copy
+of the best schedule it meets, until one may be optimal (R at its bound), a stall, or the end of
+its work allowance, and says which. Everything that is not per-iteration (constructions,
+restarts, exact costs, optimality) stays in Python; `solve_weighted` uses `mdgp_steps` the same
+way. `warmup.py` compiles both ahead of the first search.
+
+The compiled functions stay together in this one file on purpose: numba caches each one next
+to the file that defines it and checks only that file for changes, so a helper such as `_below`
+moved to another module could change without its callers being recompiled (numba's documented
+cache limitation), and stale machine code would run.
 
 One iteration, as Dotu & Van Hentenryck's tabu search for the social golfer problem:
 - focus: the people whose group holds a repeated pair, a pair kept apart, a split keep-together
@@ -386,72 +392,6 @@ def tabu_steps(
         elif it - state[1] > stall:
             return STALLED
     return OUT_OF_WORK
-
-
-def warm_up(weighted: bool = True) -> None:
-    """Compile `tabu_steps` and (`weighted`) `mdgp_steps` now, or load them from numba's cache,
-    on tiny problems, so that the first real search does not pay for it (seconds, once per
-    install). The web app plans schedules only, so it leaves `mdgp_steps` out."""
-    idx = np.zeros((1, 2), dtype=np.int64)
-    idx[0, 1] = 1
-    members = np.array([[0], [1], [0]], dtype=np.int64)
-    counts = np.array([1, 1, 0], dtype=np.int64)
-    zeros2 = np.zeros((2, 2))
-    tabu_steps(
-        idx,
-        members,
-        counts,
-        np.zeros((1, 2), dtype=np.int64),
-        np.zeros((2, 2), dtype=np.int64),
-        np.zeros((1, 2, 2), dtype=np.int64),
-        np.ones((1, 2), dtype=np.bool_),
-        np.zeros(1, dtype=np.int64),
-        np.array([2], dtype=np.int64),
-        zeros2,
-        np.zeros(3),
-        np.zeros(3),
-        np.zeros((2, 2), dtype=np.bool_),
-        np.zeros((2, 2), dtype=np.bool_),
-        np.zeros((1, 2)),
-        np.zeros(2, dtype=np.int64),
-        False,
-        np.zeros(3, dtype=np.int64),
-        1e6,
-        4,
-        10,
-        TABU_PAIR,
-        True,
-        np.array([1], dtype=np.uint64),
-        np.zeros(5, dtype=np.int64),
-        np.zeros(2),
-        idx.copy(),
-        0,
-        1,
-        1,
-        1,
-    )
-    if not weighted:
-        return
-    weights = np.ones((3, 3))
-    mdgp_steps(
-        weights,
-        np.array([0, 0, 1], dtype=np.int64),
-        np.array([[1.0, 1.0], [1.0, 1.0], [2.0, 0.0]]),
-        np.array([2, 1], dtype=np.int64),
-        np.array([1, 1], dtype=np.int64),
-        np.array([2, 2], dtype=np.int64),
-        np.zeros(3, dtype=np.int64),
-        2,
-        4,
-        np.array([1], dtype=np.uint64),
-        np.zeros(3, dtype=np.int64),
-        np.zeros(2),
-        np.zeros(3, dtype=np.int64),
-        1,
-        1,
-        1,
-        1,
-    )
 
 
 @njit

@@ -47,9 +47,16 @@ from companion.core.errors import (
 from companion.core.security import csrf_exempt
 from companion.core.validation import submit_form
 from companion.sessions import operations as session_ops
-from integrations.zoom import models  # noqa: F401 - the tables belong to Base.metadata
-from integrations.zoom import operations as ops
+from integrations.zoom import (
+    configuration,
+    connections,
+    models,  # noqa: F401 - the tables belong to Base.metadata
+    panel,
+    session_meeting,
+    webhook_events,
+)
 from integrations.zoom.appcontext import AppContext, AppContextError, read_app_context
+from integrations.zoom.attendance import import_attendance
 from integrations.zoom.errors import ZoomError
 from integrations.zoom.oauth import OAuthFailure, ZoomOAuth, new_code_verifier
 from integrations.zoom.schemas import (
@@ -108,7 +115,7 @@ def _zoom_app_headers() -> None:
 @bp.app_context_processor
 def _sign_in_button() -> dict[str, Any]:
     """Lets the sign-in page offer "Sign in with Zoom" only when it can work."""
-    return {"zoom_sign_in_available": ops.user_oauth_available(_config())}
+    return {"zoom_sign_in_available": configuration.user_oauth_available(_config())}
 
 
 @bp.app_template_filter("zoom_meeting_id")
@@ -156,7 +163,7 @@ def _start_oauth(
         "fid": facilitator_id,
         "next": target,
     }
-    url = ZoomOAuth(config).authorization_url(ops.redirect_uri(config), state, verifier)
+    url = ZoomOAuth(config).authorization_url(configuration.redirect_uri(config), state, verifier)
     return redirect(url, code=303)
 
 
@@ -166,21 +173,21 @@ def connection() -> ResponseReturnValue:
     facilitator = require_facilitator()
     db = get_db()
     config = _config()
-    row = ops.connection_of(db, facilitator)
+    row = connections.connection_of(db, facilitator)
     # The Connect form's answer redirects to Zoom; browsers apply form-action to that hop.
     g.csp_extra = {"form-action": f"'self' {config.zoom_oauth_url}"}
     return render_template(
         "zoom/connection.html",
         facilitator=facilitator,
         connection=row,
-        configured=ops.configured(config),
-        server_to_server=ops.server_to_server(config),
-        quota=ops.host_quota(db, config, facilitator),
+        configured=configuration.configured(config),
+        server_to_server=configuration.server_to_server(config),
+        quota=connections.host_quota(db, config, facilitator),
         low_quota=LOW_QUOTA,
         urls={
-            "redirect": ops.redirect_uri(config),
-            "webhook": ops.webhook_url(config),
-            "home": ops.app_home_url(config),
+            "redirect": configuration.redirect_uri(config),
+            "webhook": configuration.webhook_url(config),
+            "home": configuration.app_home_url(config),
             # NOTES §5.3: bare host names, no scheme or port.
             "domain": urlsplit(config.base_url).hostname or "",
         },
@@ -191,7 +198,7 @@ def connection() -> ResponseReturnValue:
 def connect() -> ResponseReturnValue:
     """Send the facilitator to Zoom to authorise Kollega (authorisation code with PKCE)."""
     facilitator = require_facilitator()
-    if not ops.user_oauth_available(_config()):
+    if not configuration.user_oauth_available(_config()):
         raise Conflict(_("This Kollega does not connect personal Zoom accounts."))
     return _start_oauth("connect", facilitator.id)
 
@@ -199,7 +206,7 @@ def connect() -> ResponseReturnValue:
 @bp.route("/sign-in")
 def sign_in() -> ResponseReturnValue:
     """Sign in with Zoom: for facilitators who have connected their Zoom account."""
-    if not ops.user_oauth_available(_config()):
+    if not configuration.user_oauth_available(_config()):
         raise NotFound(_("Signing in with Zoom is not available here."))
     return _start_oauth("sign-in", target=request.args.get("next", ""))
 
@@ -229,9 +236,11 @@ def callback() -> ResponseReturnValue:
         return redirect(back, code=303)
     try:
         tokens = ZoomOAuth(config).exchange_code(
-            request.args["code"], ops.redirect_uri(config), str(pending.get("verifier", ""))
+            request.args["code"],
+            configuration.redirect_uri(config),
+            str(pending.get("verifier", "")),
         )
-        user = ops.zoom_user(config, tokens.access_token)
+        user = connections.zoom_user(config, tokens.access_token)
     except OAuthFailure as exc:
         log.warning("Zoom code exchange failed: %s", exc.error)
         flash(_("Zoom did not accept the authorisation. Please try again."), "error")
@@ -242,11 +251,11 @@ def callback() -> ResponseReturnValue:
     db = get_db()
     if intent == "sign-in":
         try:
-            facilitator = ops.sign_in_with_zoom(db, config, tokens, user)
+            facilitator = connections.sign_in_with_zoom(db, config, tokens, user)
         except NotFound as exc:
             db.rollback()
             # Do not leave a grant behind for someone Kollega does not know.
-            ops.revoke_quietly(config, tokens.access_token)
+            connections.revoke_quietly(config, tokens.access_token)
             flash(exc.detail or "", "error")
             return redirect(url_for("accounts.sign_in"), code=303)
         db.commit()
@@ -256,10 +265,10 @@ def callback() -> ResponseReturnValue:
     if facilitator.id != pending.get("fid"):
         raise NotAllowed(_("You signed in as someone else meanwhile. Please start again."))
     try:
-        row = ops.save_connection(db, config, facilitator, tokens, user)
+        row = connections.save_connection(db, config, facilitator, tokens, user)
     except Conflict as exc:
         db.rollback()
-        ops.revoke_quietly(config, tokens.access_token)
+        connections.revoke_quietly(config, tokens.access_token)
         flash(exc.detail or "", "error")
         return redirect(back, code=303)
     db.commit()
@@ -272,7 +281,7 @@ def disconnect() -> ResponseReturnValue:
     """Revoke Kollega's access at Zoom and forget the connection."""
     facilitator = require_facilitator()
     db = get_db()
-    revoked = ops.disconnect(db, _config(), facilitator)
+    revoked = connections.disconnect(db, _config(), facilitator)
     db.commit()
     if revoked:
         flash(_("Zoom is disconnected, and Kollega's access was revoked at Zoom."))
@@ -293,7 +302,7 @@ def disconnect() -> ResponseReturnValue:
 def _zoom_session(session_id: int) -> Any:
     facilitator = require_facilitator()
     zoom_session = session_ops.get_session(get_db(), facilitator, session_id)
-    ops.require_zoom_session(zoom_session)
+    session_meeting.require_zoom_session(zoom_session)
     return facilitator, zoom_session
 
 
@@ -304,7 +313,7 @@ def meeting(session_id: int) -> ResponseReturnValue:
     db = get_db()
 
     def save(data: MeetingSettingsIn) -> ResponseReturnValue:
-        row = ops.update_meeting_settings(db, zoom_session, facilitator, data)
+        row = session_meeting.update_meeting_settings(db, zoom_session, facilitator, data)
         if row.data.get("error"):
             flash(_("The settings are saved; Zoom did not take them yet: %(error)s",
                     error=row.data["error"]), "warning")  # fmt: skip
@@ -313,11 +322,11 @@ def meeting(session_id: int) -> ResponseReturnValue:
         return redirect(url_for("zoom.meeting", session_id=zoom_session.id), code=303)
 
     values, errors, response = submit_form(
-        MeetingSettingsIn, save, defaults=ops.meeting_settings(zoom_session)
+        MeetingSettingsIn, save, defaults=session_meeting.meeting_settings(zoom_session)
     )
     if response is not None:
         return response
-    row = ops.zoom_room(zoom_session)
+    row = session_meeting.zoom_room(zoom_session)
     return (
         render_template(
             "zoom/meeting.html",
@@ -326,7 +335,7 @@ def meeting(session_id: int) -> ResponseReturnValue:
             room=row,
             values=values,
             errors=errors,
-            quota=ops.host_quota(db, _config(), facilitator),
+            quota=connections.host_quota(db, _config(), facilitator),
             low_quota=LOW_QUOTA,
             is_host=row is not None
             and row.data.get("host_facilitator_id") in (None, facilitator.id),
@@ -340,7 +349,7 @@ def recreate(session_id: int) -> ResponseReturnValue:
     """Make a new Zoom meeting for the session, hosted by this facilitator."""
     facilitator, zoom_session = _zoom_session(session_id)
     db = get_db()
-    row = ops.recreate_meeting(db, zoom_session, facilitator)
+    row = session_meeting.recreate_meeting(db, zoom_session, facilitator)
     db.commit()
     if row.status == "active":
         flash(_("The Zoom meeting is ready."))
@@ -356,7 +365,7 @@ def attendance(session_id: int) -> ResponseReturnValue:
     _facilitator, zoom_session = _zoom_session(session_id)
     db = get_db()
     try:
-        result = ops.import_attendance(db, zoom_session)
+        result = import_attendance(db, zoom_session)
     except (Conflict, Unavailable) as exc:
         db.rollback()
         flash(exc.detail or str(exc.title), "error")
@@ -376,7 +385,7 @@ def attendance(session_id: int) -> ResponseReturnValue:
 def start(session_id: int) -> ResponseReturnValue:
     """Open the meeting as its host (a fresh start address, NOTES §2.1)."""
     facilitator, zoom_session = _zoom_session(session_id)
-    target = ops.start_url(get_db(), zoom_session, facilitator)
+    target = session_meeting.start_url(get_db(), zoom_session, facilitator)
     return redirect(target, code=303)
 
 
@@ -405,15 +414,15 @@ def _panel_page(status: int = 200, **context: Any) -> ResponseReturnValue:
 @writes
 def app_home() -> ResponseReturnValue:
     """The Zoom App's Home URL: find the session and the person, open the board's panel."""
-    if not ops.configured(_config()):
+    if not configuration.configured(_config()):
         raise Unavailable(_("Zoom is not set up on this Kollega yet."))
     context = _context(request.headers.get("x-zoom-app-context", ""))
     db = get_db()
-    target = ops.panel_target(db, _config(), context)
+    target = panel.panel_target(db, _config(), context)
     if not target.identified:
         db.commit()
         return _panel_page(state="identify", meeting_session=target.session, guest=not context.uid)
-    url = ops.panel_url(db, target)
+    url = panel.panel_url(db, target)
     db.commit()  # a join link may have been made for the participant
     return _panel_page(state="open", meeting_session=target.session, panel_url=url)
 
@@ -424,7 +433,7 @@ def app_home() -> ResponseReturnValue:
 def app_authorize(body: AppContextIn) -> AuthorizeOut:
     """PKCE values for `zoomSdk.authorize` (the panel has no cookies; the context vouches)."""
     context = _context(body.context)
-    return AuthorizeOut.model_validate(ops.start_in_client_authorization(_config(), context))
+    return AuthorizeOut.model_validate(panel.start_in_client_authorization(_config(), context))
 
 
 @api.post("/app/authorized")
@@ -434,7 +443,7 @@ def app_authorized(body: AuthorizedIn) -> PanelOut:
     """Exchange the in-client code and answer where the panel goes."""
     context = _context(body.context)
     db = get_db()
-    target = ops.finish_in_client_authorization(
+    target = panel.finish_in_client_authorization(
         db,
         _config(),
         context,
@@ -442,7 +451,7 @@ def app_authorized(body: AuthorizedIn) -> PanelOut:
         state=body.state,
         given_redirect_uri=body.redirectUri,
     )
-    url = ops.panel_url(db, target)
+    url = panel.panel_url(db, target)
     db.commit()
     return PanelOut(panel_url=url)
 
@@ -481,6 +490,6 @@ def webhook() -> ResponseReturnValue:
             raise Invalid(_("The validation request is not valid."))
         return jsonify(url_validation_answer(secret, str(plain)))
     db = get_db()
-    stored = ops.store_webhook_event(db, body)
+    stored = webhook_events.store_webhook_event(db, body)
     db.commit()
     return jsonify(status="queued" if stored is not None else "duplicate")

@@ -15,7 +15,8 @@ from companion.grouping import (
     solve_weighted,
 )
 from companion.grouping.model import compile_problem
-from companion.grouping.schedule import FIRST_PHASE, _Search, phase_weights, search_limits
+from companion.grouping.schedule import FIRST_PHASE, phase_weights, search_limits
+from companion.grouping.schedule_search import ScheduleSearch
 from tests.grouping.factories import make_people, make_problem
 
 
@@ -90,7 +91,7 @@ def test_second_phase_never_gives_up_a_repeat() -> None:
     model = compile_problem(problem)
     phases = phase_weights(model, problem.weights)
     assert phases is not None
-    first = _Search(model, phases[0], problem.seed, problem.history)
+    first = ScheduleSearch(model, phases[0], problem.seed, problem.history)
     work, iterations = search_limits(problem)
     found, _ = first.run(int(work * FIRST_PHASE), max(1, int(iterations * FIRST_PHASE)), 1e18, 0)
     first.load(found.idx)

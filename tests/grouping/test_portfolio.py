@@ -6,12 +6,12 @@ import pytest
 
 from companion.grouping import GroupSize, solve_schedule
 from companion.grouping import schedule as schedule_module
-from companion.grouping.schedule import _Race
+from companion.grouping.schedule_search import Race
 from tests.grouping.factories import make_people, make_problem
 
 
 def test_race_stops_only_searches_that_can_no_longer_be_chosen() -> None:
-    race = _Race()
+    race = Race()
     assert not race.beaten(0, 10**9, None)
     race.optimal(1, 500)
     # Search 0 has not proved anything: it can still win only with less work than 500.

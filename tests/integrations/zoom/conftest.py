@@ -22,7 +22,8 @@ from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.meetings.operations import ensure_session_room
 from companion.sessions.models import Session
-from integrations.zoom import operations as zoom_ops
+from integrations.zoom.configuration import app_home_url, redirect_uri
+from integrations.zoom.connections import save_connection
 from integrations.zoom.models import ZoomConnection
 from integrations.zoom.oauth import token_set
 from tests.fakes.zoom import FakeUser, FakeZoom
@@ -43,6 +44,15 @@ def english(app: Flask) -> Iterator[None]:
     """An app context whose messages are in English (outside requests the default is fi)."""
     with app.app_context(), force_locale("en"):
         yield
+
+
+def connected_programme(
+    make_facilitator: Any, zoom_programme: Any, connect_zoom: Any
+) -> tuple[Any, Any]:
+    """A facilitator who connected Zoom, and a Zoom programme of theirs."""
+    facilitator = make_facilitator()
+    connect_zoom(facilitator)
+    return facilitator, zoom_programme(facilitator)
 
 
 @pytest.fixture()
@@ -75,8 +85,8 @@ def zoom(fake_zoom: FakeZoom, zoom_config: Callable[..., Config]) -> FakeZoom:
         **FAST,
     )
     # NOTES §1.1: the redirect must be on the app's OAuth allow list, exactly.
-    fake_zoom.redirect_uris.append(zoom_ops.redirect_uri(config))
-    fake_zoom.redirect_uris.append(zoom_ops.app_home_url(config))
+    fake_zoom.redirect_uris.append(redirect_uri(config))
+    fake_zoom.redirect_uris.append(app_home_url(config))
     return fake_zoom
 
 
@@ -109,7 +119,7 @@ def connect_zoom(app: Flask, db: Db, zoom: FakeZoom) -> Callable[..., ZoomConnec
         user = user or zoom.default_user
         answer = zoom.issue_tokens(user)
         with app.app_context():
-            row = zoom_ops.save_connection(
+            row = save_connection(
                 db, app.extensions["companion.config"], facilitator, token_set(answer),
                 user.as_json(),
             )  # fmt: skip

@@ -16,7 +16,7 @@ import requests
 from flask import Flask
 
 from companion.core.db import Db
-from integrations.zoom import operations as zoom_ops
+from integrations.zoom.configuration import app_home_url
 from integrations.zoom.models import ZoomIdentity
 from tests.fakes.zoom import FakeZoom
 from tests.services import wait_until
@@ -112,7 +112,7 @@ def test_show_my_board_identifies_through_zoom(
         asked = page.evaluate("window.__zoom.authorized")
         # What the Zoom client does with zoomSdk.authorize (NOTES §5.4, PKCE plain).
         zoom.next_authorizing_user = zoom_user
-        home = zoom_ops.app_home_url(app.extensions["companion.config"])
+        home = app_home_url(app.extensions["companion.config"])
         query = {
             "response_type": "code",
             "client_id": zoom.client_id,

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 
 from companion.core.db import Db
 from companion.core.security import unsign_timed
-from integrations.zoom import operations as zoom_ops
 from integrations.zoom.appcontext import AppContextError, read_app_context
+from integrations.zoom.configuration import app_home_url
 from integrations.zoom.models import ZoomIdentity
 from tests.fakes.zoom import FakeZoom
 
@@ -167,7 +167,7 @@ def test_unknown_user_identifies_with_in_client_oauth(
     challenge, state = started.get_json()["codeChallenge"], started.get_json()["state"]
     # What zoomSdk.authorize does inside the client (NOTES §5.4: PKCE method plain).
     zoom.next_authorizing_user = zoom_user
-    home = zoom_ops.app_home_url(app.extensions["companion.config"])
+    home = app_home_url(app.extensions["companion.config"])
     query = {
         "response_type": "code",
         "client_id": zoom.client_id,
@@ -200,7 +200,7 @@ def test_in_client_oauth_of_a_non_member_is_refused(
     header = zoom.make_app_context(mid=world["uuid"], uid=zoom_user.id)
     started = client.post(f"{APP}/authorize", json={"context": header}).get_json()
     zoom.next_authorizing_user = zoom_user
-    home = zoom_ops.app_home_url(app.extensions["companion.config"])
+    home = app_home_url(app.extensions["companion.config"])
     query = {
         "response_type": "code",
         "client_id": zoom.client_id,

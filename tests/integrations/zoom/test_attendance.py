@@ -13,9 +13,9 @@ from companion.core.db import Db, utcnow
 from companion.core.jobs import Job, Worker
 from companion.sessions import operations as session_ops
 from companion.sessions.models import Attendance, Session
-from integrations.zoom import operations as zoom_ops
 from integrations.zoom.models import ZoomWebhookEvent
 from integrations.zoom.platform import encode_uuid
+from integrations.zoom.webhook_events import process_webhook_event
 from tests.fakes.zoom import FakeZoom
 from tests.integrations.zoom.conftest import english
 
@@ -119,7 +119,7 @@ def test_attendance_job_after_the_meeting_ended(
         )
         db.add(event)
         db.flush()
-        zoom_ops.process_webhook_event(db, event)
+        process_webhook_event(db, event)
         db.commit()
     # The import runs some minutes later; pretend they have passed.
     job = db.query(Job).filter_by(kind="zoom.import_attendance").one()

@@ -16,7 +16,7 @@ from companion.meetings.platform import (
     Room,
     get_platform,
 )
-from integrations.zoom import operations as zoom_ops
+from integrations.zoom.breakouts import breakout_groups, push_breakout_round
 from tests.fakes.zoom import FakeZoom
 from tests.integrations.zoom.conftest import english
 
@@ -54,10 +54,10 @@ def test_locked_round_is_pushed_as_breakout_rooms(
     eero.email = ""  # e.g. a participant who gave no email: Zoom cannot place them
     db.commit()
     with english(app):
-        groups = zoom_ops.breakout_groups(
+        groups = breakout_groups(
             [("Pienryhmä 1", [aino, bertta]), ("Pienryhmä 2", [cecilia, daniel, eero])]
         )
-        result = zoom_ops.push_breakout_round(db, world["session"], groups)
+        result = push_breakout_round(db, world["session"], groups)
         db.commit()
     meeting_id = world["session"].room.external_id
     patch = zoom.requests_to("PATCH", f"/v2/meetings/{meeting_id}")[-1]
@@ -92,10 +92,10 @@ def test_pushing_again_replaces_the_rooms(
 ) -> None:
     aino, bertta, cecilia, daniel, _eero = world["people"]
     with english(app):
-        first = zoom_ops.breakout_groups([("A", [aino, bertta]), ("B", [cecilia, daniel])])
-        zoom_ops.push_breakout_round(db, world["session"], first)
-        second = zoom_ops.breakout_groups([("C", [aino, cecilia, bertta, daniel])])
-        zoom_ops.push_breakout_round(db, world["session"], second)
+        first = breakout_groups([("A", [aino, bertta]), ("B", [cecilia, daniel])])
+        push_breakout_round(db, world["session"], first)
+        second = breakout_groups([("C", [aino, cecilia, bertta, daniel])])
+        push_breakout_round(db, world["session"], second)
         db.commit()
     rooms = zoom.meeting(world["session"].room.external_id)["settings"]["breakout_room"]["rooms"]
     assert [r["name"] for r in rooms] == ["C"]
@@ -109,15 +109,15 @@ def test_limits_are_checked_before_anything_is_sent(
     with english(app):
         too_many = [BreakoutGroupSpec(f"Room {n}", ()) for n in range(51)]
         with pytest.raises(Invalid) as caught:
-            zoom_ops.push_breakout_round(db, world["session"], too_many)
+            push_breakout_round(db, world["session"], too_many)
         assert "at most 50" in (caught.value.detail or "")
-        twice = zoom_ops.breakout_groups([("A", [aino, bertta]), ("B", [aino])])
+        twice = breakout_groups([("A", [aino, bertta]), ("B", [aino])])
         with pytest.raises(Invalid) as caught:
-            zoom_ops.push_breakout_round(db, world["session"], twice)
+            push_breakout_round(db, world["session"], twice)
         assert "Aino Aalto is in two groups" in (caught.value.detail or "")
-        same_names = zoom_ops.breakout_groups([("A", [aino]), ("a", [bertta])])
+        same_names = breakout_groups([("A", [aino]), ("a", [bertta])])
         with pytest.raises(Invalid):
-            zoom_ops.push_breakout_round(db, world["session"], same_names)
+            push_breakout_round(db, world["session"], same_names)
         crowd = [
             BreakoutGroupSpec(
                 f"Room {n}", tuple(Person(None, f"P{n}-{i}", f"p{n}-{i}@x.fi") for i in range(5))
@@ -125,7 +125,7 @@ def test_limits_are_checked_before_anything_is_sent(
             for n in range(41)
         ]
         with pytest.raises(Invalid) as caught:
-            zoom_ops.push_breakout_round(db, world["session"], crowd)
+            push_breakout_round(db, world["session"], crowd)
         assert "at most 200" in (caught.value.detail or "")
     assert len(zoom.requests) == sent
 
@@ -153,7 +153,5 @@ def test_a_started_meeting_refuses_with_a_clear_message(
     aino, bertta, *_rest = world["people"]
     zoom.start_meeting(world["session"].room.external_id)
     with english(app), pytest.raises(Conflict) as caught:
-        zoom_ops.push_breakout_round(
-            db, world["session"], zoom_ops.breakout_groups([("A", [aino, bertta])])
-        )
+        push_breakout_round(db, world["session"], breakout_groups([("A", [aino, bertta])]))
     assert "already started" in (caught.value.detail or "")
