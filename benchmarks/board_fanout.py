@@ -333,9 +333,10 @@ def setup_product(
     from companion.accounts.identity import Actor, participant_token
     from companion.accounts.operations import create_facilitator, create_organisation
     from companion.app import create_app
-    from companion.board import operations as board_ops
+    from companion.board.access import board_for_session, channel_of
     from companion.board.models import Topic
     from companion.board.schemas import TopicIn
+    from companion.board.topics import propose_topic
     from companion.core.db import Base, get_database, upgrade_database, utcnow
     from companion.core.live import issue_live_token
     from companion.programmes.models import Membership, Participant
@@ -374,18 +375,16 @@ def setup_product(
             )
             db.add(session)
             db.flush()
-            board = board_ops.board_for_session(db, session)
-            board_ops.propose_topic(
-                db, board, Actor(facilitator=facilitator), TopicIn(title="Pricing")
-            )
+            board = board_for_session(db, session)
+            propose_topic(db, board, Actor(facilitator=facilitator), TopicIn(title="Pricing"))
             # Enough votes that every request is accepted (after the propose, which reloads).
             board.vote_budget = board.votes_per_topic = 1_000_000
-            channels.append(board_ops.channel_of(board))
+            channels.append(channel_of(board))
         db.commit()
         for person in people:
             grants.append({"token": participant_token(person, join_link_for(db, person))})
         db.commit()
-        topics = {board_ops.channel_of(t.board): t.id for t in db.scalars(select(Topic)).all()}
+        topics = {channel_of(t.board): t.id for t in db.scalars(select(Topic)).all()}
         tokens = {c: issue_live_token(db, Actor(facilitator=facilitator), [c]) for c in channels}
     for grant in grants:
         grant["topics"] = topics

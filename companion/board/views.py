@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from companion.accounts.identity import current_actor, require_actor
-from companion.board import operations as ops
+from companion.board import access, moves, snapshot, timebox, topics, votes
+from companion.board import channel as _channel  # noqa: F401  (registers the live channel)
 from companion.board.schemas import (
     BoardSettingsIn,
     MergeIn,
@@ -134,7 +135,7 @@ def board_page(session_id: int) -> str:
     actor = require_actor()
     db = get_db()
     session = session_for_actor(db, actor, session_id)
-    board = ops.board_for_session(db, session)
+    board = access.board_for_session(db, session)
     db.commit()
     _page_security()
     return render_template(
@@ -173,8 +174,8 @@ def session_board(session_id: int) -> SnapshotOut:
     actor = require_actor()
     db = get_db()
     session = session_for_actor(db, actor, session_id)
-    board = ops.board_for_session(db, session)
-    result = ops.snapshot(db, board, actor)
+    board = access.board_for_session(db, session)
+    result = snapshot.snapshot(db, board, actor)
     db.commit()
     return result
 
@@ -185,7 +186,7 @@ def get_board(board_id: int) -> SnapshotOut:
     """Topics, votes, timer and poll as of `seq`."""
     actor = require_actor()
     db = get_db()
-    return ops.snapshot(db, ops.board_for_actor(db, actor, board_id), actor)
+    return snapshot.snapshot(db, access.board_for_actor(db, actor, board_id), actor)
 
 
 @api.patch("/boards/<int:board_id>")
@@ -194,7 +195,7 @@ def update_board(board_id: int, body: BoardSettingsIn) -> WriteOut:
     """Lock or unlock proposing; change the vote budget or per-topic cap (facilitator)."""
     actor = require_actor()
     db = get_db()
-    event = ops.update_board(db, ops.board_for_actor(db, actor, board_id), actor, body)
+    event = moves.update_board(db, access.board_for_actor(db, actor, board_id), actor, body)
     db.commit()
     return _written(event)
 
@@ -205,7 +206,7 @@ def propose(board_id: int, body: TopicIn) -> WriteOut:
     """A new topic in "to discuss"."""
     actor = require_actor()
     db = get_db()
-    event = ops.propose_topic(db, ops.board_for_actor(db, actor, board_id), actor, body)
+    event = topics.propose_topic(db, access.board_for_actor(db, actor, board_id), actor, body)
     db.commit()
     return _written(event)
 
@@ -216,7 +217,7 @@ def edit(topic_id: int, body: TopicEdit) -> WriteOut:
     """Change a topic's wording (author or facilitator)."""
     actor = require_actor()
     db = get_db()
-    event = ops.edit_topic(db, ops.topic_for_actor(db, actor, topic_id), actor, body)
+    event = topics.edit_topic(db, access.topic_for_actor(db, actor, topic_id), actor, body)
     db.commit()
     return _written(event)
 
@@ -227,7 +228,7 @@ def remove(topic_id: int) -> WriteOut:
     """Take a topic off the board (author, if nobody else voted, or facilitator)."""
     actor = require_actor()
     db = get_db()
-    event = ops.remove_topic(db, ops.topic_for_actor(db, actor, topic_id), actor)
+    event = topics.remove_topic(db, access.topic_for_actor(db, actor, topic_id), actor)
     db.commit()
     return _written(event)
 
@@ -238,7 +239,7 @@ def vote(topic_id: int) -> WriteOut:
     """One more dot vote (409 when the budget or the per-topic cap is used up)."""
     actor = require_actor()
     db = get_db()
-    event = ops.cast_vote(db, actor, topic_id)
+    event = votes.cast_vote(db, actor, topic_id)
     db.commit()
     return _written(event)
 
@@ -249,7 +250,7 @@ def unvote(topic_id: int) -> WriteOut:
     """One dot vote less."""
     actor = require_actor()
     db = get_db()
-    event = ops.retract_vote(db, actor, topic_id)
+    event = votes.retract_vote(db, actor, topic_id)
     db.commit()
     return _written(event)
 
@@ -260,7 +261,7 @@ def move(topic_id: int, body: MoveIn) -> WriteOut:
     """To discuss, discussing (one at a time) or done (facilitator)."""
     actor = require_actor()
     db = get_db()
-    event = ops.move_topic(db, ops.topic_for_actor(db, actor, topic_id), actor, body.column)
+    event = moves.move_topic(db, access.topic_for_actor(db, actor, topic_id), actor, body.column)
     db.commit()
     return _written(event)
 
@@ -271,9 +272,9 @@ def merge(topic_id: int, body: MergeIn) -> WriteOut:
     """Fold this topic into `into`; votes carry over (facilitator)."""
     actor = require_actor()
     db = get_db()
-    source = ops.topic_for_actor(db, actor, topic_id)
-    target = ops.topic_for_actor(db, actor, body.into)
-    event = ops.merge_topics(db, source, target, actor)
+    source = access.topic_for_actor(db, actor, topic_id)
+    target = access.topic_for_actor(db, actor, body.into)
+    event = moves.merge_topics(db, source, target, actor)
     db.commit()
     return _written(event)
 
@@ -286,13 +287,13 @@ def timer(board_id: int, body: TimerIn) -> WriteOut:
     """The timebox is stored as an absolute end time; clients count down to it (facilitator)."""
     actor = require_actor()
     db = get_db()
-    board = ops.board_for_actor(db, actor, board_id)
+    board = access.board_for_actor(db, actor, board_id)
     if body.action == "start":
-        event = ops.start_timer(db, board, actor, body.minutes)
+        event = timebox.start_timer(db, board, actor, body.minutes)
     elif body.action == "extend":
-        event = ops.extend_timer(db, board, actor, body.minutes)
+        event = timebox.extend_timer(db, board, actor, body.minutes)
     else:
-        event = ops.stop_timer(db, board, actor)
+        event = timebox.stop_timer(db, board, actor)
     db.commit()
     return _written(event)
 
@@ -303,6 +304,6 @@ def poll(board_id: int, body: PollIn) -> WriteOut:
     """Thumbs up or down once the time is up."""
     actor = require_actor()
     db = get_db()
-    event = ops.answer_poll(db, ops.board_for_actor(db, actor, board_id), actor, body.answer)
+    event = timebox.answer_poll(db, access.board_for_actor(db, actor, board_id), actor, body.answer)
     db.commit()
     return _written(event)

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from companion.accounts.models import Facilitator
-from companion.board.operations import board_for_session, top_topics
+from companion.board.access import board_for_session
+from companion.board.snapshot import top_topics
 from companion.breakouts import planning
 from companion.breakouts.channel import publish_round
 from companion.breakouts.drafts import (

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from companion.board import rules
 from companion.board.models import Board
-from companion.board.operations import visible_topics
+from companion.board.snapshot import visible_topics
 from companion.core.db import Db
 from companion.digest.content import TopicLine
 from companion.sessions.models import Session

@@ -18,9 +18,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from companion.accounts.identity import Actor
-from companion.board import operations as ops
+from companion.board.access import board_for_session, public_key, topic_for_actor
 from companion.board.models import Topic, Vote
+from companion.board.moves import move_topic
 from companion.board.schemas import TopicIn
+from companion.board.topics import propose_topic
+from companion.board.votes import cast_vote, retract_vote
 from companion.core.db import Db, get_database
 from companion.core.errors import Conflict
 from companion.core.events import LiveEvent
@@ -31,11 +34,11 @@ def _board_with_topics(
     app: Flask, db: Db, session: Any, facilitator: Any, titles: list[str], **settings: int
 ) -> tuple[int, list[int]]:
     with app.app_context():
-        board = ops.board_for_session(db, session)
+        board = board_for_session(db, session)
         for name, value in settings.items():
             setattr(board, name, value)
         for title in titles:
-            ops.propose_topic(db, board, Actor(facilitator=facilitator), TopicIn(title=title))
+            propose_topic(db, board, Actor(facilitator=facilitator), TopicIn(title=title))
         db.commit()
         topics = list(db.scalars(select(Topic.id).where(Topic.board_id == board.id)))
         return board.id, sorted(topics)
@@ -67,9 +70,9 @@ def _vote(app: Flask, participant_id: int, topic_id: int, delta: int) -> dict[st
         actor = Actor(participant=participant)
         try:
             if delta > 0:
-                event = ops.cast_vote(db, actor, topic_id)
+                event = cast_vote(db, actor, topic_id)
             else:
-                event = ops.retract_vote(db, actor, topic_id)
+                event = retract_vote(db, actor, topic_id)
         except Conflict:
             db.rollback()
             return None
@@ -194,7 +197,7 @@ def test_casts_and_retracts_from_many_threads_add_up(
 
 def _key(app: Flask, board_id: int, participant_id: int) -> str:
     with app.app_context():
-        return ops.public_key(board_id, f"p:{participant_id}")
+        return public_key(board_id, f"p:{participant_id}")
 
 
 def test_a_move_and_votes_at_once_never_count_a_vote_on_a_done_topic(
@@ -218,7 +221,7 @@ def test_a_move_and_votes_at_once_never_count_a_vote_on_a_done_topic(
                 from companion.accounts.models import Facilitator
 
                 actor = Actor(facilitator=own.get(Facilitator, facilitator_id))
-                ops.move_topic(own, ops.topic_for_actor(own, actor, topic), actor, "done")
+                move_topic(own, topic_for_actor(own, actor, topic), actor, "done")
                 own.commit()
             return
         _vote(app, voters[index], topic, +1)
