@@ -98,6 +98,7 @@ BLUEPRINT_MODULES = (
     "companion.core.views",
     "companion.accounts.views",
     "companion.programmes.views",
+    "companion.programmes.api",
     "companion.sessions.views",
     "companion.meetings.views",
     "companion.core.live",

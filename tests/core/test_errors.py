@@ -70,6 +70,7 @@ def test_unexpected_error_is_a_generic_500(
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr("companion.programmes.views.visible_programmes", boom)
+    monkeypatch.setattr("companion.programmes.api.visible_programmes", boom)
     sign_in(client, make_facilitator())
     page = client.get("/programmes", headers={"Accept-Language": "en"})
     assert page.status_code == 500
