@@ -100,6 +100,7 @@ BLUEPRINT_MODULES = (
     "companion.programmes.views",
     "companion.programmes.api",
     "companion.sessions.views",
+    "companion.sessions.api",
     "companion.meetings.views",
     "companion.core.live",
     "companion.board.views",

@@ -1,4 +1,4 @@
-"""Pages and JSON API for sessions, the schedule, agenda and invitations; the join link."""
+"""Pages for sessions, the schedule, agenda and invitations; the join link itself."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from flask_babel import gettext as _
 
 from companion.accounts.identity import enter_as_participant, require_facilitator
 from companion.config import Config
-from companion.core.api import api_view
 from companion.core.db import get_db, utcnow, writes
 from companion.core.errors import NotFound
 from companion.core.i18n import zone
@@ -28,20 +27,11 @@ from companion.core.validation import submit_form
 from companion.meetings import operations as rooms
 from companion.meetings.platform import Person, platform_label
 from companion.programmes import operations as programme_ops
-from companion.programmes.models import Programme
 from companion.sessions import operations as ops
 from companion.sessions.models import AgendaItem, AgendaKind, Session
-from companion.sessions.schemas import (
-    AgendaItemIn,
-    AttendanceOut,
-    ScheduleIn,
-    SessionIn,
-    SessionMove,
-    SessionOut,
-)
+from companion.sessions.schemas import AgendaItemIn, ScheduleIn, SessionIn, SessionMove
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
-api = Blueprint("sessions_api", __name__, url_prefix="/api/v1")
 
 
 def _config() -> Config:
@@ -420,128 +410,3 @@ def join_calendar(token: str) -> ResponseReturnValue:
         mimetype="text/calendar",
         headers={"Content-Disposition": 'attachment; filename="kollega.ics"'},
     )
-
-
-# --- JSON API -------------------------------------------------------------------------------------
-
-
-def _session_out(session: Session) -> SessionOut:
-    room = session.room
-    return SessionOut.model_validate(
-        {
-            "id": session.id,
-            "group_id": session.group_id,
-            "title": session.title,
-            "starts_at": session.starts_at,
-            "ends_at": session.ends_at,
-            "duration_minutes": session.duration_minutes,
-            "status": session.status,
-            "platform": session.platform,
-            "join_url": room.join_url if room else None,
-            "agenda": [item for item in session.agenda],
-        },
-        from_attributes=True,
-    )
-
-
-def _programme_sessions(programme: Programme) -> list[Session]:
-    return sorted((s for g in programme.groups for s in g.sessions), key=lambda s: s.starts_at)
-
-
-@api.get("/programmes/<int:programme_id>/sessions")
-@api_view(summary="List sessions", response=list[SessionOut], tags=("sessions",))
-def api_sessions(programme_id: int) -> list[SessionOut]:
-    """All sessions of the programme, soonest first."""
-    facilitator = require_facilitator()
-    programme = programme_ops.get_programme(get_db(), facilitator, programme_id)
-    return [_session_out(s) for s in _programme_sessions(programme)]
-
-
-@api.post("/programmes/<int:programme_id>/sessions")
-@api_view(
-    summary="Create a session", body=SessionIn, response=SessionOut, status=201, tags=("sessions",)
-)
-def api_create_session(programme_id: int, body: SessionIn) -> SessionOut:
-    """One session at a local date and time in the programme's zone."""
-    facilitator = require_facilitator()
-    db = get_db()
-    programme = programme_ops.get_programme(db, facilitator, programme_id)
-    session = ops.create_session(db, programme, body, host=facilitator)
-    db.commit()
-    return _session_out(session)
-
-
-@api.post("/programmes/<int:programme_id>/schedule")
-@api_view(
-    summary="Schedule a series of sessions",
-    body=ScheduleIn,
-    response=list[SessionOut],
-    status=201,
-    tags=("sessions",),
-)
-def api_schedule(programme_id: int, body: ScheduleIn) -> list[SessionOut]:
-    """`count` sessions every `every_weeks` weeks at the same local time."""
-    facilitator = require_facilitator()
-    db = get_db()
-    programme = programme_ops.get_programme(db, facilitator, programme_id)
-    created = ops.create_schedule(db, programme, body, host=facilitator)
-    db.commit()
-    return [_session_out(s) for s in created]
-
-
-@api.get("/sessions/<int:session_id>")
-@api_view(summary="Get a session", response=SessionOut, tags=("sessions",))
-def api_session(session_id: int) -> SessionOut:
-    """One session with its agenda and room."""
-    facilitator = require_facilitator()
-    return _session_out(ops.get_session(get_db(), facilitator, session_id))
-
-
-@api.patch("/sessions/<int:session_id>")
-@api_view(summary="Move a session", body=SessionMove, response=SessionOut, tags=("sessions",))
-def api_move_session(session_id: int, body: SessionMove) -> SessionOut:
-    """A new local time for one session; the others stay."""
-    facilitator = require_facilitator()
-    db = get_db()
-    session = ops.move_session(db, ops.get_session(db, facilitator, session_id), body)
-    db.commit()
-    return _session_out(session)
-
-
-@api.post("/sessions/<int:session_id>/cancel")
-@api_view(summary="Cancel a session", response=SessionOut, tags=("sessions",))
-def api_cancel_session(session_id: int) -> SessionOut:
-    """Call off one session."""
-    facilitator = require_facilitator()
-    db = get_db()
-    session = ops.cancel_session(db, ops.get_session(db, facilitator, session_id))
-    db.commit()
-    return _session_out(session)
-
-
-@api.get("/sessions/<int:session_id>/attendance")
-@api_view(summary="Attendance of a session", response=list[AttendanceOut], tags=("sessions",))
-def api_attendance(session_id: int) -> list[AttendanceOut]:
-    """Who joined, when first and last, and how often."""
-    facilitator = require_facilitator()
-    db = get_db()
-    session = ops.get_session(db, facilitator, session_id)
-    return [AttendanceOut.model_validate(a) for a in ops.attendance_of(db, session)]
-
-
-@api.post("/sessions/<int:session_id>/agenda")
-@api_view(
-    summary="Add an agenda item",
-    body=AgendaItemIn,
-    response=SessionOut,
-    status=201,
-    tags=("sessions",),
-)
-def api_add_agenda(session_id: int, body: AgendaItemIn) -> SessionOut:
-    """Append a slot, e.g. an expert talk with its speaker and material."""
-    facilitator = require_facilitator()
-    db = get_db()
-    session = ops.get_session(db, facilitator, session_id)
-    ops.add_agenda_item(db, session, body)
-    db.commit()
-    return _session_out(session)
