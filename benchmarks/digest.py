@@ -166,8 +166,12 @@ def build_world(app: Any, participants: int) -> tuple[int, dict[int, set[int]]]:
     from companion.contacts.models import ContactStatus, FollowUpContact, ParticipantPreferences
     from companion.core.db import get_database, utcnow
     from companion.meetings.operations import ensure_session_room
-    from companion.notes import operations as notes
+    from companion.notes.access import ensure_space
+    from companion.notes.action_items import add_action
+    from companion.notes.note_items import add_item
     from companion.notes.schemas import ActionIn, NoteItemIn, SummaryIn
+    from companion.notes.sharing import share_space
+    from companion.notes.summary import save_summary
     from companion.programmes.models import Membership, Participant
     from companion.programmes.operations import create_group, create_programme
     from companion.programmes.schemas import GroupIn, ProgrammeIn
@@ -234,34 +238,34 @@ def build_world(app: Any, participants: int) -> tuple[int, dict[int, set[int]]]:
 
         membership.group_members_of = lambda _db, _s, gid: groups.get(gid, set())  # type: ignore[assignment]
         actor = Actor(facilitator=facilitator)
-        plenary = notes.ensure_space(db, session)
+        plenary = ensure_space(db, session)
         for line in range(5):
-            notes.add_item(db, actor, plenary, NoteItemIn(body=f"Koko ryhmä: **havainto {line}**"))
+            add_item(db, actor, plenary, NoteItemIn(body=f"Koko ryhmä: **havainto {line}**"))
         for gid, members in groups.items():
-            space = notes.ensure_space(db, session, gid)
+            space = ensure_space(db, session, gid)
             member_actor = Actor(participant=db.get(Participant, min(members)))
             for line in range(3):
-                notes.add_item(
+                add_item(
                     db,
                     member_actor,
                     space,
                     NoteItemIn(body=f"Ryhmä {gid}: idea {line} – *hinnoittelu*"),
                 )
-            notes.save_summary(
+            save_summary(
                 db,
                 member_actor,
                 space,
                 SummaryIn(text=f"Ryhmä {gid} sopi:\n- kokeillaan", base_revision=0),
             )
             for member in sorted(members)[:5]:
-                notes.add_action(
+                add_action(
                     db,
                     member_actor,
                     space,
                     ActionIn(text=f"Soita asiakkaalle {member}", owner_id=member),
                 )
             if gid % 10 == 0:
-                notes.share_space(db, member_actor, space, True)
+                share_space(db, member_actor, space, True)
         board = Board(session_id=session.id, breakout_key="")
         db.add(board)
         db.flush()

@@ -25,7 +25,8 @@ from companion.core.db import get_db, utcnow
 from companion.core.errors import Invalid, NotFound
 from companion.digest import operations as ops
 from companion.digest.links import TARGETS, resolve_personal_token
-from companion.notes.operations import action_out, actions_of
+from companion.notes.action_items import actions_of
+from companion.notes.payloads import action_out
 from companion.notes.views import who_are_you
 from companion.programmes.models import Participant
 from companion.sessions import operations as session_ops

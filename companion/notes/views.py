@@ -16,7 +16,7 @@ from companion.core.errors import Conflict, Invalid, NotFound
 from companion.core.events import current_seq
 from companion.core.live import live_origin
 from companion.core.validation import form_data, parse
-from companion.notes import operations as ops
+from companion.notes import access, action_items, channel, note_items, payloads, sharing, summary
 from companion.notes.models import ActionItem, NoteSpace
 from companion.notes.schemas import (
     ActionIn,
@@ -67,7 +67,7 @@ def _render_space(
     # The live server is another origin (its own port); the page's script connects to it.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     g.csp_extra = {"connect-src": f"'self' {live_origin(app)}"}
-    spaces = ops.visible_spaces(db, actor, session)
+    spaces = access.visible_spaces(db, actor, session)
     siblings = list(db.query(NoteSpace).filter_by(session_id=session.id))
     shared = [s for s in spaces if s.shared_to_plenary and s.id != space.id]
     html = render_template(
@@ -76,16 +76,16 @@ def _render_space(
         space=space,
         session=session,
         programme=session.group.programme,
-        spaces=[(s, ops.space_label(s, siblings), _space_url(s)) for s in spaces],
-        label=ops.space_label(space, siblings),
-        shared=[(s, ops.space_label(s, siblings)) for s in shared] if space.is_plenary else [],
-        can_write=ops.can_write(db, actor, space),
-        summary=ops.summary_out(space),
-        actions=[ops.action_out(a) for a in ops.space_actions(db, space)],
-        items=[ops.item_out(item) for item in space.items],
-        member_options=[(p.id, p.name) for p in ops.session_members(session)],
-        seq=current_seq(db, ops.channel_of(space)),
-        channel=ops.channel_of(space),
+        spaces=[(s, access.space_label(s, siblings), _space_url(s)) for s in spaces],
+        label=access.space_label(space, siblings),
+        shared=[(s, access.space_label(s, siblings)) for s in shared] if space.is_plenary else [],
+        can_write=access.can_write(db, actor, space),
+        summary=payloads.summary_out(space),
+        actions=[payloads.action_out(a) for a in payloads.space_actions(db, space)],
+        items=[payloads.item_out(item) for item in space.items],
+        member_options=[(p.id, p.name) for p in access.session_members(session)],
+        seq=current_seq(db, access.channel_of(space)),
+        channel=access.channel_of(space),
         errors=errors or {},
         values=values or {},
     )
@@ -97,8 +97,8 @@ def _page_space(session_id: int, group_id: int | None) -> ResponseReturnValue:
     if actor is None:
         return who_are_you()
     db = get_db()
-    space = ops.session_space(db, actor, session_id, group_id)
-    ops.open_own_spaces(db, actor, space.session)
+    space = access.session_space(db, actor, session_id, group_id)
+    access.open_own_spaces(db, actor, space.session)
     db.commit()  # spaces are made on first view
     if request.method == "POST":
         return _page_write(actor, space)
@@ -125,21 +125,21 @@ def _page_write(actor: Actor, space: NoteSpace) -> ResponseReturnValue:
     values.pop("action", None)
     try:
         if action == "add_item":
-            ops.add_item(db, actor, space, parse(NoteItemIn, values))
+            note_items.add_item(db, actor, space, parse(NoteItemIn, values))
             message = _("Your note was added.")
         elif action == "summary":
             values.setdefault("text", "")
-            ops.save_summary(db, actor, space, parse(SummaryIn, values))
+            summary.save_summary(db, actor, space, parse(SummaryIn, values))
             message = _("The summary was saved.")
         elif action == "share":
-            ops.share_space(db, actor, space, parse(ShareIn, values).shared)
+            sharing.share_space(db, actor, space, parse(ShareIn, values).shared)
             message = (
                 _("The notes are now shared with the whole group.")
                 if space.shared_to_plenary
                 else _("The notes are no longer shared.")
             )
         elif action == "add_action":
-            ops.add_action(db, actor, space, parse(ActionIn, values))
+            action_items.add_action(db, actor, space, parse(ActionIn, values))
             message = _("The action item was added.")
         else:
             raise NotFound()
@@ -197,13 +197,13 @@ def edit_item(item_id: int) -> ResponseReturnValue:
     if actor is None:
         return who_are_you()
     db = get_db()
-    item = ops.item_for_actor(db, actor, item_id, write=True)
+    item = note_items.item_for_actor(db, actor, item_id, write=True)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {"body": item.body}
     if request.method == "POST":
         values = form_data(request.form)
         try:
-            ops.edit_item(db, actor, item, parse(NoteItemIn, values))
+            note_items.edit_item(db, actor, item, parse(NoteItemIn, values))
             db.commit()
         except Invalid as exc:
             db.rollback()
@@ -221,9 +221,9 @@ def delete_item(item_id: int) -> ResponseReturnValue:
     """Remove one's own note (facilitators: any note)."""
     actor = require_actor()
     db = get_db()
-    item = ops.item_for_actor(db, actor, item_id, write=True)
+    item = note_items.item_for_actor(db, actor, item_id, write=True)
     back = _space_url(item.space)
-    ops.delete_item(db, actor, item)
+    note_items.delete_item(db, actor, item)
     db.commit()
     flash(_("The note was removed."))
     return redirect(back + "#items", code=303)
@@ -235,13 +235,13 @@ def revisions(space_id: int) -> ResponseReturnValue:
     actor = current_actor()
     if actor is None:
         return who_are_you()
-    space = ops.space_for_actor(get_db(), actor, space_id)
+    space = access.space_for_actor(get_db(), actor, space_id)
     return render_template(
         "notes/revisions.html",
         space=space,
         session=space.session,
         back=_space_url(space),
-        revisions=ops.revisions_of(space),
+        revisions=summary.revisions_of(space),
     )
 
 
@@ -257,9 +257,9 @@ def toggle_action(action_id: int) -> ResponseReturnValue:
     """Tick an action item done (or not done)."""
     actor = require_actor()
     db = get_db()
-    action = ops.action_for_actor(db, actor, action_id, write=True)
+    action = action_items.action_for_actor(db, actor, action_id, write=True)
     done = request.form.get("done") in ("on", "1", "true", "yes")
-    ops.update_action(db, actor, action, ActionPatch(done=done))
+    action_items.update_action(db, actor, action, ActionPatch(done=done))
     db.commit()
     return redirect(_action_back(action), code=303)
 
@@ -269,9 +269,9 @@ def delete_action(action_id: int) -> ResponseReturnValue:
     """Remove an action item."""
     actor = require_actor()
     db = get_db()
-    action = ops.action_for_actor(db, actor, action_id, write=True)
+    action = action_items.action_for_actor(db, actor, action_id, write=True)
     back = _action_back(action)
-    ops.delete_action(db, actor, action)
+    action_items.delete_action(db, actor, action)
     db.commit()
     flash(_("The action item was removed."))
     return redirect(back, code=303)
@@ -285,7 +285,7 @@ def my_actions() -> ResponseReturnValue:
         return who_are_you()
     if actor.participant is None:
         return redirect(url_for("programmes.index"))
-    actions = [ops.action_out(a) for a in ops.actions_of(get_db(), actor.participant)]
+    actions = [payloads.action_out(a) for a in action_items.actions_of(get_db(), actor.participant)]
     return render_template(
         "notes/my_actions.html",
         participant=actor.participant,
@@ -304,9 +304,9 @@ def api_session_notes(session_id: int, query: SpaceQuery) -> SpaceOut:
     (and no group): the participant's group in the running round, else the plenary."""
     db = get_db()
     actor = require_actor()
-    space = ops.session_space(db, actor, session_id, query.group, mine=query.mine)
+    space = access.session_space(db, actor, session_id, query.group, mine=query.mine)
     db.commit()
-    return ops.space_view(db, actor, space)
+    return payloads.space_view(db, actor, space)
 
 
 @api.get("/notes/<int:space_id>")
@@ -315,7 +315,7 @@ def api_space(space_id: int) -> SpaceOut:
     """Items, summary and action items of a notes space."""
     db = get_db()
     actor = require_actor()
-    return ops.space_view(db, actor, ops.space_for_actor(db, actor, space_id))
+    return payloads.space_view(db, actor, access.space_for_actor(db, actor, space_id))
 
 
 @api.get("/notes/<int:space_id>/events")
@@ -323,8 +323,8 @@ def api_space(space_id: int) -> SpaceOut:
 def api_space_events(space_id: int, query: EventsQuery) -> SpaceEventsOut:
     """What changed after sequence number `after` (the fallback when WebSockets are blocked)."""
     db = get_db()
-    space = ops.space_for_actor(db, require_actor(), space_id)
-    return ops.space_events(db, space, query.after)
+    space = access.space_for_actor(db, require_actor(), space_id)
+    return channel.space_events(db, space, query.after)
 
 
 @api.post("/notes/<int:space_id>/items")
@@ -333,9 +333,11 @@ def api_add_item(space_id: int, body: NoteItemIn) -> NoteItemOut:
     """A short Markdown note; it is sanitised (no scripts, event handlers or javascript: links)."""
     db = get_db()
     actor = require_actor()
-    item = ops.add_item(db, actor, ops.space_for_actor(db, actor, space_id, write=True), body)
+    item = note_items.add_item(
+        db, actor, access.space_for_actor(db, actor, space_id, write=True), body
+    )
     db.commit()
-    return ops.item_out(item)
+    return payloads.item_out(item)
 
 
 @api.patch("/notes/items/<int:item_id>")
@@ -344,9 +346,11 @@ def api_edit_item(item_id: int, body: NoteItemIn) -> NoteItemOut:
     """Authors change their own notes; facilitators any."""
     db = get_db()
     actor = require_actor()
-    item = ops.edit_item(db, actor, ops.item_for_actor(db, actor, item_id, write=True), body)
+    item = note_items.edit_item(
+        db, actor, note_items.item_for_actor(db, actor, item_id, write=True), body
+    )
     db.commit()
-    return ops.item_out(item)
+    return payloads.item_out(item)
 
 
 @api.delete("/notes/items/<int:item_id>")
@@ -355,7 +359,7 @@ def api_delete_item(item_id: int) -> None:
     """Authors remove their own notes; facilitators any."""
     db = get_db()
     actor = require_actor()
-    ops.delete_item(db, actor, ops.item_for_actor(db, actor, item_id, write=True))
+    note_items.delete_item(db, actor, note_items.item_for_actor(db, actor, item_id, write=True))
     db.commit()
 
 
@@ -366,16 +370,16 @@ def api_save_summary(space_id: int, body: SummaryIn) -> SpaceOut:
     `merged_text` when someone saved in between."""
     db = get_db()
     actor = require_actor()
-    space = ops.save_summary(db, actor, ops.space_for_actor(db, actor, space_id), body)
+    space = summary.save_summary(db, actor, access.space_for_actor(db, actor, space_id), body)
     db.commit()
-    return ops.space_out(db, space)
+    return payloads.space_out(db, space)
 
 
 @api.get("/notes/<int:space_id>/summary/revisions")
 @api_view(summary="Summary history", response=list[RevisionOut], tags=("notes",))
 def api_revisions(space_id: int) -> list[RevisionOut]:
     """Every saved version of the summary, newest first."""
-    return ops.revisions_of(ops.space_for_actor(get_db(), require_actor(), space_id))
+    return summary.revisions_of(access.space_for_actor(get_db(), require_actor(), space_id))
 
 
 @api.put("/notes/<int:space_id>/shared")
@@ -384,9 +388,9 @@ def api_share(space_id: int, body: ShareIn) -> SpaceOut:
     """Let everyone in the session read a breakout group's notes (or stop)."""
     db = get_db()
     actor = require_actor()
-    space = ops.share_space(db, actor, ops.space_for_actor(db, actor, space_id), body.shared)
+    space = sharing.share_space(db, actor, access.space_for_actor(db, actor, space_id), body.shared)
     db.commit()
-    return ops.space_out(db, space)
+    return payloads.space_out(db, space)
 
 
 @api.post("/notes/<int:space_id>/actions")
@@ -397,9 +401,9 @@ def api_add_action(space_id: int, body: ActionIn) -> ActionOut:
     """An action item for a participant of the session."""
     db = get_db()
     actor = require_actor()
-    action = ops.add_action(db, actor, ops.space_for_actor(db, actor, space_id), body)
+    action = action_items.add_action(db, actor, access.space_for_actor(db, actor, space_id), body)
     db.commit()
-    return ops.action_out(action)
+    return payloads.action_out(action)
 
 
 @api.patch("/actions/<int:action_id>")
@@ -408,9 +412,11 @@ def api_update_action(action_id: int, body: ActionPatch) -> ActionOut:
     """Tick it done, reword it, change its due date or owner."""
     db = get_db()
     actor = require_actor()
-    action = ops.update_action(db, actor, ops.action_for_actor(db, actor, action_id), body)
+    action = action_items.update_action(
+        db, actor, action_items.action_for_actor(db, actor, action_id), body
+    )
     db.commit()
-    return ops.action_out(action)
+    return payloads.action_out(action)
 
 
 @api.delete("/actions/<int:action_id>")
@@ -419,7 +425,7 @@ def api_delete_action(action_id: int) -> None:
     """Remove an action item."""
     db = get_db()
     actor = require_actor()
-    ops.delete_action(db, actor, ops.action_for_actor(db, actor, action_id))
+    action_items.delete_action(db, actor, action_items.action_for_actor(db, actor, action_id))
     db.commit()
 
 
@@ -430,4 +436,4 @@ def api_my_actions() -> list[ActionOut]:
     actor = require_actor()
     if actor.participant is None:
         raise Invalid(_("Only participants have action items."))
-    return [ops.action_out(a) for a in ops.actions_of(get_db(), actor.participant)]
+    return [payloads.action_out(a) for a in action_items.actions_of(get_db(), actor.participant)]
