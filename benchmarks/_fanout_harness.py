@@ -328,8 +328,8 @@ def setup_product(
     from companion.programmes.models import Membership, Participant
     from companion.programmes.operations import create_group, create_programme
     from companion.programmes.schemas import GroupIn, ProgrammeIn
+    from companion.sessions.join_links import join_link_for
     from companion.sessions.models import Session
-    from companion.sessions.operations import join_link_for
 
     app = create_app(config(instance, database_url))
     database = get_database(app)

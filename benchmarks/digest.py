@@ -175,8 +175,8 @@ def build_world(app: Any, participants: int) -> tuple[int, dict[int, set[int]]]:
     from companion.programmes.models import Membership, Participant
     from companion.programmes.operations import create_group, create_programme
     from companion.programmes.schemas import GroupIn, ProgrammeIn
+    from companion.sessions.join_links import join_link_for
     from companion.sessions.models import AgendaItem, Attendance, Session
-    from companion.sessions.operations import join_link_for
 
     groups: dict[int, set[int]] = {}
     with app.app_context(), get_database(app).session() as db:

@@ -77,7 +77,10 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     _register_blueprints(app)
     _setup_live(app, config)
-    app.jinja_env.globals["config_public"] = {"base_url": config.base_url}
+    app.jinja_env.globals["config_public"] = {
+        "base_url": config.base_url,
+        "join_opens_minutes": config.join_opens_minutes,
+    }
     return app
 
 

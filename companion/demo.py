@@ -25,6 +25,7 @@ from companion.core.i18n import zone
 from companion.programmes import operations as programme_ops
 from companion.programmes.models import Programme
 from companion.programmes.schemas import GroupIn, ParticipantIn, ProgrammeIn
+from companion.sessions import join_links
 from companion.sessions import operations as session_ops
 from companion.sessions.models import AgendaKind
 from companion.sessions.schedule import next_weekday
@@ -133,17 +134,17 @@ def create_demo(app: Flask) -> DemoSummary:
             .order_by(Programme.id)
         )
         assert programme is not None
-        join_links = []
+        links: list[tuple[str, str]] = []
         for participant in programme.participants[:3]:
-            link = session_ops.join_link_for(db, participant)
-            join_links.append((participant.name, session_ops.join_url(config, link)))
+            link = join_links.join_link_for(db, participant)
+            links.append((participant.name, join_links.join_url(config, link)))
         db.commit()
         return DemoSummary(
             sign_in_url=config.external_url("/sign-in"),
             email=DEMO_EMAIL,
             password=password,
             programme_url=config.external_url(f"/programmes/{programme.id}"),
-            join_links=join_links,
+            join_links=links,
             created=created,
         )
 

@@ -1,4 +1,8 @@
-"""Who is here: marking members absent or present; the session's draft rounds follow."""
+"""Who is here: marking members absent or present; the session's draft rounds follow.
+
+The marks are the facilitator's presence marks (`sessions.attendance.mark_presence`), the
+strongest source of the session's one presence fact.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,18 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
 
 from companion.breakouts import planning
 from companion.breakouts.access import rounds_of
 from companion.breakouts.channel import publish_round
 from companion.breakouts.drafts import drafts_from, plan_jointly
-from companion.breakouts.models import BreakoutAbsence, BreakoutRound, RoundKind
+from companion.breakouts.models import BreakoutRound, RoundKind
 from companion.breakouts.people import absent_ids, group_members
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotFound
-from companion.sessions.models import Attendance, Session
+from companion.sessions.attendance import mark_presence, presence_of
+from companion.sessions.models import Session
+from companion.sessions.operations import on_presence_marked
 
 
 @dataclass
@@ -37,16 +42,10 @@ def set_absences(db: Db, session: Session, absent: Collection[int]) -> Attendanc
     current = absent_ids(db, session)
     if wanted == current:
         return AttendanceChange()
-    if current - wanted:
-        db.execute(
-            delete(BreakoutAbsence).where(
-                BreakoutAbsence.session_id == session.id,
-                BreakoutAbsence.participant_id.in_(current - wanted),
-            )
-        )
+    for participant_id in sorted(current - wanted):
+        mark_presence(db, session, participant_id, None)
     for participant_id in sorted(wanted - current):
-        db.add(BreakoutAbsence(session_id=session.id, participant_id=participant_id))
-    db.flush()
+        mark_presence(db, session, participant_id, False)
     return _after_attendance(db, session, wanted)
 
 
@@ -60,14 +59,19 @@ def set_absent(db: Db, session: Session, participant_id: int, absent: bool) -> A
 
 
 def absent_not_joined(db: Db, session: Session) -> AttendanceChange:
-    """Mark everyone who has not opened their join link for this session absent."""
+    """Mark everyone absent whom no source has seen at the session (join link, platform)."""
     if session.starts_at > utcnow():
         raise Conflict(_("The session has not started yet, so nobody has joined."))
-    joined = set(
-        db.scalars(select(Attendance.participant_id).where(Attendance.session_id == session.id))
-    )
-    away = {p.id for p in group_members(session)} - joined
+    facts = presence_of(db, session)
+    away = {p.id for p in group_members(session) if not facts[p.id].present}
     return set_absences(db, session, away | absent_ids(db, session))
+
+
+@on_presence_marked
+def drafts_follow_presence(db: Db, session: Session) -> None:
+    """Presence corrected on the session page: the drafts lose people marked absent (and
+    are planned again), as when they are marked on the breakouts page."""
+    _after_attendance(db, session, absent_ids(db, session))
 
 
 def _after_attendance(db: Db, session: Session, absent: set[int]) -> AttendanceChange:

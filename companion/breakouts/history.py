@@ -6,47 +6,55 @@ People who missed a session did not meet anyone in its rounds.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy import select
 
-from companion.breakouts.models import BreakoutRound, RoundStatus
-from companion.breakouts.people import absent_ids
+from companion.breakouts.models import BreakoutMember, BreakoutRound, RoundStatus
 from companion.breakouts.planning import PastRound
-from companion.core.db import Db, utcnow
+from companion.core.db import Db
 from companion.programmes.models import Programme
-from companion.sessions.models import Attendance, Session
+from companion.sessions.attendance import presence_by_session, register_breakout_source
+from companion.sessions.models import Session
+from companion.sessions.presence import absent_ids
 
 
-def _absent_keys(db: Db, session: Session, now: datetime | None = None) -> set[str]:
-    """Who missed the session: marked absent, or (once people joined) never joined.
-
-    Attendance only says something once the session has begun and someone's join link was
-    used; before that, everyone not marked absent is expected.
-    """
-    keys = {f"p:{pid}" for pid in absent_ids(db, session)}
-    now = now or utcnow()
-    if session.starts_at <= now:
-        joined = set(
-            db.scalars(select(Attendance.participant_id).where(Attendance.session_id == session.id))
+@register_breakout_source
+def members_of_rounds_that_ran(db: Db, session_ids: Sequence[int]) -> dict[int, set[int]]:
+    """For the session's presence: who sat in a group of a round that started (or closed)."""
+    seated: dict[int, set[int]] = {}
+    rows = db.execute(
+        select(BreakoutRound.session_id, BreakoutMember.participant_id)
+        .join(BreakoutMember, BreakoutMember.round_id == BreakoutRound.id)
+        .where(
+            BreakoutRound.session_id.in_(list(session_ids)),
+            BreakoutRound.status.in_([RoundStatus.STARTED, RoundStatus.CLOSED]),
+            BreakoutMember.participant_id.is_not(None),
         )
-        if joined:
-            keys |= {f"p:{m.participant_id}" for m in session.group.memberships} - {
-                f"p:{pid}" for pid in joined
-            }
-    return keys
+    )
+    for session_id, participant_id in rows:
+        if participant_id is not None:
+            seated.setdefault(session_id, set()).add(participant_id)
+    return seated
 
 
 def _as_past(db: Db, rounds: Iterable[BreakoutRound]) -> list[PastRound]:
-    absent: dict[int, set[str]] = {}
-    past: list[PastRound] = []
-    for round_ in rounds:
-        if round_.session_id not in absent:
-            absent[round_.session_id] = _absent_keys(db, round_.session)
-        groups = [[m.key for m in group.members] for group in round_.groups]
-        past.append(PastRound(groups=groups, absent=absent[round_.session_id]))
-    return past
+    """The rounds as the planner sees them: groups of keys, and who missed each session (by
+    the session's one presence fact: nobody who missed it met anyone in its rounds)."""
+    rounds = list(rounds)
+    sessions = list({r.session_id: r.session for r in rounds}.values())
+    facts = presence_by_session(db, sessions)
+    absent = {
+        session_id: {f"p:{pid}" for pid in absent_ids(people)}
+        for session_id, people in facts.items()
+    }
+    return [
+        PastRound(
+            groups=[[m.key for m in group.members] for group in round_.groups],
+            absent=absent[round_.session_id],
+        )
+        for round_ in rounds
+    ]
 
 
 def _programme_rounds(

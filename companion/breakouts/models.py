@@ -183,22 +183,3 @@ class BreakoutRule(Base):
 
     first: Mapped[Participant] = relationship(foreign_keys=[first_id])
     second: Mapped[Participant] = relationship(foreign_keys=[second_id])
-
-
-class BreakoutAbsence(Base):
-    """A participant known not to be in a session's breakouts (told in advance, or not there).
-
-    Absent people are left out of the session's rounds and do not count as having met anyone.
-    """
-
-    __tablename__ = "breakout_absence"
-    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(
-        ForeignKey("session.id", ondelete="CASCADE"), index=True
-    )
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participant.id", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,17 +5,17 @@ removing groups. Someone moved by hand stays where they are when the round is re
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import delete
 
 from companion.accounts.models import Facilitator
 from companion.breakouts import rooms
 from companion.breakouts.channel import publish_round
 from companion.breakouts.drafts import default_group_name, find_member, new_member, require_draft
-from companion.breakouts.models import BreakoutAbsence, BreakoutGroup, BreakoutRound
+from companion.breakouts.models import BreakoutGroup, BreakoutRound
 from companion.breakouts.people import person_for_key
 from companion.core.db import Db
 from companion.core.errors import Conflict, Invalid
 from companion.programmes.models import Participant
+from companion.sessions.attendance import mark_presence, marked_absent
 
 
 def move_person(db: Db, round_: BreakoutRound, key: str, group_id: int | None) -> None:
@@ -42,14 +42,10 @@ def move_person(db: Db, round_: BreakoutRound, key: str, group_id: int | None) -
             member.group = target
         # Even "move to where they are" says: keep them here.
         member.fixed, member.source = True, "moved"
-    if isinstance(person, Participant) and target is not None:
-        # Placing someone by hand says they are here after all.
-        db.execute(
-            delete(BreakoutAbsence).where(
-                BreakoutAbsence.session_id == round_.session_id,
-                BreakoutAbsence.participant_id == person.id,
-            )
-        )
+    # Placing someone by hand says they are here after all: take back an absence mark.
+    placed = isinstance(person, Participant) and target is not None
+    if placed and person.id in marked_absent(db, round_.session_id):
+        mark_presence(db, round_.session, person.id, None)
     if isinstance(person, Facilitator):
         ids = set(round_.settings.get("facilitator_ids") or []) | {person.id}
         round_.settings = {**round_.settings, "facilitator_ids": sorted(ids)}

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from companion.accounts.models import Facilitator, ProgrammeRole
 from companion.breakouts import planning
 from companion.breakouts.access import possible_id
-from companion.breakouts.models import BreakoutAbsence, BreakoutMember, BreakoutRound
+from companion.breakouts.models import BreakoutMember, BreakoutRound
 from companion.breakouts.planning import Seat
 from companion.core.db import Db
 from companion.core.errors import Invalid
 from companion.programmes.models import Participant, Programme
+from companion.sessions.attendance import marked_absent
 from companion.sessions.models import Session
 
 
@@ -28,12 +29,9 @@ def group_members(session: Session) -> list[Participant]:
 
 
 def absent_ids(db: Db, session: Session) -> set[int]:
-    """Participants marked absent from the session's breakouts."""
-    return set(
-        db.scalars(
-            select(BreakoutAbsence.participant_id).where(BreakoutAbsence.session_id == session.id)
-        )
-    )
+    """Participants the facilitator marked absent (in advance or on the day): left out of the
+    session's rounds."""
+    return marked_absent(db, session.id)
 
 
 def present_participants(db: Db, session: Session) -> list[Participant]:

@@ -51,8 +51,10 @@ from companion.core.errors import Conflict, DomainError, Invalid, NotFound
 from companion.core.validation import form_data, parse
 from companion.programmes.models import Group, Programme
 from companion.programmes.operations import get_programme
+from companion.sessions.attendance import presence_of
 from companion.sessions.models import Session
 from companion.sessions.operations import get_session
+from companion.sessions.presence import PresenceSource
 
 # --- the facilitator's session page ---------------------------------------------------------
 
@@ -74,7 +76,12 @@ def _session_page(
     rounds = rounds_of(db, session)
     members = group_members(session)
     absent = absent_ids(db, session)
-    joined = {a.participant_id for a in session.attendance}
+    # "joined": seen by a join link or the platform (the facilitator's own marks are the boxes).
+    joined = {
+        pid
+        for pid, fact in presence_of(db, session).items()
+        if fact.present and fact.source in (PresenceSource.LINK, PresenceSource.PLATFORM)
+    }
     defaults: dict[str, Any] = {
         "kind": "optimised",
         "sizing": "size",

@@ -441,17 +441,18 @@ def contact_counts(
 
 
 def notify_request(db: Db, config: Config, contact: FollowUpContact) -> bool:
-    """Email the recipient about a request made after its session ended.
+    """Email the recipient about a request made after its session's summary went out.
 
-    Requests made during a session reach the recipient in that session's digest instead.
+    Requests made before that (during the session, or while its summary waits for review)
+    reach the recipient in that session's summary instead.
     """
     session = contact.session
     if contact.status != ContactStatus.PENDING or (
-        session is not None and session.status != SessionStatus.ENDED
+        session is not None and session.status != SessionStatus.SUMMARY_SENT
     ):
         return False
     from companion.digest.links import personal_url
-    from companion.sessions.operations import join_link_for
+    from companion.sessions.join_links import join_link_for
 
     recipient = contact.recipient
     link = join_link_for(db, recipient)

@@ -34,8 +34,10 @@ from companion.notes import membership
 from companion.notes.markdown import render_markdown
 from companion.notes.models import ActionItem, NoteItem, NoteSpace
 from companion.programmes.models import Participant
-from companion.sessions.models import Attendance, JoinLink, Session
-from companion.sessions.operations import join_link_for, join_url
+from companion.sessions.attendance import attended as attended_ids
+from companion.sessions.join_links import join_link_for, join_url
+from companion.sessions.models import JoinLink, Session
+from companion.sessions.operations import next_session_after
 
 #: The order details are listed in.
 DETAIL_ORDER = ("email", "phone", "website", "linkedin")
@@ -99,13 +101,9 @@ def _note_line(item: NoteItem) -> NoteLine:
 
 
 def next_session_of(session: Session) -> Session | None:
-    """The group's next session after this one that is not cancelled."""
-    later = [
-        s
-        for s in session.group.sessions
-        if s.id != session.id and not s.is_cancelled and s.starts_at > session.starts_at
-    ]
-    return min(later, key=lambda s: s.starts_at) if later else None
+    """The group's real next session: after this one and still coming (not cancelled, not
+    held), so a summary sent late never points at a session that has passed."""
+    return next_session_after(session)
 
 
 def _previous_session_end(session: Session) -> datetime | None:
@@ -152,9 +150,8 @@ def digest_inputs(
     facts = session_facts(session)
     spaces = session_notes(db, session)
     topics = topics_for_digest(db, session)
-    attended = set(
-        db.scalars(select(Attendance.participant_id).where(Attendance.session_id == session.id))
-    )
+    # The session's one presence fact (facilitator's mark, platform, join link, breakouts).
+    attended = attended_ids(db, session)
     actions: dict[int, list[ActionItem]] = defaultdict(list)
     for action in db.scalars(
         select(ActionItem)

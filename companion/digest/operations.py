@@ -1,7 +1,12 @@
-"""Sending the digest and reminders through the outbox, exactly once per person.
+"""Sending the summary email (the digest) through the outbox, exactly once per person.
 
-Exactly once: ending a session (by a facilitator, twice, or by the scheduled end plus grace)
-enqueues one `digest.send` job under the dedupe key `digest-<session>`; the job queues one
+When: ending a session sends nothing. The facilitator reviews the summary and releases it
+(`release_summary`), or it goes out by itself `summary_delay_minutes` after the end
+(`send_due_summaries`, run by the worker); a session nobody ended is ended by the worker its
+grace after the scheduled end (`end_overdue_sessions`). All three ask the session's lifecycle.
+
+Exactly once: releasing the summary (by a facilitator, twice, or by the worker) enqueues one
+`digest.send` job under the dedupe key `digest-<session>`; the job queues one
 outbox message per participant under `digest-<session>-<participant>`. It commits them a
 chunk at a time (the first chunk small), so the worker's mail loop delivers the first digests
 while the rest are still being rendered. A run that dies midway keeps the chunks it committed
@@ -20,7 +25,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale, get_translations
 from flask_babel import gettext as _
 from jinja2 import Template, pass_context
@@ -28,7 +33,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from companion.config import Config
-from companion.contacts.operations import kind_label, preferences_for
+from companion.contacts.operations import kind_label
 from companion.core.db import Db, utcnow
 from companion.core.i18n import local_datetime
 from companion.core.jobs import Job, enqueue_job, job_handler, periodic
@@ -36,7 +41,6 @@ from companion.core.mail import (
     Attachment,
     NewMail,
     OutboxMessage,
-    queue_mail,
     queue_mails,
     requeue_failed,
 )
@@ -48,19 +52,25 @@ from companion.digest.content import (
     SpaceNotes,
     build_digest,
 )
-from companion.digest.gather import digest_inputs, session_facts
-from companion.digest.links import personal_url
+from companion.digest.gather import digest_inputs
 from companion.programmes.models import Membership, Participant
+from companion.sessions import lifecycle
 from companion.sessions.ics import CalendarEntry
 from companion.sessions.models import Session, SessionStatus
-from companion.sessions.operations import end_session, join_link_for, join_url, on_session_ended
+from companion.sessions.operations import (
+    clock_of,
+    end_session,
+    mark_summary_sent,
+    state_of,
+)
 
 log = logging.getLogger(__name__)
 
 #: The job that queues a session's digests.
 DIGEST_JOB = "digest.send"
-#: Sessions that ended longer ago than this are not ended (and digested) automatically: when
-#: the feature is switched on, old sessions must not send a flood of stale emails.
+#: Sessions that ended longer ago than this are not ended, nor their summaries sent,
+#: automatically: when the feature is switched on (or the worker was down), old sessions must
+#: not send a flood of stale emails; their facilitators send them from the review page.
 AUTO_END_LOOKBACK = timedelta(days=2)
 #: Digests per committed chunk when the job queues them. The first chunk is small so that
 #: delivery can start after a few renders; later ones are larger, for fewer commits.
@@ -371,23 +381,27 @@ def queue_digest(db: Db, session: Session) -> Job | None:
     )
 
 
-@on_session_ended
-def _digest_when_ended(db: Db, session: Session) -> None:
-    queue_digest(db, session)
+def release_summary(db: Db, session: Session, *, now: datetime | None = None) -> Job | None:
+    """Send the reviewed summary: the session's state becomes "summary sent" and the digest
+    run is queued, in the caller's transaction. Conflict unless the session has ended and
+    its summary has not gone out."""
+    mark_summary_sent(db, session, now=now)
+    return queue_digest(db, session)
 
 
 @job_handler(DIGEST_JOB)
 def _send_digest_job(db: Db, payload: dict[str, Any]) -> None:
     session = db.get(Session, payload["session_id"])
-    if session is None or session.is_cancelled:
-        return  # deleted or called off after ending: nothing to tell
+    if session is None or session.status != SessionStatus.SUMMARY_SENT:
+        return  # deleted, or reopened: nothing to tell
     # Chunks are committed as they are rendered (see send_digest): a re-run after a failure
     # or a crash queues only those still missing.
     send_digest(db, _config(), session, commit_chunk=db.commit)
 
 
 def end_overdue_sessions(db: Db, now: datetime | None = None) -> int:
-    """End sessions whose scheduled end plus the grace has passed (this sends their digest)."""
+    """End the sessions nobody ended, their grace after the scheduled end (nothing is sent:
+    their summaries wait for review like any other)."""
     config = _config()
     now = now or utcnow()
     grace = timedelta(minutes=config.digest_grace_minutes)
@@ -400,9 +414,33 @@ def end_overdue_sessions(db: Db, now: datetime | None = None) -> int:
     )
     ended = 0
     for session in candidates:
-        if session.ends_at + grace <= now and session.ends_at >= now - AUTO_END_LOOKBACK:
-            ended += end_session(db, session, at=session.ends_at)
+        clock = clock_of(session, now)
+        state = lifecycle.state_of(session.status, clock)
+        if lifecycle.overdue_for_ending(state, clock, grace) and (
+            session.ends_at >= now - AUTO_END_LOOKBACK
+        ):
+            ended += end_session(db, session, by="worker", at=session.ends_at, now=now)
     return ended
+
+
+def send_due_summaries(db: Db, now: datetime | None = None) -> int:
+    """Release the summaries nobody released within `summary_delay_minutes` of the end."""
+    config = _config()
+    now = now or utcnow()
+    delay = timedelta(minutes=config.summary_delay_minutes)
+    candidates = db.scalars(
+        select(Session).where(
+            Session.status == SessionStatus.ENDED,
+            Session.ended_at.is_not(None),
+            Session.ended_at >= now - AUTO_END_LOOKBACK - delay,
+        )
+    )
+    released = 0
+    for session in candidates:
+        if lifecycle.summary_due(state_of(session, now), session.ended_at, now, delay):
+            release_summary(db, session, now=now)
+            released += 1
+    return released
 
 
 def digest_status(db: Db, session: Session) -> dict[str, Any]:
@@ -438,101 +476,11 @@ def failed_digests(db: Db, session_id: int) -> int:
     )
 
 
-# --- reminders --------------------------------------------------------------------------------
-
-
-def reminder_key(hours: int, session: Session, participant_id: int) -> str:
-    """Dedupe key of one reminder; a moved session gets its reminders again (new start)."""
-    stamp = session.starts_at.strftime("%Y%m%d%H%M")
-    return f"reminder-{hours}h-{session.id}-{participant_id}-{stamp}"
-
-
-def due_reminder_hours(session: Session, hours: tuple[int, ...], now: datetime) -> int | None:
-    """Which reminder is due now: the nearest lead time already reached, or None."""
-    if session.starts_at <= now:
-        return None
-    reached = [h for h in hours if session.starts_at - timedelta(hours=h) <= now]
-    return min(reached) if reached else None
-
-
-def render_reminder(
-    db: Db, config: Config, session: Session, participant: Participant, hours: int
-) -> RenderedEmail:
-    """The reminder email in the participant's language, with join link and agenda."""
-    link = join_link_for(db, participant)
-    facts = session_facts(session)
-    with force_locale(participant.effective_language):
-        context = {
-            "participant": participant,
-            "session": facts,
-            "agenda": [item for item in session.agenda],
-            "join_url": join_url(config, link),
-            "preferences_url": personal_url(config, link, "preferences"),
-            "reminders_url": personal_url(config, link, "reminders"),
-            "hours": hours,
-        }
-        subject = _(
-            "Reminder: %(session)s starts %(when)s",
-            session=facts.title,
-            when=local_datetime(session.starts_at, facts.timezone, "EEE d.M. HH:mm"),
-        )
-        text = render_template("digest/email/reminder.txt", **context)
-        html = render_template("digest/email/reminder.html", subject=subject, **context)
-    return RenderedEmail(subject, text, html)
-
-
-def send_due_reminders(db: Db, now: datetime | None = None) -> int:
-    """Queue the reminders that are due (24 h and 1 h before by default), once each."""
-    config = _config()
-    hours = config.reminder_hours
-    if not hours:
-        return 0
-    now = now or utcnow()
-    sessions = db.scalars(
-        select(Session).where(
-            Session.status == SessionStatus.SCHEDULED,
-            Session.starts_at > now,
-            Session.starts_at <= now + timedelta(hours=max(hours)),
-        )
-    )
-    queued = 0
-    for session in sessions:
-        due = due_reminder_hours(session, hours, now)
-        if due is None:
-            continue
-        members = [m.participant for m in session.group.memberships]
-        keys = {reminder_key(due, session, p.id): p for p in members}
-        existing = set(
-            db.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))
-        )
-        preferences = preferences_for(db, [p.id for p in members])
-        for key, participant in keys.items():
-            if key in existing:
-                continue
-            stored = preferences.get(participant.id)
-            if stored is not None and not stored.reminders:
-                continue
-            email = render_reminder(db, config, session, participant, due)
-            message = queue_mail(
-                db,
-                to_address=participant.email,
-                to_name=participant.name,
-                subject=email.subject,
-                text_body=email.text,
-                html_body=email.html,
-                kind="reminder",
-                programme_id=session.group.programme_id,
-                dedupe_key=key,
-            )
-            queued += message is not None
-    return queued
-
-
 @periodic(60)
 def _end_overdue_sessions(db: Db) -> None:
     end_overdue_sessions(db)
 
 
 @periodic(60)
-def _send_due_reminders(db: Db) -> None:
-    send_due_reminders(db)
+def _send_due_summaries(db: Db) -> None:
+    send_due_summaries(db)

@@ -21,16 +21,21 @@ from flask_babel import ngettext
 from companion.accounts.identity import current_actor, enter_as_participant, require_facilitator
 from companion.config import Config
 from companion.contacts.operations import contacts_of, preferences_of
-from companion.core.db import get_db, utcnow
-from companion.core.errors import Invalid, NotFound
+from companion.core.db import get_db, utcnow, writes
+from companion.core.errors import NotFound
 from companion.digest import operations as ops
+from companion.digest import reminders  # noqa: F401 - registers the reminder job
+from companion.digest.gather import session_notes
 from companion.digest.links import TARGETS, resolve_personal_token
 from companion.notes.action_items import actions_of
 from companion.notes.payloads import action_out
 from companion.notes.views import who_are_you
 from companion.programmes.models import Participant
+from companion.sessions import join_links
 from companion.sessions import operations as session_ops
-from companion.sessions.models import Session, SessionStatus
+from companion.sessions.life_views import presence_counts, presence_rows
+from companion.sessions.lifecycle import Action
+from companion.sessions.models import Session
 
 bp = Blueprint("digest", __name__, template_folder="templates")
 
@@ -60,9 +65,10 @@ def me() -> ResponseReturnValue:
         (s for g in participant.groups for s in g.sessions if not s.is_cancelled),
         key=lambda s: s.starts_at,
     )
-    upcoming = [s for s in sessions if s.ends_at >= now and s.status != SessionStatus.ENDED]
+    # Coming: scheduled and not yet over; held: everything else that was not cancelled.
+    upcoming = session_ops.coming_sessions(sessions, now)
     held = [s for s in sessions if s not in upcoming]
-    link = session_ops.join_link_for(db, participant)
+    link = join_links.join_link_for(db, participant)
     actions = [action_out(a) for a in actions_of(db, participant) if not a.done]
     contacts = contacts_of(db, participant)
     db.commit()  # the join link is made on first need
@@ -73,8 +79,8 @@ def me() -> ResponseReturnValue:
         next_session=upcoming[0] if upcoming else None,
         upcoming=upcoming[1:],
         held=list(reversed(held)),
-        join_url=session_ops.join_url(_config(), link),
-        calendar_url=url_for("sessions.join_calendar", token=session_ops.join_token(link)),
+        join_url=join_links.join_url(_config(), link),
+        calendar_url=url_for("sessions.join_calendar", token=join_links.join_token(link)),
         actions=actions,
         contacts=contacts,
         reminders=preferences_of(db, participant).reminders,
@@ -119,8 +125,10 @@ def _preview_target(session: Session) -> tuple[Participant | None, bool | None]:
 
 
 @bp.route("/sessions/<int:session_id>/digest")
+@writes
 def digest(session_id: int) -> ResponseReturnValue:
-    """The session's digest: who got it (and who could not), and a preview per participant."""
+    """The summary email: for review once the session has ended (who counts as present, the
+    plenary notes, a preview per person), then its delivery."""
     facilitator = require_facilitator()
     db = get_db()
     session = session_ops.get_session(db, facilitator, session_id)
@@ -130,17 +138,23 @@ def digest(session_id: int) -> ResponseReturnValue:
         content, email = ops.preview_digest(db, _config(), session, participant, missed=missed)
         preview = {"content": content, "email": email}
     status = ops.digest_status(db, session)
+    rows = presence_rows(db, session)
+    plenary = next((s for s in session_notes(db, session) if s.breakout_group_id is None), None)
     db.commit()  # join links are made on first need
     return render_template(
         "digest/status.html",
         session=session,
         programme=session.group.programme,
+        state=session_ops.state_of(session),
+        can={action.value: session_ops.can(session, action) for action in Action},
+        summary_at=session_ops.summary_goes_out_at(session),
+        presence=rows,
+        counts=presence_counts(rows),
+        plenary=plenary,
         status=status,
         participant=participant,
         variant=request.args.get("variant", ""),
-        members=sorted(
-            (m.participant for m in session.group.memberships), key=lambda p: p.name.lower()
-        ),
+        members=[row.participant for row in rows],
         preview=preview,
     )
 
@@ -165,20 +179,31 @@ def preview_html(session_id: int) -> Response:
     return response
 
 
-@bp.route("/sessions/<int:session_id>/digest/send", methods=["POST"])
+@bp.route("/sessions/<int:session_id>/digest/send", methods=["GET", "POST"])
+@writes
 def send_now(session_id: int) -> ResponseReturnValue:
-    """Send the digest of a held session now (once; pressing again changes nothing)."""
+    """Show exactly what goes out to whom, then send the reviewed summary (once)."""
     facilitator = require_facilitator()
     db = get_db()
     session = session_ops.get_session(db, facilitator, session_id)
-    if session.status != SessionStatus.ENDED:
-        raise Invalid(_("End the session first; its summary goes out when it ends."))
-    if ops.queue_digest(db, session) is not None:
+    if request.method == "POST":
+        ops.release_summary(db, session)
+        db.commit()
         flash(_("The summary emails are being prepared. See the outbox."))
-    else:
-        flash(_("The summary of this session has already been sent."))
+        return redirect(url_for("digest.digest", session_id=session.id), code=303)
+    if not session_ops.can(session, Action.SEND_SUMMARY):
+        ops.release_summary(db, session)  # raises the Conflict that says why
+    rows = presence_rows(db, session)
+    upcoming = session_ops.next_session_after(session)
     db.commit()
-    return redirect(url_for("digest.digest", session_id=session.id), code=303)
+    return render_template(
+        "digest/send_confirm.html",
+        session=session,
+        programme=session.group.programme,
+        present=[r.participant for r in rows if r.fact.present],
+        absent=[r.participant for r in rows if not r.fact.present],
+        next_session=upcoming,
+    )
 
 
 @bp.route("/sessions/<int:session_id>/digest/resend", methods=["POST"])

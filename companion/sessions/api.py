@@ -1,4 +1,4 @@
-"""The JSON API for sessions, the schedule, attendance and the agenda (`/api/v1`)."""
+"""The JSON API for sessions, the schedule, their life (end, reopen), presence and the agenda."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from companion.core.api import api_view
 from companion.core.db import get_db
 from companion.programmes import operations as programme_ops
 from companion.programmes.models import Programme
+from companion.sessions import agenda, attendance
 from companion.sessions import operations as ops
 from companion.sessions.models import Session
+from companion.sessions.presence import Presence
 from companion.sessions.schemas import (
     AgendaItemIn,
-    AttendanceOut,
+    PresenceMarkIn,
+    PresenceOut,
+    PresenceReportOut,
     ScheduleIn,
     SessionIn,
     SessionMove,
@@ -34,6 +38,7 @@ def _session_out(session: Session) -> SessionOut:
             "ends_at": session.ends_at,
             "duration_minutes": session.duration_minutes,
             "status": session.status,
+            "state": ops.state_of(session),
             "platform": session.platform,
             "join_url": room.join_url if room else None,
             "agenda": [item for item in session.agenda],
@@ -117,14 +122,78 @@ def api_cancel_session(session_id: int) -> SessionOut:
     return _session_out(session)
 
 
-@api.get("/sessions/<int:session_id>/attendance")
-@api_view(summary="Attendance of a session", response=list[AttendanceOut], tags=("sessions",))
-def api_attendance(session_id: int) -> list[AttendanceOut]:
-    """Who joined, when first and last, and how often."""
+@api.post("/sessions/<int:session_id>/end")
+@api_view(summary="End a session", response=SessionOut, tags=("sessions",))
+def api_end_session(session_id: int) -> SessionOut:
+    """Mark the session as held (possible once its join window opened; 409 before). Nothing
+    is emailed: the summary waits for review, or goes out by itself later."""
     facilitator = require_facilitator()
     db = get_db()
     session = ops.get_session(db, facilitator, session_id)
-    return [AttendanceOut.model_validate(a) for a in ops.attendance_of(db, session)]
+    ops.end_session(db, session, by="facilitator")
+    db.commit()
+    return _session_out(session)
+
+
+@api.post("/sessions/<int:session_id>/reopen")
+@api_view(summary="Reopen an ended session", response=SessionOut, tags=("sessions",))
+def api_reopen_session(session_id: int) -> SessionOut:
+    """Undo an ending until the summary has gone out (409 after)."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.reopen_session(db, ops.get_session(db, facilitator, session_id))
+    db.commit()
+    return _session_out(session)
+
+
+def presence_out(participant_id: int, fact: Presence) -> PresenceOut:
+    """One person's presence fact as the API shows it."""
+    return PresenceOut(
+        participant_id=participant_id,
+        present=fact.present,
+        source=fact.source.value if fact.source else None,
+        first_seen_at=fact.first_seen_at,
+        minutes=fact.minutes,
+        reports=[
+            PresenceReportOut(
+                source=report.source.value,
+                present=report.present,
+                first_seen_at=report.first_seen_at,
+                minutes=report.minutes,
+            )
+            for report in fact.reports
+        ],
+    )
+
+
+@api.get("/sessions/<int:session_id>/attendance")
+@api_view(summary="Presence at a session", response=list[PresenceOut], tags=("sessions",))
+def api_attendance(session_id: int) -> list[PresenceOut]:
+    """Each member's presence: the one fact and the reports of each source behind it."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+    facts = attendance.presence_of(db, session)
+    return [presence_out(pid, facts[pid]) for pid in sorted(facts)]
+
+
+@api.put("/sessions/<int:session_id>/attendance")
+@api_view(
+    summary="Correct one person's presence",
+    body=PresenceMarkIn,
+    response=PresenceOut,
+    tags=("sessions",),
+)
+def api_mark_presence(session_id: int, body: PresenceMarkIn) -> PresenceOut:
+    """The facilitator's mark, which overrides every other source ("clear" takes it back)."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+    ops.mark_presence(db, session, body.participant_id, body.mark, by=facilitator.id)
+    db.commit()
+    return presence_out(
+        body.participant_id, attendance.presence_of(db, session)[body.participant_id]
+    )
 
 
 @api.post("/sessions/<int:session_id>/agenda")
@@ -140,6 +209,6 @@ def api_add_agenda(session_id: int, body: AgendaItemIn) -> SessionOut:
     facilitator = require_facilitator()
     db = get_db()
     session = ops.get_session(db, facilitator, session_id)
-    ops.add_agenda_item(db, session, body)
+    agenda.add_agenda_item(db, session, body)
     db.commit()
     return _session_out(session)

@@ -184,20 +184,16 @@ def _report(
 # --- reading ------------------------------------------------------------------------------------
 
 
-def has_begun(session: Session, now: datetime | None = None) -> bool:
-    """Whether presence is decided: the session started, or was ended (even early)."""
-    if session.status in (StoredStatus.ENDED, StoredStatus.SUMMARY_SENT):
-        return True
-    return session.status == StoredStatus.SCHEDULED and (now or utcnow()) >= session.starts_at
+def is_settled(session: Session) -> bool:
+    """Whether presence is decided for everyone: the session has ended. Until then someone
+    nobody has seen is expected, not absent."""
+    return session.status in (StoredStatus.ENDED, StoredStatus.SUMMARY_SENT)
 
 
-def presence_by_session(
-    db: Db, sessions: Sequence[Session], *, now: datetime | None = None
-) -> dict[int, dict[int, Presence]]:
+def presence_by_session(db: Db, sessions: Sequence[Session]) -> dict[int, dict[int, Presence]]:
     """For each session, each member of its group (and anyone reported) and their fact."""
     if not sessions:
         return {}
-    now = now or utcnow()
     ids = [s.id for s in sessions]
     reports: dict[tuple[int, int], list[Report]] = defaultdict(list)
     for row in db.scalars(select(PresenceReport).where(PresenceReport.session_id.in_(ids))):
@@ -227,23 +223,23 @@ def presence_by_session(
             members[session_id].add(participant_id)
     result: dict[int, dict[int, Presence]] = {}
     for session in sessions:
-        begun = has_begun(session, now)
+        settled = is_settled(session)
         people = members[session.id] | {p for (s, p) in reports if s == session.id}
         result[session.id] = {
-            person: presence.merge(reports.get((session.id, person), ()), begun=begun)
+            person: presence.merge(reports.get((session.id, person), ()), settled=settled)
             for person in people
         }
     return result
 
 
-def presence_of(db: Db, session: Session, *, now: datetime | None = None) -> dict[int, Presence]:
+def presence_of(db: Db, session: Session) -> dict[int, Presence]:
     """Each member of the session's group (and anyone reported) and whether they were there."""
-    return presence_by_session(db, [session], now=now)[session.id]
+    return presence_by_session(db, [session])[session.id]
 
 
-def attended(db: Db, session: Session, *, now: datetime | None = None) -> set[int]:
+def attended(db: Db, session: Session) -> set[int]:
     """Who was at the session, by the merged fact."""
-    return presence.present_ids(presence_of(db, session, now=now))
+    return presence.present_ids(presence_of(db, session))
 
 
 def reports_of(

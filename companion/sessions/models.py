@@ -1,4 +1,4 @@
-"""Sessions, their agenda, personal join links and attendance."""
+"""Sessions, their agenda, personal join links and presence reports."""
 
 from __future__ import annotations
 
@@ -66,9 +66,6 @@ class Session(Base):
     rooms: Mapped[list[MeetingRoom]] = relationship(
         back_populates="session", cascade="all, delete-orphan"
     )
-    attendance: Mapped[list[Attendance]] = relationship(
-        back_populates="session", cascade="all, delete-orphan"
-    )
 
     @property
     def ends_at(self) -> datetime:
@@ -128,30 +125,6 @@ class JoinLink(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    participant: Mapped[Participant] = relationship()
-
-
-class Attendance(Base):
-    """That a participant joined a session: first and last time and how often."""
-
-    __tablename__ = "attendance"
-    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("session.id", ondelete="CASCADE"))
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participant.id", ondelete="CASCADE"), index=True
-    )
-    first_joined_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_joined_at: Mapped[datetime] = mapped_column(default=utcnow)
-    join_count: Mapped[int] = mapped_column(default=1)
-    #: Minutes in the meeting when a platform reports it (Zoom); None when unknown.
-    minutes_present: Mapped[int | None] = mapped_column(default=None)
-    #: "link", "platform" or "manual" (the facilitator ticked it).
-    source: Mapped[str] = mapped_column(String(20), default="link")
-    notes: Mapped[str] = mapped_column(Text, default="")
-
-    session: Mapped[Session] = relationship(back_populates="attendance")
     participant: Mapped[Participant] = relationship()
 
 

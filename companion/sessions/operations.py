@@ -1,21 +1,20 @@
-"""Sessions, the schedule, the agenda, join links and attendance: writes and access rules."""
+"""Sessions and the schedule: access, creating, moving, cancelling, ending, the summary's release.
+
+Every change of a session's life goes through `lifecycle.transition` (see lifecycle.py), so
+the pages, the API, the worker and the platforms agree on what may happen when. The agenda,
+join links, invitations and attendance have modules of their own beside this one.
+"""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
-from flask import render_template
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from companion.accounts.identity import Actor
 from companion.accounts.models import Facilitator
@@ -23,21 +22,13 @@ from companion.accounts.operations import can_manage_programme
 from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
-from companion.core.mail import Attachment, queue_mail
-from companion.core.security import TokenError, sign, unsign
 from companion.meetings import operations as rooms
 from companion.programmes.models import Group, Participant, Programme
-from companion.sessions.ics import CalendarEntry, build_calendar
-from companion.sessions.models import (
-    AgendaItem,
-    AgendaKind,
-    Attendance,
-    JoinLink,
-    Session,
-    SessionStatus,
-)
+from companion.sessions import attendance, lifecycle
+from companion.sessions.lifecycle import Action, Clock, Refusal, SessionState, TransitionRefused
+from companion.sessions.models import AgendaItem, AgendaKind, Session, SessionStatus
 from companion.sessions.schedule import local_to_utc, series
-from companion.sessions.schemas import AgendaItemIn, ScheduleIn, SessionIn, SessionMove
+from companion.sessions.schemas import ScheduleIn, SessionIn, SessionMove
 
 #: The agenda new sessions get, in order: (kind, English title, minutes).
 DEFAULT_AGENDA: tuple[tuple[AgendaKind, object, int], ...] = (
@@ -162,16 +153,85 @@ def create_schedule(
     return created
 
 
+def _zone(programme: Programme) -> ZoneInfo:
+    return ZoneInfo(programme.timezone)
+
+
+# --- the session's life ----------------------------------------------------------------------
+
+
+def _config() -> Config:
+    config: Config = current_app.extensions["companion.config"]
+    return config
+
+
+def clock_of(session: Session, now: datetime | None = None) -> Clock:
+    """The moments that decide the session's state now (its join window from the config)."""
+    return Clock(
+        now=now or utcnow(),
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        opens_before=timedelta(minutes=_config().join_opens_minutes),
+    )
+
+
+def state_of(session: Session, now: datetime | None = None) -> SessionState:
+    """Where the session is in its life now: what every page, email and job asks."""
+    return lifecycle.state_of(session.status, clock_of(session, now))
+
+
+def can(session: Session, action: Action, now: datetime | None = None) -> bool:
+    """Whether `action` is possible for the session now (pages offer only what is)."""
+    clock = clock_of(session, now)
+    return lifecycle.can(lifecycle.state_of(session.status, clock), action, clock)
+
+
+def _refusal_text(reason: Refusal, action: Action) -> str:
+    texts = {
+        Refusal.NOT_STARTED: _("The session has not started yet, so it cannot be ended."),
+        Refusal.ALREADY_ENDED: _("The session has already ended."),
+        Refusal.NOT_ENDED: _("End the session first."),
+        Refusal.SUMMARY_SENT: _("The summary of this session has already been sent."),
+        Refusal.CANCELLED: _("The session is cancelled."),
+        Refusal.NOT_CANCELLED: _("The session is not cancelled."),
+        Refusal.PASSED: _(
+            "The time of this session has passed, so it cannot be put back; "
+            "schedule a new session instead."
+        ),
+        Refusal.HELD: _("The session has already taken place."),
+    }
+    if action is Action.MOVE and reason is Refusal.HELD:
+        return _("A session that has started or been held cannot be moved.")
+    if action is Action.CANCEL and reason is Refusal.HELD:
+        return _("A session that has been held cannot be cancelled.")
+    return texts[reason]
+
+
+def _transition(session: Session, action: Action, now: datetime | None = None) -> SessionStatus:
+    """The session's next stored status, or Conflict saying why the action is not possible."""
+    clock = clock_of(session, now)
+    try:
+        return lifecycle.transition(lifecycle.state_of(session.status, clock), action, clock)
+    except TransitionRefused as refused:
+        raise Conflict(_refusal_text(refused.reason, action), reason=refused.reason.value) from None
+
+
+def _lock(db: Db, session: Session) -> None:
+    """Read the session's status afresh under a row lock (PostgreSQL), so two presses at the
+    same moment see each other: the second finds the session already ended or sent."""
+    db.refresh(session, with_for_update=True)
+
+
 def move_session(db: Db, session: Session, data: SessionMove) -> Session:
     """Give one session a new local time (the others stay); its room follows."""
-    if session.is_cancelled:
-        raise Conflict(_("A cancelled session cannot be moved."))
+    _transition(session, Action.MOVE)
     programme = session.group.programme
     session.starts_at = local_to_utc(data.date, data.start_time, _zone(programme))
     if data.title:
         session.title = data.title
     if data.duration_minutes:
         session.duration_minutes = data.duration_minutes
+    session.calendar_sequence += 1
     db.flush()
     rooms.reschedule_room(db, session)
     return session
@@ -181,17 +241,19 @@ def cancel_session(db: Db, session: Session) -> Session:
     """Call off one session; its room is removed from the platform."""
     if session.is_cancelled:
         return session
-    session.status = SessionStatus.CANCELLED
+    session.status = _transition(session, Action.CANCEL)
+    session.calendar_sequence += 1
     db.flush()
     rooms.remove_room(db, session)
     return session
 
 
 def restore_session(db: Db, session: Session) -> Session:
-    """Undo a cancellation; the session gets a room again."""
+    """Undo a cancellation while the session has not happened; it gets a room again."""
     if not session.is_cancelled:
         return session
-    session.status = SessionStatus.SCHEDULED
+    session.status = _transition(session, Action.RESTORE)
+    session.calendar_sequence += 1
     for row in session.rooms:
         if row.status == "deleted" and row.purpose == "plenary":
             db.delete(row)
@@ -201,26 +263,100 @@ def restore_session(db: Db, session: Session) -> Session:
     return session
 
 
-def _zone(programme: Programme) -> ZoneInfo:
-    return ZoneInfo(programme.timezone)
+def end_session(
+    db: Db,
+    session: Session,
+    *,
+    by: str,
+    at: datetime | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Mark the session as held; True the first time (ending an ended session changes nothing).
 
-
-def end_session(db: Db, session: Session, *, at: datetime | None = None) -> bool:
-    """Mark the session as held; True the first time (ending twice changes nothing).
-
-    Receivers registered with `on_session_ended` (the digest, for one) run inside the same
-    transaction, so what they queue commits together with the ending or not at all.
+    Possible once the join window opened; nothing is emailed: the summary waits for review
+    (or goes out by itself `summary_delay_minutes` later). `by` says who ended it: a
+    facilitator, the worker, or a platform's name. Receivers registered with
+    `on_session_ended` run inside the same transaction.
     """
-    if session.status == SessionStatus.ENDED:
+    _lock(db, session)
+    state = state_of(session, now)
+    if state in (SessionState.ENDED, SessionState.SUMMARY_SENT):
         return False
-    if session.is_cancelled:
-        raise Conflict(_("A cancelled session cannot be ended."))
-    session.status = SessionStatus.ENDED
-    session.ended_at = at or utcnow()
+    session.status = _transition(session, Action.END, now)
+    session.ended_at = at or now or utcnow()
+    session.ended_by = by
     db.flush()
     for receiver in _SESSION_ENDED:
         receiver(db, session)
     return True
+
+
+def reopen_session(db: Db, session: Session) -> Session:
+    """Undo an ending (a mistake, or people still talking) until the summary has gone out."""
+    session.status = _transition(session, Action.REOPEN)
+    session.ended_at = None
+    session.ended_by = ""
+    db.flush()
+    return session
+
+
+def mark_summary_sent(db: Db, session: Session, *, now: datetime | None = None) -> Session:
+    """Record that the summary goes out now (the digest queues the emails in the same
+    transaction); Conflict unless the session has ended and its summary has not gone."""
+    _lock(db, session)
+    session.status = _transition(session, Action.SEND_SUMMARY, now)
+    session.summary_sent_at = now or utcnow()
+    db.flush()
+    return session
+
+
+def require_presence_correctable(session: Session) -> None:
+    """Conflict if presence cannot be corrected now (a cancelled session)."""
+    _transition(session, Action.CORRECT_PRESENCE)
+
+
+def mark_presence(
+    db: Db,
+    session: Session,
+    participant_id: int,
+    mark: str,
+    *,
+    by: int | None = None,
+) -> None:
+    """The facilitator's correction: "present" or "absent" (final over every other source),
+    or "clear" to let the sources speak again. Receivers of `on_presence_marked` (the
+    breakouts' drafts) follow in the same transaction."""
+    _transition(session, Action.CORRECT_PRESENCE)
+    if not any(m.participant_id == participant_id for m in session.group.memberships):
+        raise NotFound(_("This person is not in the session's group."))
+    present = {"present": True, "absent": False, "clear": None}[mark]
+    attendance.mark_presence(db, session, participant_id, present, by=by)
+    for receiver in _PRESENCE_MARKED:
+        receiver(db, session)
+
+
+PresenceReceiver = Callable[[Db, Session], None]
+_PRESENCE_MARKED: list[PresenceReceiver] = []
+
+
+def on_presence_marked(receiver: PresenceReceiver) -> PresenceReceiver:
+    """Register a function called after the facilitator corrected presence on the session
+    page (the breakouts take people marked absent out of their draft rounds)."""
+    if receiver not in _PRESENCE_MARKED:
+        _PRESENCE_MARKED.append(receiver)
+    return receiver
+
+
+def summary_delay_minutes() -> int:
+    """Minutes after the end when an unsent summary goes out by itself (configured)."""
+    return _config().summary_delay_minutes
+
+
+def summary_goes_out_at(session: Session) -> datetime | None:
+    """When an ended session's summary goes out by itself if nobody sends it."""
+    if session.status != SessionStatus.ENDED or session.ended_at is None:
+        return None
+    return session.ended_at + timedelta(minutes=_config().summary_delay_minutes)
 
 
 SessionEndedReceiver = Callable[[Db, Session], None]
@@ -234,298 +370,25 @@ def on_session_ended(receiver: SessionEndedReceiver) -> SessionEndedReceiver:
     return receiver
 
 
-def upcoming_sessions(programme: Programme, now: datetime | None = None) -> list[Session]:
-    """Sessions of all groups of the programme that have not ended, soonest first."""
+def coming_sessions(sessions: list[Session], now: datetime | None = None) -> list[Session]:
+    """The sessions still ahead or on now (not cancelled, not ended), soonest first."""
     now = now or utcnow()
-    sessions = [s for g in programme.groups for s in g.sessions if s.ends_at >= now]
-    return sorted(sessions, key=lambda s: s.starts_at)
-
-
-# --- agenda -----------------------------------------------------------------------------
-
-
-def add_agenda_item(db: Db, session: Session, data: AgendaItemIn) -> AgendaItem:
-    """Append a slot to the agenda; an expert talk needs its speaker."""
-    if data.kind == AgendaKind.EXPERT_TALK and not data.speaker_name:
-        raise Invalid(errors={"speaker_name": _("Name the speaker of the expert talk.")})
-    position = max((item.position for item in session.agenda), default=-1) + 1
-    item = AgendaItem(session=session, position=position, **data.model_dump())
-    db.add(item)
-    db.flush()
-    return item
-
-
-def update_agenda_item(db: Db, item: AgendaItem, data: AgendaItemIn) -> AgendaItem:
-    """Change an agenda slot."""
-    if data.kind == AgendaKind.EXPERT_TALK and not data.speaker_name:
-        raise Invalid(errors={"speaker_name": _("Name the speaker of the expert talk.")})
-    for key, value in data.model_dump().items():
-        setattr(item, key, value)
-    db.flush()
-    return item
-
-
-def remove_agenda_item(db: Db, item: AgendaItem) -> None:
-    """Take a slot off the agenda."""
-    session = item.session
-    session.agenda.remove(item)
-    db.delete(item)
-    for position, other in enumerate(session.agenda):
-        other.position = position
-    db.flush()
-
-
-def move_agenda_item(db: Db, item: AgendaItem, direction: Literal["up", "down"]) -> None:
-    """Swap the slot with its neighbour."""
-    items = item.session.agenda
-    index = items.index(item)
-    other = index - 1 if direction == "up" else index + 1
-    if 0 <= other < len(items):
-        items[index].position, items[other].position = items[other].position, items[index].position
-        items.sort(key=lambda i: i.position)
-    db.flush()
-
-
-# --- join links ---------------------------------------------------------------------------
-
-
-def join_link_for(db: Db, participant: Participant) -> JoinLink:
-    """The participant's join link, made on first use."""
-    link = db.scalar(select(JoinLink).where(JoinLink.participant_id == participant.id))
-    if link is None:
-        link = JoinLink(participant_id=participant.id, nonce=secrets.token_urlsafe(16))
-        db.add(link)
-        db.flush()
-    return link
-
-
-def join_token(link: JoinLink) -> str:
-    """The signed token in the link's address (`/j/<token>`)."""
-    return sign([link.id, link.nonce], "join")
-
-
-def renew_join_link(db: Db, participant: Participant) -> JoinLink:
-    """Invalidate the old address (and the sessions opened with it) and make a new one."""
-    link = join_link_for(db, participant)
-    link.nonce = secrets.token_urlsafe(16)
-    link.revoked_at = None
-    link.created_at = utcnow()
-    db.flush()
-    return link
-
-
-def revoke_join_link(db: Db, participant: Participant) -> JoinLink:
-    """Stop the link from working until it is renewed."""
-    link = join_link_for(db, participant)
-    link.revoked_at = utcnow()
-    db.flush()
-    return link
-
-
-class JoinLinkInvalid(Exception):
-    """The join token is tampered with, unknown, or revoked; `reason` says which."""
-
-    def __init__(self, reason: Literal["invalid", "revoked"]) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def resolve_join_token(db: Db, token: str) -> JoinLink:
-    """The live join link of a token, or JoinLinkInvalid."""
-    try:
-        data = unsign(token, "join")
-    except TokenError:
-        raise JoinLinkInvalid("invalid") from None
-    if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], int)):
-        raise JoinLinkInvalid("invalid")
-    link = db.get(JoinLink, data[0])
-    if link is None or not secrets.compare_digest(str(link.nonce), str(data[1])):
-        raise JoinLinkInvalid("revoked" if link is not None else "invalid")
-    if link.revoked_at is not None:
-        raise JoinLinkInvalid("revoked")
-    return link
-
-
-@dataclass(frozen=True)
-class JoinDecision:
-    """What opening a join link leads to at a given moment."""
-
-    kind: Literal["join", "wait", "ended", "none"]
-    session: Session | None = None
-    #: When the room opens (for "wait").
-    opens_at: datetime | None = None
-
-
-def decide_join(
-    participant: Participant,
-    now: datetime,
-    *,
-    opens_before: timedelta,
-    closes_after: timedelta,
-) -> JoinDecision:
-    """Which of the participant's sessions is on now, or the next one, or that all are over."""
-    sessions = sorted(
-        (s for g in participant.groups for s in g.sessions if not s.is_cancelled),
+    return sorted(
+        (s for s in sessions if lifecycle.is_coming(state_of(s, now))),
         key=lambda s: s.starts_at,
     )
-    for session in sessions:
-        if session.starts_at - opens_before <= now <= session.ends_at + closes_after:
-            return JoinDecision("join", session)
-    upcoming = [s for s in sessions if s.starts_at - opens_before > now]
-    if upcoming:
-        return JoinDecision("wait", upcoming[0], upcoming[0].starts_at - opens_before)
-    if sessions:
-        return JoinDecision("ended", sessions[-1])
-    return JoinDecision("none")
 
 
-def record_attendance(
-    db: Db,
-    session: Session,
-    participant: Participant,
-    *,
-    at: datetime | None = None,
-    source: str = "link",
-) -> None:
-    """Count a join: first and last time and how often, as one row even under concurrent opens."""
-    at = at or utcnow()
-    values = {
-        "session_id": session.id,
-        "participant_id": participant.id,
-        "first_joined_at": at,
-        "last_joined_at": at,
-        "join_count": 1,
-        "source": source,
-        "notes": "",
-    }
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Attendance).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Attendance.session_id, Attendance.participant_id],
-        set_={
-            "last_joined_at": statement.excluded.last_joined_at,
-            "join_count": Attendance.join_count + 1,
-        },
-    )
-    db.execute(statement)
+def upcoming_sessions(programme: Programme, now: datetime | None = None) -> list[Session]:
+    """Sessions of all groups of the programme still ahead or on now, soonest first."""
+    return coming_sessions([s for g in programme.groups for s in g.sessions], now)
 
 
-def merge_platform_attendance(
-    db: Db,
-    session: Session,
-    participant: Participant,
-    *,
-    joined_at: datetime,
-    left_at: datetime | None,
-    minutes: int | None,
-) -> Attendance:
-    """Fold what a platform reported (e.g. Zoom's past participants) into the attendance row.
-
-    The earliest join and latest leave win; minutes add up over the platform's records, so
-    call it once per platform record set, not per link open.
-    """
-    row = db.scalar(
-        select(Attendance).where(
-            Attendance.session_id == session.id, Attendance.participant_id == participant.id
-        )
-    )
-    if row is None:
-        row = Attendance(
-            session_id=session.id,
-            participant_id=participant.id,
-            first_joined_at=joined_at,
-            last_joined_at=left_at or joined_at,
-            join_count=0,
-            source="platform",
-        )
-        db.add(row)
-    else:
-        row.first_joined_at = min(row.first_joined_at, joined_at)
-        row.last_joined_at = max(row.last_joined_at, left_at or joined_at)
-        if row.source == "link":
-            row.source = "link+platform"
-    if minutes is not None:
-        row.minutes_present = minutes
-    db.flush()
-    return row
-
-
-def attendance_of(db: Db, session: Session) -> list[Attendance]:
-    """The session's attendance rows."""
-    return list(db.scalars(select(Attendance).where(Attendance.session_id == session.id)))
-
-
-# --- invitations --------------------------------------------------------------------------
-
-
-def join_url(config: Config, link: JoinLink) -> str:
-    """The absolute personal join address."""
-    return config.external_url(f"/j/{join_token(link)}")
-
-
-def calendar_for(config: Config, participant: Participant, link: JoinLink) -> bytes:
-    """An .ics with the participant's sessions that have not ended, each with their link."""
-    url = join_url(config, link)
-    programme = participant.programme
-    entries = [
-        CalendarEntry(
-            uid=f"kollega-session-{s.id}@{config.base_url.split('://', 1)[-1]}",
-            title=f"{programme.name}: {s.title}",
-            starts_at=s.starts_at,
-            ends_at=s.ends_at,
-            timezone=programme.timezone,
-            url=url,
-            description=_("Join with your personal link: %(url)s", url=url),
-            cancelled=s.is_cancelled,
-        )
-        for g in participant.groups
-        for s in g.sessions
-        if s.ends_at >= utcnow()
+def next_session_after(session: Session, now: datetime | None = None) -> Session | None:
+    """The group's next session after this one that is coming (scheduled, not cancelled)."""
+    later = [
+        s
+        for s in coming_sessions(list(session.group.sessions), now)
+        if s.id != session.id and s.starts_at > session.starts_at
     ]
-    return build_calendar(sorted(entries, key=lambda e: e.starts_at))
-
-
-def queue_invitation(db: Db, config: Config, participant: Participant) -> bool:
-    """Email the participant their join link and schedule (once per link; False if queued)."""
-    link = join_link_for(db, participant)
-    programme = participant.programme
-    language = participant.effective_language
-    sessions = sorted(
-        (
-            s
-            for g in participant.groups
-            for s in g.sessions
-            if not s.is_cancelled and s.ends_at >= utcnow()
-        ),
-        key=lambda s: s.starts_at,
-    )
-    url = join_url(config, link)
-    with force_locale(language):
-        context = {
-            "participant": participant,
-            "programme": programme,
-            "sessions": sessions,
-            "join_url": url,
-        }
-        subject = _("Your link to %(programme)s", programme=programme.name)
-        text_body = render_template("sessions/email/invitation.txt", **context)
-        html_body = render_template("sessions/email/invitation.html", **context)
-    message = queue_mail(
-        db,
-        to_address=participant.email,
-        to_name=participant.name,
-        subject=subject,
-        text_body=text_body,
-        html_body=html_body,
-        kind="invitation",
-        programme_id=programme.id,
-        attachments=[
-            Attachment(
-                "kollega.ics",
-                "text/calendar; method=PUBLISH",
-                calendar_for(config, participant, link).decode(),
-            )
-        ],
-        dedupe_key=f"invitation-{participant.id}-{link.nonce}",
-    )
-    return message is not None
+    return later[0] if later else None

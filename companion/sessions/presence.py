@@ -9,11 +9,11 @@ Sources, strongest first:
 
 Only the facilitator can say someone was *not* there; every other source only ever reports
 that someone was. So a person is present when the facilitator says so, or, without a mark,
-when any source saw them (the strongest one is the fact's source); absent when the facilitator
-says so, or when the session has begun and nobody saw them; and simply expected before the
-session begins. The summary email, who-met-whom, the optimiser's history and the outcome
-figures all read this one fact. Pure: no Flask, no database (`attendance.py` reads and writes
-the reports).
+when any source saw them (the strongest one is the fact's source); absent when the
+facilitator says so, or when the session has ended and nobody saw them; and expected until
+then (while it runs, someone not seen yet may still come, and an untracked room sees nobody).
+The summary email, who-met-whom, the optimiser's history and the outcome figures all read
+this one fact. Pure: no Flask, no database (`attendance.py` reads and writes the reports).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Report:
 class Presence:
     """The merged fact for one person at one session."""
 
-    #: True present, False absent, None not decided yet (the session has not begun).
+    #: True present, False absent, None not decided yet (the session has not ended).
     present: bool | None
     #: The source the fact comes from (None for "nobody saw them" and for "expected").
     source: PresenceSource | None
@@ -79,11 +79,11 @@ class Presence:
         return self.source is PresenceSource.FACILITATOR
 
 
-def merge(reports: Iterable[Report], *, begun: bool) -> Presence:
+def merge(reports: Iterable[Report], *, settled: bool) -> Presence:
     """One person's presence from every report about them.
 
-    `begun`: the session has started (or ended); before that, nobody is absent unless the
-    facilitator marked them so.
+    `settled`: the session has ended; before that, nobody is absent unless the facilitator
+    marked them so.
     """
     ordered = tuple(sorted(reports, key=lambda r: PRECEDENCE.index(r.source)))
     minutes = next((r.minutes for r in ordered if r.minutes is not None and r.present), None)
@@ -100,7 +100,7 @@ def merge(reports: Iterable[Report], *, begun: bool) -> Presence:
             )
         if report.present:
             return Presence(True, report.source, minutes, first_seen, ordered)
-    return Presence(False if begun else None, None, None, None, ordered)
+    return Presence(False if settled else None, None, None, None, ordered)
 
 
 def present_ids(facts: dict[int, Presence]) -> set[int]:

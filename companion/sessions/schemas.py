@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,18 +91,41 @@ class SessionOut(BaseModel):
     ends_at: datetime
     duration_minutes: int
     status: str
+    #: Where the session is in its life now: scheduled, open (its join window), running,
+    #: ended (the summary waits for review), summary_sent or cancelled.
+    state: str = ""
     platform: str
     join_url: str | None = None
     agenda: list[AgendaItemOut] = Field(default_factory=list)
 
 
-class AttendanceOut(BaseModel):
-    """One participant's attendance of a session."""
+class PresenceReportOut(BaseModel):
+    """What one source reported about one person."""
 
-    model_config = ConfigDict(from_attributes=True)
+    source: Literal["facilitator", "platform", "link", "breakout"]
+    present: bool
+    first_seen_at: datetime | None = None
+    minutes: int | None = None
+
+
+class PresenceOut(BaseModel):
+    """One participant's presence at a session: the one fact and the reports behind it."""
 
     participant_id: int
-    first_joined_at: datetime
-    last_joined_at: datetime
-    join_count: int
-    source: str
+    #: True present, False absent, null while the session has not begun (expected).
+    present: bool | None
+    #: The source the fact comes from, strongest first: facilitator, platform, link, breakout.
+    source: Literal["facilitator", "platform", "link", "breakout"] | None
+    first_seen_at: datetime | None
+    minutes: int | None
+    reports: list[PresenceReportOut]
+
+
+class PresenceMarkIn(BaseModel):
+    """The facilitator's correction of one person's presence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    participant_id: int = Field(ge=1, le=2**31 - 1)
+    #: "present" or "absent" overrides every other source; "clear" takes the mark back.
+    mark: Literal["present", "absent", "clear"]

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from flask import (
-    Blueprint,
     Response,
     current_app,
     flash,
@@ -27,11 +26,20 @@ from companion.core.validation import submit_form
 from companion.meetings import operations as rooms
 from companion.meetings.platform import Person, platform_label
 from companion.programmes import operations as programme_ops
+
+# The session's life (end, reopen, presence) is served from life_views on the same blueprint.
+from companion.sessions import (
+    agenda,
+    attendance,
+    invitations,
+    join_links,
+    life_views,
+)
 from companion.sessions import operations as ops
+from companion.sessions.blueprint import bp
+from companion.sessions.lifecycle import Action
 from companion.sessions.models import AgendaItem, AgendaKind, Session
 from companion.sessions.schemas import AgendaItemIn, ScheduleIn, SessionIn, SessionMove
-
-bp = Blueprint("sessions", __name__, template_folder="templates")
 
 
 def _config() -> Config:
@@ -122,32 +130,45 @@ def new_session(programme_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/sessions/<int:session_id>")
-@writes
-def show(session_id: int) -> str:
-    """A session: time, room, agenda, attendance, and each participant's join link."""
-    facilitator = require_facilitator()
+def _session_page(
+    session: Session,
+    *,
+    agenda_values: dict[str, Any] | None = None,
+    agenda_errors: dict[str, str] | None = None,
+) -> str:
+    """The session page: its state and what can be done now, room, presence, agenda, links."""
     db = get_db()
-    session = ops.get_session(db, facilitator, session_id)
-    programme = session.group.programme
-    attendance = {a.participant_id: a for a in ops.attendance_of(db, session)}
-    members = sorted(
-        (m.participant for m in session.group.memberships), key=lambda p: p.name.lower()
-    )
-    links = {p.id: ops.join_url(_config(), ops.join_link_for(db, p)) for p in members}
+    rows = life_views.presence_rows(db, session)
+    links = {
+        row.participant.id: join_links.join_url(
+            _config(), join_links.join_link_for(db, row.participant)
+        )
+        for row in rows
+    }
     db.commit()  # join links are made on first view
     return render_template(
         "sessions/show.html",
         session=session,
-        programme=programme,
-        members=members,
-        attendance=attendance,
+        programme=session.group.programme,
+        state=ops.state_of(session),
+        can={action.value: ops.can(session, action) for action in Action},
+        presence=rows,
+        counts=life_views.presence_counts(rows),
         links=links,
+        summary_at=ops.summary_goes_out_at(session),
         agenda_kinds=list(AgendaKind),
-        agenda_values={},
-        agenda_errors={},
+        agenda_values=agenda_values or {},
+        agenda_errors=agenda_errors or {},
         platform_label=platform_label(session.platform),
     )
+
+
+@bp.route("/sessions/<int:session_id>")
+@writes
+def show(session_id: int) -> str:
+    """A session: its state, room, presence list, agenda, and each participant's join link."""
+    facilitator = require_facilitator()
+    return _session_page(ops.get_session(get_db(), facilitator, session_id))
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -198,18 +219,6 @@ def restore(session_id: int) -> ResponseReturnValue:
     return redirect(url_for("sessions.show", session_id=session.id), code=303)
 
 
-@bp.route("/sessions/<int:session_id>/end", methods=["POST"])
-def end(session_id: int) -> ResponseReturnValue:
-    """Mark the session as held (this sends the summary email where that is set up)."""
-    facilitator = require_facilitator()
-    db = get_db()
-    session = ops.get_session(db, facilitator, session_id)
-    if ops.end_session(db, session):
-        flash(_("The session has ended."))
-    db.commit()
-    return redirect(url_for("sessions.show", session_id=session.id), code=303)
-
-
 @bp.route("/sessions/<int:session_id>/room", methods=["POST"])
 def retry_room(session_id: int) -> ResponseReturnValue:
     """Try again to create the session's room on its platform."""
@@ -248,7 +257,7 @@ def add_agenda(session_id: int) -> ResponseReturnValue:
     session = ops.get_session(db, facilitator, session_id)
 
     def add(data: AgendaItemIn) -> ResponseReturnValue:
-        ops.add_agenda_item(db, session, data)
+        agenda.add_agenda_item(db, session, data)
         flash(_("Added to the agenda."))
         return redirect(url_for("sessions.show", session_id=session.id) + "#agenda", code=303)
 
@@ -256,25 +265,7 @@ def add_agenda(session_id: int) -> ResponseReturnValue:
     if response is not None:
         return response
     flash(_("Please correct the marked fields."), "error")
-    programme = session.group.programme
-    members = sorted(
-        (m.participant for m in session.group.memberships), key=lambda p: p.name.lower()
-    )
-    return (
-        render_template(
-            "sessions/show.html",
-            session=session,
-            programme=programme,
-            members=members,
-            attendance={a.participant_id: a for a in ops.attendance_of(db, session)},
-            links={p.id: ops.join_url(_config(), ops.join_link_for(db, p)) for p in members},
-            agenda_kinds=list(AgendaKind),
-            agenda_values=values,
-            agenda_errors=errors,
-            platform_label=platform_label(session.platform),
-        ),
-        422,
-    )
+    return _session_page(session, agenda_values=values, agenda_errors=errors), 422
 
 
 @bp.route("/agenda/<int:item_id>/remove", methods=["POST"])
@@ -282,7 +273,7 @@ def remove_agenda(item_id: int) -> ResponseReturnValue:
     """Take a slot off the agenda."""
     item = _agenda_item(item_id)
     session_id = item.session_id
-    ops.remove_agenda_item(get_db(), item)
+    agenda.remove_agenda_item(get_db(), item)
     get_db().commit()
     return redirect(url_for("sessions.show", session_id=session_id) + "#agenda", code=303)
 
@@ -294,7 +285,7 @@ def move_agenda(item_id: int, direction: str) -> ResponseReturnValue:
         raise NotFound()
     item = _agenda_item(item_id)
     moved: Literal["up", "down"] = "up" if direction == "up" else "down"
-    ops.move_agenda_item(get_db(), item, moved)
+    agenda.move_agenda_item(get_db(), item, moved)
     get_db().commit()
     return redirect(url_for("sessions.show", session_id=item.session_id) + "#agenda", code=303)
 
@@ -310,7 +301,7 @@ def send_invitations(programme_id: int) -> ResponseReturnValue:
     programme = programme_ops.get_programme(db, facilitator, programme_id)
     only = request.form.get("participant_id", "")
     people = [p for p in programme.participants if not only or str(p.id) == only]
-    queued = sum(ops.queue_invitation(db, _config(), p) for p in people)
+    queued = sum(invitations.queue_invitation(db, _config(), p) for p in people)
     db.commit()
     if queued:
         flash(_("%(n)s invitations are on their way. See the outbox.", n=queued))
@@ -329,10 +320,10 @@ def change_join_link(participant_id: int) -> ResponseReturnValue:
     db = get_db()
     participant = programme_ops.get_participant(db, facilitator, participant_id)
     if request.form.get("action") == "revoke":
-        ops.revoke_join_link(db, participant)
+        join_links.revoke_join_link(db, participant)
         flash(_("The join link no longer works."))
     else:
-        ops.renew_join_link(db, participant)
+        join_links.renew_join_link(db, participant)
         flash(_("A new join link was made; the old one no longer works."))
     db.commit()
     return redirect(url_for("programmes.edit_participant", participant_id=participant.id), code=303)
@@ -353,13 +344,13 @@ def join(token: str) -> ResponseReturnValue:
     """Record attendance and forward to the room, or show when the next session opens."""
     db = get_db()
     try:
-        link = ops.resolve_join_token(db, token)
-    except ops.JoinLinkInvalid as exc:
+        link = join_links.resolve_join_token(db, token)
+    except join_links.JoinLinkInvalid as exc:
         return _invalid_link_page(exc.reason)
     participant = link.participant
     enter_as_participant(participant, link)
     config = _config()
-    decision = ops.decide_join(
+    decision = join_links.decide_join(
         participant,
         utcnow(),
         opens_before=timedelta(minutes=config.join_opens_minutes),
@@ -375,7 +366,7 @@ def join(token: str) -> ResponseReturnValue:
             return render_template(
                 "sessions/room_not_ready.html", session=session, programme=programme
             ), 503
-        ops.record_attendance(db, session, participant)
+        attendance.record_join(db, session, participant.id)
         db.commit()
         return redirect(target, code=303)
     db.commit()
@@ -401,10 +392,10 @@ def join_calendar(token: str) -> ResponseReturnValue:
     """The participant's coming sessions as a calendar file."""
     db = get_db()
     try:
-        link = ops.resolve_join_token(db, token)
-    except ops.JoinLinkInvalid as exc:
+        link = join_links.resolve_join_token(db, token)
+    except join_links.JoinLinkInvalid as exc:
         return _invalid_link_page(exc.reason)
-    body = ops.calendar_for(_config(), link.participant, link)
+    body = invitations.calendar_for(_config(), link.participant, link)
     return Response(
         body,
         mimetype="text/calendar",

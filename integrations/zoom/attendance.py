@@ -18,7 +18,7 @@ from companion.core.jobs import job_handler
 from companion.meetings import operations as rooms
 from companion.meetings.platform import PlatformError
 from companion.programmes.models import Participant
-from companion.sessions import operations as session_ops
+from companion.sessions.attendance import clear_platform_presence, record_platform_presence
 from companion.sessions.models import Session
 from integrations.zoom.configuration import PLATFORM
 from integrations.zoom.session_meeting import as_room, domain_error, require_zoom_session
@@ -68,14 +68,17 @@ def import_attendance(db: Db, session: Session) -> AttendanceImport:
                 unmatched.append(record.name)
             continue
         visits.setdefault(participant.id, []).append(record)
-    by_id = {p.id: p for p in members.values()}
+    # Zoom's report is the whole truth of the platform's side: it replaces what the live
+    # participant events said (so importing twice counts nobody's minutes twice).
+    clear_platform_presence(db, session, platform="zoom")
     for participant_id, person_visits in visits.items():
         lefts = [v.left_at for v in person_visits if v.left_at is not None]
         minutes = [v.minutes for v in person_visits if v.minutes is not None]
-        session_ops.merge_platform_attendance(
+        record_platform_presence(
             db,
             session,
-            by_id[participant_id],
+            participant_id,
+            platform="zoom",
             joined_at=min(v.joined_at for v in person_visits),
             left_at=max(lefts) if lefts else None,
             minutes=sum(minutes) if minutes else None,

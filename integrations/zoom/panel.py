@@ -26,7 +26,7 @@ from companion.core.db import Db
 from companion.core.errors import NotAllowed, NotFound, Unavailable
 from companion.meetings.platform import PlatformError
 from companion.programmes.models import Participant
-from companion.sessions import operations as session_ops
+from companion.sessions import join_links
 from companion.sessions.models import Session
 from integrations.zoom.appcontext import AppContext
 from integrations.zoom.attendance import members_by_email
@@ -66,7 +66,7 @@ def panel_url(db: Db, target: PanelTarget) -> str:
     if target.facilitator is not None:
         token = facilitator_token(target.facilitator)
     elif target.participant is not None:
-        link = session_ops.join_link_for(db, target.participant)
+        link = join_links.join_link_for(db, target.participant)
         if link.revoked_at is not None:
             raise NotAllowed(
                 _("Your personal link has been turned off. Please ask your facilitator.")

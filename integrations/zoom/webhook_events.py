@@ -21,7 +21,9 @@ from companion.core.jobs import enqueue_job, job_handler
 from companion.meetings.models import MeetingRoom
 from companion.programmes.models import Participant
 from companion.sessions import operations as session_ops
-from companion.sessions.models import Session, SessionStatus
+from companion.sessions.attendance import record_platform_presence
+from companion.sessions.lifecycle import Action
+from companion.sessions.models import Session
 from integrations.zoom.attendance import members_by_email
 from integrations.zoom.configuration import PLATFORM
 from integrations.zoom.connections import deauthorize
@@ -142,10 +144,11 @@ def _participant_event(db: Db, session: Session, obj: Mapping[str, Any], joined:
         return False  # a guest, the host, or someone outside the host's account (NOTES §3)
     joined_at = _time(person.get("join_time"))
     left_at = _time(person.get("leave_time"))
-    session_ops.merge_platform_attendance(
+    record_platform_presence(
         db,
         session,
-        participant,
+        participant.id,
+        platform="zoom",
         joined_at=joined_at or left_at or utcnow(),
         left_at=None if joined else left_at,
         minutes=None,
@@ -176,8 +179,12 @@ def process_webhook_event(db: Db, event: ZoomWebhookEvent) -> str:
         room.data = {**room.data, "live": started, **({"last_uuid": uuid} if uuid else {})}
         if started:
             return "done"
-        if session.status == SessionStatus.SCHEDULED:
-            session_ops.end_session(db, session, at=_time(obj.get("end_time")) or utcnow())
+        # The meeting ended on Zoom: the session ends too, if its life allows (not a session
+        # months ahead whose meeting someone opened early).
+        if session_ops.can(session, Action.END):
+            session_ops.end_session(
+                db, session, by="zoom", at=_time(obj.get("end_time")) or utcnow()
+            )
         enqueue_job(
             db,
             "zoom.import_attendance",

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from companion.accounts.identity import participant_token
 from companion.core.db import Db
 from companion.core.live import LiveServer
-from companion.sessions.operations import join_link_for
+from companion.sessions.join_links import join_link_for
 
 
 @dataclass

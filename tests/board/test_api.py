@@ -268,7 +268,7 @@ def test_every_write_has_a_gap_free_sequence(world: BoardWorld, db: Db) -> None:
 def test_cookie_participant_after_join_link(world: BoardWorld, app: Flask, db: Db) -> None:
     client = app.test_client()
     with client.session_transaction() as session, app.app_context():
-        from companion.sessions.operations import join_link_for
+        from companion.sessions.join_links import join_link_for
 
         link = join_link_for(db, world.alice)
         session["pid"], session["pn"] = world.alice.id, link.nonce

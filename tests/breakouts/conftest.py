@@ -16,7 +16,7 @@ from companion.accounts.operations import grant_programme
 from companion.breakouts import planning
 from companion.core.db import Db, utcnow
 from companion.core.live import LiveServer
-from companion.sessions.operations import join_link_for
+from companion.sessions.join_links import join_link_for
 
 #: Name, company, industry, region, years as entrepreneur.
 PEOPLE = (

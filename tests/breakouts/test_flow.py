@@ -158,7 +158,7 @@ def test_people_who_did_not_join_are_marked_absent(world: World) -> None:
     for name in ("aino", "bertta"):
         world.client(name).get(f"/sessions/{world.session.id}/my-group")  # not a join
     # Only Aino and Bertta open their join links.
-    from companion.sessions.operations import join_link_for, join_token
+    from companion.sessions.join_links import join_link_for, join_token
 
     with world.app.app_context():
         tokens = [join_token(join_link_for(world.db, p)) for p in (aino, bertta)]

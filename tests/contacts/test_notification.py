@@ -7,7 +7,13 @@ import re
 from flask import Flask
 
 from tests.contacts.conftest import World
-from tests.digest.conftest import by_recipient, parts, run_worker, use_smtp  # noqa: F401
+from tests.digest.conftest import (  # noqa: F401
+    by_recipient,
+    end_session,
+    parts,
+    run_worker,
+    use_smtp,
+)
 from tests.services import SmtpServer
 
 
@@ -16,17 +22,17 @@ def test_a_request_after_the_session_is_emailed_to_the_other_person(
     world: World,
     use_smtp: SmtpServer,  # noqa: F811
 ) -> None:
-    # During the session nothing is sent: the digest will tell.
+    # During the session nothing is sent: the summary will tell.
     world.client("alice").post(
         "/api/v1/contacts", json={"person_id": world.carol.id, "kind": "lunch"}
     )
-    assert world.client("facilitator").post(f"/sessions/{world.session.id}/end").status_code == 303
+    end_session(world)
     run_worker(app)
     carol_mail = by_recipient(use_smtp)[world.carol.email]
     assert len(carol_mail) == 1 and "What you missed" in str(carol_mail[0]["Subject"])
     assert "Alice Aho as lunch companion" in parts(carol_mail[0])[0]  # waiting for her answer
 
-    # After it ended, a request is emailed at once, once.
+    # After the summary went out, a request is emailed at once, once.
     world.client("alice").post(
         "/api/v1/contacts", json={"person_id": world.bob.id, "kind": "customer"}
     )

@@ -275,7 +275,7 @@ def test_a_revoked_join_link_closes_the_open_connection(
     make_programme: Callable[..., Any],
     make_participant: Callable[..., Any],
 ) -> None:
-    from companion.sessions.operations import join_link_for, revoke_join_link
+    from companion.sessions.join_links import join_link_for, revoke_join_link
 
     participant = make_participant(make_programme())
     with app.app_context():

@@ -18,7 +18,8 @@ from companion.board.models import Board, Topic, Vote
 from companion.core.db import Db
 from companion.core.jobs import Worker
 from companion.core.mail import SmtpTransport
-from companion.sessions.models import AgendaItem, Attendance
+from companion.sessions.attendance import record_join
+from companion.sessions.models import AgendaItem
 from tests.notes.conftest import World, breakouts, world  # noqa: F401 - re-exported fixtures
 from tests.services import SmtpServer
 
@@ -159,7 +160,7 @@ def held(
             if votes:
                 db.add(Vote(topic_id=topic.id, voter=f"p:{world.carol.id}", count=votes))
         for person in (world.alice, world.carol):
-            db.add(Attendance(session_id=sid, participant_id=person.id))
+            record_join(db, world.session, person.id)
         db.commit()
     next_session = make_session(
         world.programme.groups[0],
@@ -174,7 +175,13 @@ def held(
     return Held(world, next_session)
 
 
-def end_session(people: World) -> None:
-    """The facilitator presses "End session"."""
-    response = people.client("facilitator").post(f"/sessions/{people.session.id}/end")
+def end_session(people: World, *, again: bool = False) -> None:
+    """The facilitator ends the session, reviews the summary and sends it (each a confirmed
+    step: ending sends nothing by itself). `again`: pressing both once more changes nothing
+    and the second send is refused."""
+    facilitator = people.client("facilitator")
+    response = facilitator.post(f"/sessions/{people.session.id}/end")
     assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/sessions/{people.session.id}/digest")
+    response = facilitator.post(f"/sessions/{people.session.id}/digest/send")
+    assert response.status_code == (409 if again else 303)

@@ -150,7 +150,7 @@ def test_two_workers_deliver_each_digest_once(
 ) -> None:
     with running(app), running(app):
         end_session(held.world)
-        end_session(held.world)
+        end_session(held.world, again=True)
         _wait(
             lambda: Counter(r.status for r in _rows(db, held.world.session.id)) == {"sent": 12},
             60,

@@ -47,7 +47,7 @@ def test_ending_twice_queues_one_digest_each(
     app: Flask, db: Db, held: Held, use_smtp: SmtpServer
 ) -> None:
     end_session(held.world)
-    end_session(held.world)
+    end_session(held.world, again=True)
     with app.app_context():
         session = db.get(type(held.world.session), held.world.session.id)
         assert digest_ops.queue_digest(db, session) is None  # a third time, directly
@@ -64,24 +64,30 @@ def test_ending_twice_queues_one_digest_each(
     assert {k: len(v) for k, v in received.items()} == {e: 1 for e in _recipients(held)}
 
 
-def test_ending_at_the_same_moment_queues_once(
+def test_ending_and_sending_at_the_same_moment_queues_once(
     app: Flask, db: Db, held: Held, use_smtp: SmtpServer, sign_in: Any
 ) -> None:
-    url = f"/sessions/{held.world.session.id}/end"
     clients = [sign_in(app.test_client(), held.world.facilitator) for _ in range(4)]
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
 
-    def press(client: Any) -> None:
-        barrier.wait()
-        statuses.append(client.post(url).status_code)
+    def press_together(url: str) -> list[int]:
+        barrier = threading.Barrier(len(clients))
+        statuses: list[int] = []
 
-    threads = [threading.Thread(target=press, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [303] * 4
+        def press(client: Any) -> None:
+            barrier.wait()
+            statuses.append(client.post(url).status_code)
+
+        threads = [threading.Thread(target=press, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sorted(statuses)
+
+    session_id = held.world.session.id
+    assert press_together(f"/sessions/{session_id}/end") == [303] * 4
+    # The summary goes once: the first press sends it, the others are told it went.
+    assert press_together(f"/sessions/{session_id}/digest/send") == [303, 409, 409, 409]
     run_worker(app)
     assert len(db.scalars(select(Job).where(Job.kind == "digest.send")).all()) == 1
     assert Counter(r.status for r in _digest_rows(db, held.world.session.id)) == {"sent": 3}

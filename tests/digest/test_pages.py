@@ -8,7 +8,7 @@ from flask import Flask
 
 from companion.core.db import Db
 from companion.digest.links import personal_token
-from companion.sessions.operations import join_link_for, renew_join_link
+from companion.sessions.join_links import join_link_for, renew_join_link
 from tests.digest.conftest import Held, end_session, run_worker
 from tests.notes.conftest import World
 from tests.services import SmtpServer
@@ -58,8 +58,8 @@ def test_the_facilitator_previews_each_persons_digest(app: Flask, held: Held) ->
     assert frame.status_code == 200 and "A-ONLY" in frame.get_data(as_text=True)
     assert "sandbox" in frame.headers["Content-Security-Policy"]
     assert "script-src" not in frame.headers["Content-Security-Policy"]
-    # Nothing was sent by previewing.
-    assert "The summary has not been sent" in html or "when the session ends" in html
+    # Nothing was sent by previewing, and nothing can be before the session has ended.
+    assert "can be reviewed and sent once the session has ended" in html
     for name in ("alice", "olli", "nobody"):
         assert world.client(name).get(f"/sessions/{world.session.id}/digest").status_code in (
             302,
@@ -73,10 +73,11 @@ def test_send_now_only_for_held_sessions_and_only_once(
     world = held.world
     facilitator = world.client("facilitator")
     url = f"/sessions/{world.session.id}/digest/send"
-    assert facilitator.post(url).status_code == 422
+    early = facilitator.post(url)
+    assert early.status_code == 409 and "End the session first" in early.get_data(as_text=True)
     end_session(world)
-    again = facilitator.post(url, follow_redirects=True).get_data(as_text=True)
-    assert "already been sent" in again
+    again = facilitator.post(url)
+    assert again.status_code == 409 and "already been sent" in again.get_data(as_text=True)
     run_worker(app)
     status = facilitator.get(f"/sessions/{world.session.id}/digest").get_data(as_text=True)
     assert re.search(r"Sent: 3", status)

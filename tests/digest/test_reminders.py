@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from companion.core.db import Db, utcnow
-from companion.digest.operations import due_reminder_hours, send_due_reminders
+from companion.digest.reminders import due_reminder_hours, send_due_reminders
 from companion.sessions.models import AgendaItem, Session, SessionStatus
 from tests.digest.conftest import by_recipient, parts, run_worker
 from tests.notes.conftest import World

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from companion.core.db import Db, utcnow
 from companion.core.live import LiveServer
 from companion.notes import membership
-from companion.sessions.operations import join_link_for
+from companion.sessions.join_links import join_link_for
 
 
 def enter_as(app: Flask, db: Db, client: FlaskClient, participant: Any) -> FlaskClient:

@@ -84,7 +84,7 @@ def test_the_side_panel_works_with_a_bearer_token_and_no_cookie(
     app: Flask, db: Any, world: World, live: LiveServer, live_server: str, browser: Any
 ) -> None:
     from companion.accounts.identity import participant_token
-    from companion.sessions.operations import join_link_for
+    from companion.sessions.join_links import join_link_for
 
     with app.app_context():
         token = participant_token(world.bob, join_link_for(db, world.bob))

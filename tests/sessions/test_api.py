@@ -86,21 +86,29 @@ def test_session_validation_errors(client: FlaskClient, make_programme, sign_in)
 def test_attendance_over_the_api(
     app, client: FlaskClient, db, make_programme, make_participant, make_session, sign_in
 ) -> None:
-    from companion.sessions import operations as ops
+    from companion.sessions import join_links
 
     programme = make_programme()
     session = make_session(programme.groups[0], starts_at=utcnow() - timedelta(minutes=1))
     participant = make_participant(programme)
     with app.app_context():
-        link = ops.join_link_for(db, participant)
+        link = join_links.join_link_for(db, participant)
         db.commit()
-        token = ops.join_token(link)
+        token = join_links.join_token(link)
     app.test_client().get(f"/j/{token}")
     sign_in(client, programme.roles[0].facilitator)
     rows = client.get(f"/api/v1/sessions/{session.id}/attendance").get_json()
-    assert [(r["participant_id"], r["join_count"], r["source"]) for r in rows] == [
-        (participant.id, 1, "link")
+    assert [(r["participant_id"], r["present"], r["source"]) for r in rows] == [
+        (participant.id, True, "link")
     ]
+    assert [report["source"] for report in rows[0]["reports"]] == ["link"]
+    # The facilitator's mark overrides the join link, and "clear" gives the link its say back.
+    url = f"/api/v1/sessions/{session.id}/attendance"
+    marked = client.put(url, json={"participant_id": participant.id, "mark": "absent"})
+    assert marked.status_code == 200
+    assert (marked.get_json()["present"], marked.get_json()["source"]) == (False, "facilitator")
+    cleared = client.put(url, json={"participant_id": participant.id, "mark": "clear"})
+    assert (cleared.get_json()["present"], cleared.get_json()["source"]) == (True, "link")
 
 
 def test_other_organisations_sessions_are_invisible(
@@ -164,5 +172,12 @@ def test_session_pages(
     )
     assert agenda.status_code == 422
     assert "Name the speaker" in agenda.get_data(as_text=True)
-    ended = client.post(f"/sessions/{session.id}/end", follow_redirects=True)
+    # Tomorrow's session cannot be ended, neither from its page nor by a crafted post.
+    assert "End session" not in text
+    refused = client.post(f"/sessions/{session.id}/end")
+    assert refused.status_code == 409
+    assert "has not started yet" in refused.get_data(as_text=True)
+    running = make_session(programme.groups[0], starts_at=utcnow() - timedelta(minutes=10))
+    assert "End session" in client.get(f"/sessions/{running.id}").get_data(as_text=True)
+    ended = client.post(f"/sessions/{running.id}/end", follow_redirects=True)
     assert "The session has ended." in ended.get_data(as_text=True)

@@ -12,15 +12,16 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from companion.core.db import utcnow
+from companion.sessions import join_links
 from companion.sessions import operations as ops
-from companion.sessions.models import Attendance, JoinLink
+from companion.sessions.models import JoinLink, PresenceReport
 
 
 def _link(app: Flask, db, participant) -> str:
     with app.app_context():
-        link = ops.join_link_for(db, participant)
+        link = join_links.join_link_for(db, participant)
         db.commit()
-        return f"/j/{ops.join_token(link)}"
+        return f"/j/{join_links.join_token(link)}"
 
 
 def test_open_session_records_attendance_and_forwards(
@@ -39,11 +40,11 @@ def test_open_session_records_attendance_and_forwards(
     second = client.get(url)
     assert second.status_code == 303
 
-    rows = db.scalars(select(Attendance)).all()
+    rows = db.scalars(select(PresenceReport)).all()
     assert len(rows) == 1
     assert rows[0].participant_id == participant.id and rows[0].session_id == session.id
-    assert rows[0].join_count == 2
-    assert rows[0].last_joined_at >= rows[0].first_joined_at
+    assert rows[0].source == "link" and rows[0].count == 2
+    assert rows[0].last_seen_at >= rows[0].first_seen_at  # type: ignore[operator]
 
 
 def test_room_opens_fifteen_minutes_early(
@@ -78,9 +79,9 @@ def test_two_concurrent_opens_record_one_attendance(
         thread.join(timeout=30)
     assert statuses == [303, 303, 303, 303]
     db.rollback()
-    rows = db.scalars(select(Attendance)).all()
+    rows = db.scalars(select(PresenceReport)).all()
     assert len(rows) == 1
-    assert rows[0].join_count == 4
+    assert rows[0].count == 4
 
 
 def test_waiting_page_before_the_session(
@@ -99,7 +100,7 @@ def test_waiting_page_before_the_session(
     opens = (session.starts_at - timedelta(minutes=15)).isoformat()
     assert opens in page
     assert "Europe/Helsinki" in page
-    assert db.scalars(select(Attendance)).all() == []  # waiting is not attending
+    assert db.scalars(select(PresenceReport)).all() == []  # waiting is not attending
     finnish = client.get(url + "?lang=fi").get_data(as_text=True)
     assert "Hei Mikko!" in finnish
 
@@ -217,7 +218,7 @@ def test_revoking_ends_the_participant_cookie_identity(
         cookie_session["pid"], cookie_session["pn"] = pid, nonce
         assert current_participant() is not None
     with app.app_context():
-        ops.revoke_join_link(db, participant)
+        join_links.revoke_join_link(db, participant)
         db.commit()
     with app.test_request_context():
         from flask import session as cookie_session

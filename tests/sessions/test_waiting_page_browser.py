@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from companion.core.db import utcnow
-from companion.sessions import operations as ops
+from companion.sessions import join_links
 from tests.services import wait_until
 
 pytestmark = pytest.mark.browser
@@ -30,9 +30,9 @@ def test_waiting_page_on_a_phone(
     make_session(group, starts_at=utcnow() + timedelta(days=2), title="Ajanhallinta")
     participant = make_participant(programme, group=group, name="Aino Virtanen")
     with app.app_context():
-        link = ops.join_link_for(db, participant)
+        link = join_links.join_link_for(db, participant)
         db.commit()
-        url = f"{live_server}/j/{ops.join_token(link)}"
+        url = f"{live_server}/j/{join_links.join_token(link)}"
 
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, locale="fi-FI", timezone_id="America/New_York"

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 
 from companion.core.db import Db, utcnow
 from companion.core.jobs import Job, Worker
-from companion.sessions import operations as session_ops
-from companion.sessions.models import Attendance, Session
+from companion.sessions.attendance import presence_of, record_join, reports_of
+from companion.sessions.models import Session
 from integrations.zoom.models import ZoomWebhookEvent
 from integrations.zoom.platform import encode_uuid
 from integrations.zoom.webhook_events import process_webhook_event
@@ -57,7 +57,7 @@ def test_past_participants_merge_with_join_link_attendance(
     # Aino opened her join link before the meeting; Zoom then saw her twice (a reconnect).
     opened = utcnow() - timedelta(hours=2, minutes=5)
     with english(app):
-        session_ops.record_attendance(db, session, aino, at=opened)
+        record_join(db, session, aino.id, at=opened)
         db.commit()
     start = (utcnow() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     middle = (utcnow() - timedelta(hours=1, minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -89,11 +89,15 @@ def test_past_participants_merge_with_join_link_attendance(
     assert raw_paths == [
         "/v2/past_meetings/%252FWk3%252F%252Fq1xRbGtIlsR0Qp9ow%253D%253D/participants"
     ]
-    rows = {a.participant_id: a for a in db.query(Attendance)}
-    assert rows[aino.id].source == "link+platform"
-    assert rows[aino.id].first_joined_at == opened
-    assert rows[aino.id].minutes_present == 115 and rows[aino.id].join_count == 1
-    assert rows[bertta.id].source == "platform" and rows[bertta.id].minutes_present == 115
+    with app.app_context():
+        facts = presence_of(db, session)
+        reports = {(r.participant_id, r.source) for r in reports_of(db, session)}
+    assert reports == {(aino.id, "link"), (aino.id, "platform"), (bertta.id, "platform")}
+    # The platform outranks the join link; the earliest sighting is the link's.
+    assert facts[aino.id].source == "platform" and facts[aino.id].present
+    assert facts[aino.id].first_seen_at == opened
+    assert facts[aino.id].minutes == 115
+    assert facts[bertta.id].source == "platform" and facts[bertta.id].minutes == 115
     page = client.get(f"/integrations/zoom/sessions/{session.id}").get_data(as_text=True)
     assert "2 participants recognised" in page and "Puhelinvieras" in page
 
@@ -127,6 +131,7 @@ def test_attendance_job_after_the_meeting_ended(
     db.commit()
     Worker(app).run_once()
     db.rollback()
-    minutes = sorted(a.minutes_present for a in db.query(Attendance))
-    assert minutes == [20, 60]
+    with app.app_context():
+        facts = presence_of(db, session)
+    assert sorted(f.minutes for f in facts.values() if f.present) == [20, 60]
     assert db.get(Session, session.id).status == "ended"

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from companion.core.db import Db, utcnow
 from companion.core.jobs import Worker
 from companion.meetings.platform import platform_names
+from companion.sessions import join_links
 from companion.sessions import operations as session_ops
 from companion.sessions.models import Session
 from companion.sessions.schemas import SessionMove
@@ -65,8 +66,8 @@ def test_join_link_forwards_to_the_zoom_join_url(
     participant = make_participant(programme)
     session = zoom_session(programme.groups[0], facilitator, starts_at=utcnow())
     with english(app):
-        link = session_ops.join_link_for(db, participant)
-        token = session_ops.join_token(link)
+        link = join_links.join_link_for(db, participant)
+        token = join_links.join_token(link)
         db.commit()
     response = client.get(f"/j/{token}")
     assert response.status_code == 303

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from companion.core.db import Db, utcnow
 from companion.core.jobs import Job, Worker
-from companion.sessions.models import Attendance, Session, SessionStatus
+from companion.sessions.models import PresenceReport, Session, SessionStatus
 from integrations.zoom.models import (
     ZoomConnection,
     ZoomDailyUsage,
@@ -164,10 +164,11 @@ def test_participant_events_record_attendance(
     _send(client, zoom, _event("meeting.participant_left", {"id": mid, "participant": left}))
     Worker(app).run_once()
     db.rollback()
-    attendance = db.query(Attendance).one()
+    attendance = db.query(PresenceReport).one()
     assert attendance.participant_id == world["aino"].id
-    assert attendance.source == "platform"
-    assert attendance.first_joined_at.minute == 1 and attendance.last_joined_at.hour == 10
+    assert attendance.source == "platform" and attendance.detail == "zoom"
+    assert attendance.first_seen_at is not None and attendance.first_seen_at.minute == 1
+    assert attendance.last_seen_at is not None and attendance.last_seen_at.hour == 10
     assert db.query(ZoomIdentity).one().zoom_user_id == "zoomUserAino01"
     statuses = sorted(e.status for e in db.query(ZoomWebhookEvent))
     assert statuses == ["done", "done", "ignored"]
