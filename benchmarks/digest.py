@@ -4,8 +4,9 @@ the same messages sent with bare smtplib, in the same run, to the same local aio
 Product side: a programme with one group of N participants (default 1,000) in 100 breakout
 groups, with plenary and breakout notes, board topics, action items and contacts. The worker
 runs as `companion serve` runs it: `Worker.run_forever` in a thread of this process (its job
-loop, plus its mail loop in a thread of its own). The session is ended (`end_session`, which
-enqueues the digest job, as "End session" does); the job loop reads everything, renders HTML +
+loop, plus its mail loop in a thread of its own). The session is ended and its reviewed summary
+released (`end_session`, then `release_summary`, which enqueues the digest job, as "Send the
+summary" does); the job loop reads everything, renders HTML +
 text + .ics per person and commits the outbox a chunk at a time, while the mail loop delivers
 each committed chunk over one SMTP connection, marking each message sent right after the
 server accepted it. Timed from the end of the session until the server accepted the last
@@ -175,8 +176,9 @@ def build_world(app: Any, participants: int) -> tuple[int, dict[int, set[int]]]:
     from companion.programmes.models import Membership, Participant
     from companion.programmes.operations import create_group, create_programme
     from companion.programmes.schemas import GroupIn, ProgrammeIn
+    from companion.sessions.attendance import record_join
     from companion.sessions.join_links import join_link_for
-    from companion.sessions.models import AgendaItem, Attendance, Session
+    from companion.sessions.models import AgendaItem, Session
 
     groups: dict[int, set[int]] = {}
     with app.app_context(), get_database(app).session() as db:
@@ -222,7 +224,7 @@ def build_world(app: Any, participants: int) -> tuple[int, dict[int, set[int]]]:
             join_link_for(db, person)  # everyone was invited, so everyone has a join link
             groups.setdefault(1000 + index // GROUP_SIZE, set()).add(person.id)
             if index % 5:
-                db.add(Attendance(session_id=session.id, participant_id=person.id))
+                record_join(db, session, person.id)
             db.add(
                 ParticipantPreferences(
                     participant_id=person.id,
@@ -300,6 +302,7 @@ def product_run(app: Any, session_id: int, smtp: SmtpProcess, expected: int) -> 
     from companion.core.db import get_database
     from companion.core.jobs import Job, Worker
     from companion.core.mail import SmtpTransport
+    from companion.digest.operations import release_summary
     from companion.sessions.models import Session
     from companion.sessions.operations import end_session
 
@@ -315,7 +318,8 @@ def product_run(app: Any, session_id: int, smtp: SmtpProcess, expected: int) -> 
         with app.app_context(), database.session() as db:
             session = db.get(Session, session_id)
             assert session is not None
-            end_session(db, session)
+            end_session(db, session, by="facilitator")
+            release_summary(db, session)
             db.commit()
         received = smtp.wait_for(expected)
     finally:
