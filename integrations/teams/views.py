@@ -69,8 +69,11 @@ def _config() -> Config:
 
 @bp.record_once
 def _add_buttons(state: Any) -> None:
-    """ "Sign in with Microsoft" on the sign-in page and the connection page in the menu."""
-    configured = lambda: bool(state.app.extensions["companion.config"].teams_configured)  # noqa: E731
+    """The sign-in page's "Sign in with Microsoft" and the menu's connection page link."""
+
+    def configured() -> bool:
+        return bool(state.app.extensions["companion.config"].teams_configured)
+
     add_to_slot(state.app, "sign_in", "teams/sign_in_button.html", configured)
     add_to_slot(state.app, "nav", "teams/nav_link.html", configured)
 
