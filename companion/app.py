@@ -11,7 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from companion.config import PROJECT_ROOT, Config, load_config
 from companion.core import db as core_db
-from companion.core import errors, i18n, security
+from companion.core import errors, i18n, security, slots
 from companion.core.mail import Transport
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    slots.init_app(app)
     _register_blueprints(app)
     _setup_live(app, config)
     app.jinja_env.globals["config_public"] = {
@@ -116,10 +117,17 @@ BLUEPRINT_MODULES = (
 )
 
 
+#: Entry-point group naming more views modules (an integration's pages), same convention.
+VIEWS_ENTRY_POINTS = "companion.views"
+
+
 def _register_blueprints(app: Flask) -> None:
     from importlib import import_module
+    from importlib.metadata import entry_points
 
-    for name in BLUEPRINT_MODULES:
+    names = list(BLUEPRINT_MODULES)
+    names += sorted(ep.value for ep in entry_points(group=VIEWS_ENTRY_POINTS))
+    for name in dict.fromkeys(names):
         module = import_module(name)
         for attribute in ("bp", "api"):
             blueprint = getattr(module, attribute, None)

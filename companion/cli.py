@@ -26,6 +26,11 @@ def _app(**override: Any) -> Flask:
         raise click.ClickException(str(exc)) from None
 
 
+def command_app() -> Flask:
+    """The app for a command, configured from the environment (integrations' commands use it)."""
+    return _app()
+
+
 def _upgrade(app: Flask) -> None:
     from companion.core.db import get_database, upgrade_database
 
@@ -332,6 +337,19 @@ def i18n_check() -> None:
         sys.exit(1)
     click.echo("All catalogues are complete and compiled.")
 
+
+#: Entry-point group of more commands (an integration's own group, e.g. `companion teams`).
+COMMANDS_ENTRY_POINTS = "companion.commands"
+
+
+def _add_integration_commands() -> None:
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=COMMANDS_ENTRY_POINTS):
+        main.add_command(entry.load(), entry.name)
+
+
+_add_integration_commands()
 
 if __name__ == "__main__":
     main()

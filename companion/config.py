@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +28,14 @@ log = logging.getLogger(__name__)
 
 #: The folder of the source checkout; the default instance folder lives beside the package.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+#: A GUID as Microsoft writes them (client ids, tenant ids), lower case.
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: "organizations", a tenant GUID or a verified domain (contoso.onmicrosoft.com).
+_TENANT = re.compile(
+    rf"organizations|{_GUID.pattern}|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+"
+)
 
 
 class ConfigError(RuntimeError):
@@ -115,6 +124,15 @@ class Config(BaseSettings):
     zoom_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
     #: Longest Retry-After (seconds) waited for inside a request; longer waits become an error.
     zoom_max_wait_seconds: float = Field(default=20.0, ge=0, le=300)
+    #: Microsoft Teams: the Entra app registration (client id and secret) and its authority.
+    teams_client_id: str = ""
+    teams_client_secret: str = ""
+    #: "organizations" (any work or school tenant), a tenant id (GUID) or a verified domain.
+    teams_tenant: str = "organizations"
+    #: The Microsoft identity platform; settable for testing.
+    teams_login_url: str = "https://login.microsoftonline.com"
+    #: Microsoft Graph v1.0; settable for testing.
+    teams_graph_url: str = "https://graph.microsoft.com/v1.0"
     #: Minutes after a session's scheduled end when it is ended automatically (if nobody pressed
     #: "End session"); its summary then waits `summary_delay_minutes` for review.
     digest_grace_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
@@ -144,7 +162,14 @@ class Config(BaseSettings):
             TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
         )
 
-    @field_validator("base_url", "jitsi_url", "zoom_api_url", "zoom_oauth_url")
+    @field_validator(
+        "base_url",
+        "jitsi_url",
+        "zoom_api_url",
+        "zoom_oauth_url",
+        "teams_login_url",
+        "teams_graph_url",
+    )
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
@@ -202,11 +227,47 @@ class Config(BaseSettings):
             raise ValueError("must be a redis:// URL")
         return value
 
+    @field_validator("teams_client_id")
+    @classmethod
+    def _teams_client_id(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and not _GUID.fullmatch(value):
+            raise ValueError(
+                "must be the Application (client) ID of the Entra app registration, a GUID "
+                "such as 00000000-0000-0000-0000-000000000000"
+            )
+        return value
+
+    @field_validator("teams_tenant")
+    @classmethod
+    def _teams_tenant(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in ("common", "consumers"):
+            # Teams meetings need work or school accounts (NOTES §0: personal accounts are
+            # not supported by the online-meeting APIs).
+            raise ValueError("use 'organizations' or one tenant (its id or domain)")
+        if not value or not _TENANT.fullmatch(value):
+            raise ValueError("must be 'organizations', a tenant id (GUID) or a domain")
+        return value
+
     @model_validator(mode="after")
     def _jitsi_pair(self) -> Config:
         if bool(self.jitsi_app_id) != bool(self.jitsi_app_secret):
             raise ValueError("COMPANION_JITSI_APP_ID and COMPANION_JITSI_APP_SECRET go together")
         return self
+
+    @model_validator(mode="after")
+    def _teams_pair(self) -> Config:
+        if bool(self.teams_client_id) != bool(self.teams_client_secret):
+            raise ValueError(
+                "COMPANION_TEAMS_CLIENT_ID and COMPANION_TEAMS_CLIENT_SECRET go together"
+            )
+        return self
+
+    @property
+    def teams_configured(self) -> bool:
+        """Whether a Microsoft Entra app is configured for Teams."""
+        return bool(self.teams_client_id and self.teams_client_secret)
 
     @property
     def effective_database_url(self) -> str:

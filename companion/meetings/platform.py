@@ -185,3 +185,16 @@ def platform_label(name: str) -> str:
         return name
     label: str = getattr(entry.load(), "label", name)
     return label
+
+
+def platform_missing_settings(name: str, config: Config) -> list[str]:
+    """What an administrator still has to configure before the platform works ([] = ready).
+
+    A platform says so with an optional `missing_settings(config) -> list[str]` on the class
+    the entry point loads; a platform without one needs nothing.
+    """
+    entry = _factories().get(name)
+    if entry is None:
+        return []
+    check = getattr(entry.load(), "missing_settings", None)
+    return list(check(config)) if callable(check) else []

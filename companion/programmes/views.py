@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from companion.accounts.identity import require_facilitator
 from companion.accounts.operations import visible_programmes
+from companion.config import Config
 from companion.core.db import get_db
 from companion.core.i18n import common_timezones
 from companion.core.validation import submit_form
-from companion.meetings.platform import platform_label, platform_names
+from companion.meetings.platform import (
+    platform_label,
+    platform_missing_settings,
+    platform_names,
+)
 from companion.privacy.models import Consent
 from companion.programmes import import_views, public_views  # noqa: F401  (their pages)
 from companion.programmes import operations as ops
@@ -29,14 +34,25 @@ from companion.programmes.schemas import GroupIn, ParticipantIn, ProgrammeIn
 from companion.sessions.operations import upcoming_sessions
 
 
-def _platform_options() -> list[tuple[str, str]]:
-    return [(name, platform_label(name)) for name in platform_names()]
+def _platform_options() -> tuple[list[tuple[str, str]], list[tuple[str, list[str]]]]:
+    """The platforms ready to use, and the others with the settings each still lacks."""
+    config: Config = current_app.extensions["companion.config"]
+    ready, unready = [], []
+    for name in platform_names():
+        missing = platform_missing_settings(name, config)
+        if missing:
+            unready.append((platform_label(name), missing))
+        else:
+            ready.append((name, platform_label(name)))
+    return ready, unready
 
 
 def _programme_form_context() -> dict[str, Any]:
+    ready, unready = _platform_options()
     return {
         "timezones": [(name, name.replace("_", " ")) for name in common_timezones()],
-        "platforms": _platform_options(),
+        "platforms": ready,
+        "unready_platforms": unready,
         "languages": [("fi", "suomi"), ("en", "English")],
     }
 
