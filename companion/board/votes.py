@@ -175,8 +175,6 @@ def cast_vote(db: Db, actor: Actor, topic_id: int, request_id: str | None = None
     return _change_vote(db, actor, topic_id, +1, request_id)
 
 
-def retract_vote(
-    db: Db, actor: Actor, topic_id: int, request_id: str | None = None
-) -> LiveEvent:
+def retract_vote(db: Db, actor: Actor, topic_id: int, request_id: str | None = None) -> LiveEvent:
     """Take one of the actor's votes back from the topic (`request_id` as for a vote)."""
     return _change_vote(db, actor, topic_id, -1, request_id)
