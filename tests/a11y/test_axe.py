@@ -172,13 +172,13 @@ def test_every_route_is_in_the_table(app: Flask) -> None:
     assert not stale, f"rows of routes that no longer exist: {stale}"
 
 
-def _context(browser: Any, app: Flask, world: World, role: str) -> Any:
+def _context(browser: Any, app: Flask, people: World, role: str) -> Any:
     # The pages' CSP (rightly) refuses an injected script; the audit may bypass it.
     context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900}, bypass_csp=True)
     context.set_default_timeout(8000)
     client = {FACILITATOR: "facilitator", PARTICIPANT: "aino"}.get(role)
     if client:
-        cookie = world.client(client).get_cookie("kollega_session")
+        cookie = people.client(client).get_cookie("kollega_session")
         assert cookie is not None
         context.add_cookies(
             [
