@@ -92,7 +92,9 @@ def test_keyboard_votes_are_counted_once_and_keep_focus(
     try:
         page = context.new_page()
         page.route(VOTE_REQUEST, hold_reply)
-        page.goto(f"{live_server}/panel/sessions/{world.session.id}?lang={lang}#token={world.tokens['alice']}")
+        page.goto(
+            f"{live_server}/panel/sessions/{world.session.id}?lang={lang}#token={world.tokens['alice']}"
+        )
         page.wait_for_selector("[data-live-state][data-state='live']")
         page.wait_for_selector(f".topic[data-topic-id='{topic_id}'] .vote-up")
 
@@ -108,7 +110,9 @@ def test_keyboard_votes_are_counted_once_and_keep_focus(
         def press_and_race(key: str, expected_votes: int) -> list[dict[str, Any]]:
             seq = _seq(page)
             page.keyboard.press(key)
-            wait_until(page, f"() => Number(document.querySelector('.board-content').dataset.seq) > {seq}")
+            wait_until(
+                page, f"() => Number(document.querySelector('.board-content').dataset.seq) > {seq}"
+            )
             assert len(held) == 1, "the event came after the reply: nothing raced"
             page.wait_for_timeout(150)  # the board sits with the event applied, reply pending
             route, reply = held.pop()

@@ -35,7 +35,9 @@ def test_a_request_id_must_be_an_opaque_token(world: BoardWorld) -> None:
     topic = world.bob_client.post(f"/api/v1/boards/{board_id}/topics", json={"title": "Pricing"})
     topic_id = topic.get_json()["topics"][0]["id"]
     for bad in ("short", "x" * 65, "<script>alert(1)</script>", "a b c d e f g h"):
-        response = world.alice_client.post(f"/api/v1/topics/{topic_id}/vote", query_string={"request_id": bad})
+        response = world.alice_client.post(
+            f"/api/v1/topics/{topic_id}/vote", query_string={"request_id": bad}
+        )
         assert response.status_code in (400, 422), (bad, response.status_code)
     votes = world.alice_client.get(world.board_url).get_json()["topics"][0]["votes"]
     assert votes == 0
