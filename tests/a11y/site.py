@@ -18,7 +18,7 @@ from companion.core.db import Db, utcnow
 from companion.core.mail.outbox import OutboxMessage
 from companion.programmes import operations as programme_ops
 from companion.programmes.schemas import InterestIn
-from companion.sessions.operations import join_link_for, join_token
+from companion.sessions.join_links import join_link_for, join_token
 from tests.breakouts.conftest import World
 
 PEOPLE_CSV = "nimi,sähköposti,yritys\nUlla Uusi,ulla@example.fi,Uusi Oy\n"
@@ -96,6 +96,9 @@ def build_site(
     site.breakout_group_id = next(
         int(g["id"]) for g in planned["groups"] if aino_key in {m["key"] for m in g["members"]}
     )
+
+    # The session three weeks ago has ended: its summary waits for review.
+    _api(fac, "POST", f"/api/v1/sessions/{world.past.id}/end")
 
     # Notes: the plenary's and Aino's group's, with Markdown, a summary and an action item.
     site.plenary_space = _api(fac, "GET", f"/api/v1/sessions/{sid}/notes")["id"]

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from companion.core.db import Db, utcnow
-from companion.sessions import operations as ops
+from companion.sessions import join_links
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +35,7 @@ def test_countdown_days_in_plural_forms(
     make_session(programme.groups[0], starts_at=utcnow() + timedelta(days=days))
     participant = make_participant(programme, group=programme.groups[0], name="Aino Virtanen")
     with app.app_context():
-        token = ops.join_token(ops.join_link_for(db, participant))
+        token = join_links.join_token(join_links.join_link_for(db, participant))
         db.commit()
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:
