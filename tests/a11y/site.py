@@ -39,6 +39,7 @@ class Site:
     waiting_token: str = ""
     over_token: str = ""
     zoom_session: int = 0
+    cancelled: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -55,6 +56,11 @@ class Site:
     def session(self) -> int:
         """The session running now."""
         return int(self.world.session.id)
+
+    @property
+    def later(self) -> int:
+        """The session in three weeks."""
+        return int(self.world.later.id)
 
     @property
     def past(self) -> int:
@@ -99,6 +105,10 @@ def build_site(
 
     # The session three weeks ago has ended: its summary waits for review.
     _api(fac, "POST", f"/api/v1/sessions/{world.past.id}/end")
+
+    # A session six weeks ahead, called off.
+    site.cancelled = make_session(world.group, starts_at=utcnow() + timedelta(days=42)).id
+    assert fac.post(f"/sessions/{site.cancelled}/cancel").status_code == 303
 
     # Notes: the plenary's and Aino's group's, with Markdown, a summary and an action item.
     site.plenary_space = _api(fac, "GET", f"/api/v1/sessions/{sid}/notes")["id"]

@@ -95,9 +95,12 @@ PAGES: dict[str, list[Visit] | NotAPage] = {
     "sessions.show": [
         Visit(FACILITATOR, lambda s: f"/sessions/{s.session}"),
         Visit(FACILITATOR, lambda s: f"/sessions/{s.past}"),
+        Visit(FACILITATOR, lambda s: f"/sessions/{s.cancelled}"),
     ],
-    "sessions.edit_session": [Visit(FACILITATOR, lambda s: f"/sessions/{s.session}/edit")],
+    "sessions.edit_session": [Visit(FACILITATOR, lambda s: f"/sessions/{s.later}/edit")],
     "sessions.end": [Visit(FACILITATOR, lambda s: f"/sessions/{s.session}/end")],
+    "sessions.cancel": [Visit(FACILITATOR, lambda s: f"/sessions/{s.later}/cancel")],
+    "sessions.restore": [Visit(FACILITATOR, lambda s: f"/sessions/{s.cancelled}/restore")],
     "sessions.join": [
         Visit(NEWCOMER, lambda s: f"/j/{s.waiting_token}"),
         Visit(NEWCOMER, lambda s: f"/j/{s.over_token}"),
