@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 class DatabaseId(IntegerConverter):
     """`<int:...>` for database ids: a number beyond the INTEGER range becomes 0, an id no row
     has, so it is simply not found (a converter error would surface as 405 in werkzeug when
-    the same address takes other methods, and the driver would overflow)."""
+    the same address takes other methods, and the driver would overflow). ASCII digits only:
+    werkzeug's `\\d` also matches "٣" or "３", which `int()` reads."""
+
+    regex = r"[0-9]+"
 
     def to_python(self, value: str) -> int:
         number = int(value)

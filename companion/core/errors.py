@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.globals import _cv_request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -122,8 +124,32 @@ def problem_response(
     return response
 
 
-def _page(status: int, title: str, detail: str | None) -> tuple[str, int]:
-    return render_template("core/error.html", status=status, title=title, detail=detail), status
+def _ensure_url_adapter() -> None:
+    """Let the error page build addresses when the request's own host could not be read.
+
+    Werkzeug refuses a malformed Host header (`a..b`, a label over 63 characters) before
+    routing, and Flask then has no URL adapter, so `url_for` in the page would fail. The
+    page's links are paths, so an adapter bound to our configured host builds them alike.
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None or ctx.url_adapter is not None:
+        return
+    base = urlsplit(current_app.extensions["companion.config"].base_url)
+    ctx.url_adapter = current_app.url_map.bind(
+        base.netloc or "localhost",
+        script_name=request.script_root or "/",
+        url_scheme=base.scheme or "http",
+    )
+
+
+def _page(
+    status: int, title: str, detail: str | None, errors: dict[str, str] | None = None
+) -> tuple[str, int]:
+    _ensure_url_adapter()
+    html = render_template(
+        "core/error.html", status=status, title=title, detail=detail, errors=errors or {}
+    )
+    return html, status
 
 
 def init_app(app: Flask) -> None:
@@ -142,8 +168,9 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, NotSignedIn):
             from flask import redirect, url_for
 
+            _ensure_url_adapter()
             return redirect(url_for("accounts.sign_in", next=request.full_path))
-        return _page(exc.status, title, exc.detail)
+        return _page(exc.status, title, exc.detail, getattr(exc, "errors", None))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

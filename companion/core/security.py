@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
+import unicodedata
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
@@ -76,6 +79,55 @@ def verify_password(password_hash: str, password: str) -> bool:
     return check_password_hash(password_hash, password)
 
 
+#: `Authorization: Bearer <token>` (RFC 6750 b64token). Anything else is not a bearer token.
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *")
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer` header value, or None.
+
+    The one definition of a bearer token: identity reads the caller from it and the CSRF
+    check lets a request through because of it, so both must agree exactly (a header whose
+    value is blank is no token, and the request is then checked as a cookie request).
+    """
+    if not header:
+        return None
+    match = _BEARER.fullmatch(header)
+    return match.group(1) if match else None
+
+
+def _same_site_path(target: str, *, encoded: bool) -> bool:
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        return False
+    # Browsers read a backslash as a slash and drop tabs and line breaks from addresses, so
+    # "/\\evil.example" and "/\t/evil.example" both lead to //evil.example. (Spaces are
+    # fine once percent-encoded, as in a query.)
+    refused = "CZ" if encoded else "C"
+    if "\\" in target or any(unicodedata.category(c)[0] in refused for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def safe_next(value: Any, fallback: str = "/") -> str:
+    """`value` if it is a path on this site (for `next=` and `back=`), otherwise `fallback`.
+
+    Refused: anything not starting with one slash, scheme or host parts, backslashes,
+    control characters and spaces, also when percent-encoded (up to three times over).
+    """
+    if not isinstance(value, str) or not value or len(value) > 2000:
+        return fallback
+    target = value
+    for round_ in range(4):
+        if not _same_site_path(target, encoded=round_ == 0):
+            return fallback
+        decoded = unquote(target)
+        if decoded == target:
+            return value
+        target = decoded
+    return fallback
+
+
 def rate_limited(view: Any) -> Any:
     """Mark a view that carries a `limiter.limit` (others skip the limiter altogether)."""
     view._kollega_rate_limited = True
@@ -115,6 +167,8 @@ def content_security_policy(live_origin: str, extra: dict[str, str] | None = Non
 
 def init_app(app: Flask) -> None:
     """CSRF protection on cookie-authenticated writes and security headers on every response."""
+    from companion.core.api import api_meta, authenticate
+
     config = app.extensions["companion.config"]
     # CSRF is checked in `_check_csrf` rather than on every view: requests that carry a
     # bearer token (API scripts, side panels) send no cookie, so there is nothing to forge.
@@ -137,9 +191,14 @@ def init_app(app: Flask) -> None:
     def _check_csrf() -> None:
         if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
             return
-        if request.headers.get("Authorization", "").lower().startswith("bearer "):
-            return
         view = app.view_functions.get(request.endpoint or "")
+        meta = api_meta(view)
+        if meta is not None:
+            # An API write from nobody is a 401, before the CSRF check and validation: the
+            # caller learns to authenticate, not that a form expired.
+            authenticate(meta)
+        if bearer_token(request.headers.get("Authorization")) is not None:
+            return
         if view is not None and getattr(view, "csrf_exempt", False):
             return
         # Read per request so a test can switch it (the setting itself comes from Config).
