@@ -47,7 +47,12 @@ api = Blueprint("breakouts_api", __name__, url_prefix="/api/v1")
 
 
 @api.get("/sessions/<int:session_id>/breakouts")
-@api_view(summary="The session's breakout rounds", response=list[RoundOut], tags=("breakouts",))
+@api_view(
+    summary="The session's breakout rounds",
+    response=list[RoundOut],
+    tags=("breakouts",),
+    auth="facilitator",
+)
 def api_rounds(session_id: int) -> list[RoundOut]:
     """Every round of the session with its groups (facilitator)."""
     facilitator = require_facilitator()
@@ -63,6 +68,7 @@ def api_rounds(session_id: int) -> list[RoundOut]:
     response=list[RoundOut],
     status=201,
     tags=("breakouts",),
+    auth="facilitator",
 )
 def api_plan(session_id: int, body: PlanIn) -> list[RoundOut]:
     """An optimised (optionally for every remaining session), random, manual or topic round.
@@ -78,7 +84,7 @@ def api_plan(session_id: int, body: PlanIn) -> list[RoundOut]:
 
 
 @api.get("/breakouts/rounds/<int:round_id>")
-@api_view(summary="A breakout round", response=RoundOut, tags=("breakouts",))
+@api_view(summary="A breakout round", response=RoundOut, tags=("breakouts",), auth="facilitator")
 def api_round(round_id: int) -> RoundOut:
     """Groups with who met whom before, their mix, rooms and who is not placed."""
     facilitator = require_facilitator()
@@ -87,7 +93,7 @@ def api_round(round_id: int) -> RoundOut:
 
 
 @api.delete("/breakouts/rounds/<int:round_id>")
-@api_view(summary="Remove a breakout round", tags=("breakouts",))
+@api_view(summary="Remove a breakout round", tags=("breakouts",), auth="facilitator")
 def api_delete_round(round_id: int) -> None:
     """Only rounds that have not started (their rooms go too)."""
     facilitator = require_facilitator()
@@ -97,7 +103,9 @@ def api_delete_round(round_id: int) -> None:
 
 
 @api.post("/breakouts/rounds/<int:round_id>/moves")
-@api_view(summary="Move a person", body=MoveIn, response=RoundOut, tags=("breakouts",))
+@api_view(
+    summary="Move a person", body=MoveIn, response=RoundOut, tags=("breakouts",), auth="facilitator"
+)
 def api_move(round_id: int, body: MoveIn) -> RoundOut:
     """Into a group (kept there when re-planned), or out of every group (`group_id` null)."""
     facilitator = require_facilitator()
@@ -109,7 +117,13 @@ def api_move(round_id: int, body: MoveIn) -> RoundOut:
 
 
 @api.post("/breakouts/rounds/<int:round_id>/actions")
-@api_view(summary="Change a round", body=RoundActionIn, response=RoundOut, tags=("breakouts",))
+@api_view(
+    summary="Change a round",
+    body=RoundActionIn,
+    response=RoundOut,
+    tags=("breakouts",),
+    auth="facilitator",
+)
 def api_round_action(round_id: int, body: RoundActionIn) -> RoundOut:
     """lock (rooms are made or groups pushed), unlock, start, close, replan, assign (the rest),
     open_picks, close_picks, push (make missing rooms or push again)."""
@@ -123,7 +137,12 @@ def api_round_action(round_id: int, body: RoundActionIn) -> RoundOut:
 
 @api.post("/breakouts/rounds/<int:round_id>/groups")
 @api_view(
-    summary="Add an empty group", body=GroupIn, response=RoundOut, status=201, tags=("breakouts",)
+    summary="Add an empty group",
+    body=GroupIn,
+    response=RoundOut,
+    status=201,
+    tags=("breakouts",),
+    auth="facilitator",
 )
 def api_add_group(round_id: int, body: GroupIn) -> RoundOut:
     """A new empty group at the end (draft rounds)."""
@@ -136,7 +155,13 @@ def api_add_group(round_id: int, body: GroupIn) -> RoundOut:
 
 
 @api.patch("/breakouts/groups/<int:group_id>")
-@api_view(summary="Rename a group", body=GroupIn, response=RoundOut, tags=("breakouts",))
+@api_view(
+    summary="Rename a group",
+    body=GroupIn,
+    response=RoundOut,
+    tags=("breakouts",),
+    auth="facilitator",
+)
 def api_rename_group(group_id: int, body: GroupIn) -> RoundOut:
     """Names must differ within a round (platforms show them)."""
     facilitator = require_facilitator()
@@ -148,7 +173,9 @@ def api_rename_group(group_id: int, body: GroupIn) -> RoundOut:
 
 
 @api.delete("/breakouts/groups/<int:group_id>")
-@api_view(summary="Remove an empty group", response=RoundOut, tags=("breakouts",))
+@api_view(
+    summary="Remove an empty group", response=RoundOut, tags=("breakouts",), auth="facilitator"
+)
 def api_remove_group(group_id: int) -> RoundOut:
     """Only empty groups of draft rounds."""
     facilitator = require_facilitator()
@@ -166,6 +193,7 @@ def api_remove_group(group_id: int) -> RoundOut:
     body=AbsenceIn,
     response=AttendanceOut,
     tags=("breakouts",),
+    auth="facilitator",
 )
 def api_absence(session_id: int, participant_id: int, body: AbsenceIn) -> AttendanceOut:
     """Draft rounds follow: absent people leave them, optimised drafts are planned again."""
@@ -223,7 +251,13 @@ def _choose(
 
 
 @api.get("/programmes/<int:programme_id>/breakouts/met")
-@api_view(summary="Who has met whom", query=MatrixQuery, response=MatrixOut, tags=("breakouts",))
+@api_view(
+    summary="Who has met whom",
+    query=MatrixQuery,
+    response=MatrixOut,
+    tags=("breakouts",),
+    auth="facilitator",
+)
 def api_matrix(programme_id: int, query: MatrixQuery) -> MatrixOut:
     """Rounds together for every pair of a programme group's members."""
     facilitator = require_facilitator()
@@ -242,6 +276,7 @@ def api_matrix(programme_id: int, query: MatrixQuery) -> MatrixOut:
     response=RuleOut,
     status=201,
     tags=("breakouts",),
+    auth="facilitator",
 )
 def api_add_rule(programme_id: int, body: RuleIn) -> RuleOut:
     """In every round planned from now on; a pair has one rule (a new one replaces it)."""
@@ -254,7 +289,7 @@ def api_add_rule(programme_id: int, body: RuleIn) -> RuleOut:
 
 
 @api.delete("/programmes/<int:programme_id>/breakouts/rules/<int:rule_id>")
-@api_view(summary="Remove a pair rule", tags=("breakouts",))
+@api_view(summary="Remove a pair rule", tags=("breakouts",), auth="facilitator")
 def api_remove_rule(programme_id: int, rule_id: int) -> None:
     """The pair may share groups again (or be apart)."""
     facilitator = require_facilitator()

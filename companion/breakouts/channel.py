@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from companion.accounts.identity import Actor
-from companion.breakouts.access import possible_id, rounds_of
+from companion.breakouts.access import rounds_of
 from companion.breakouts.models import BreakoutRound, RoundKind
 from companion.breakouts.people import current_limit
 from companion.core.db import Db
 from companion.core.errors import NotAllowed, NotFound
-from companion.core.events import append_event, register_channel
+from companion.core.events import append_event, channel_ids, register_channel
 from companion.sessions.operations import session_for_actor
 
 CHANNEL_PREFIX = "breakouts"
@@ -56,19 +56,26 @@ def publish_round(db: Db, round_: BreakoutRound, kind: str = "round.changed") ->
 
 def _authorize(db: Db, actor: Actor, channel: str) -> bool:
     """Only the session's facilitators and its group's members may follow its breakouts."""
-    _prefix, _sep, raw = channel.partition(":")
-    if not raw.isdigit() or not possible_id(int(raw)):
+    session_id = _session_id_of_channel(channel)
+    if session_id is None:
         return False
     try:
-        session_for_actor(db, actor, int(raw))
+        session_for_actor(db, actor, session_id)
     except (NotFound, NotAllowed):
         return False
     return True
 
 
+def _session_id_of_channel(channel: str) -> int | None:
+    ids = channel_ids(channel, CHANNEL_PREFIX)
+    return ids[0] if ids is not None and len(ids) == 1 else None
+
+
 def _snapshot(db: Db, actor: Actor, channel: str) -> dict[str, Any]:
-    _prefix, _sep, raw = channel.partition(":")
-    session = session_for_actor(db, actor, int(raw))
+    session_id = _session_id_of_channel(channel)
+    if session_id is None:
+        raise NotFound()
+    session = session_for_actor(db, actor, session_id)
     return {"rounds": [round_summary(db, r) for r in rounds_of(db, session)]}
 
 

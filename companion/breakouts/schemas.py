@@ -7,7 +7,15 @@ from typing import Literal
 from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from companion.core.schema_types import OptionalInt, kollega_error
+from companion.core.schema_types import (
+    Checkbox,
+    DbId,
+    Int,
+    OptionalDbId,
+    OptionalInt,
+    Text,
+    kollega_error,
+)
 
 Kind = Literal["optimised", "manual", "random", "topics"]
 Status = Literal["draft", "locked", "started", "closed"]
@@ -25,16 +33,16 @@ class PlanIn(BaseModel):
     kind: Kind = "optimised"
     #: "size": groups of min_size..max_size; "count": `groups` groups.
     sizing: Literal["size", "count"] = "size"
-    min_size: int = Field(default=3, ge=1, le=50)
-    max_size: int = Field(default=4, ge=1, le=50)
-    groups: int = Field(default=3, ge=1, le=50)
+    min_size: Int = Field(default=3, ge=1, le=50)
+    max_size: Int = Field(default=4, ge=1, le=50)
+    groups: Int = Field(default=3, ge=1, le=50)
     facilitator_rule: FacilitatorRuleIn = "any"
     #: Facilitators of the programme who take part in the groups.
-    facilitator_ids: list[int] = Field(default_factory=list, max_length=50)
+    facilitator_ids: list[DbId] = Field(default_factory=list, max_length=50)
     #: Optimised rounds: this session only, or every remaining session of the group at once.
     scope: Literal["session", "remaining"] = "session"
     #: Topic rounds: how many of the top-voted topics become groups.
-    topics: int = Field(default=3, ge=1, le=20)
+    topics: Int = Field(default=3, ge=1, le=20)
     #: Topic rounds: most people per group; empty = an even share, ceil(n / topics).
     topic_limit: OptionalInt = Field(default=None, ge=1, le=200)
     #: Topic rounds: participants pick, or the optimiser assigns everyone.
@@ -55,7 +63,7 @@ class MoveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     person: PersonKey = Field(pattern=_KEY_PATTERN)
-    group_id: int | None = Field(default=None, ge=1)
+    group_id: DbId | None = None
 
 
 class RoundActionIn(BaseModel):
@@ -94,7 +102,7 @@ class AbsencesIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    present: list[int] = Field(default_factory=list, max_length=500)
+    present: list[DbId] = Field(default_factory=list, max_length=500)
 
 
 class RuleIn(BaseModel):
@@ -103,8 +111,8 @@ class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["apart", "together"]
-    first_id: int = Field(ge=1)
-    second_id: int = Field(ge=1)
+    first_id: DbId
+    second_id: DbId
 
     @field_validator("second_id")
     @classmethod
@@ -112,6 +120,51 @@ class RuleIn(BaseModel):
         if info.data.get("first_id") == value:
             raise kollega_error(_("Choose two different people."))
         return value
+
+
+class GroupRefIn(BaseModel):
+    """Which group of the round a page form means (rename, remove)."""
+
+    group_id: DbId
+
+
+class RuleRefIn(BaseModel):
+    """Which pair rule a page form removes."""
+
+    rule_id: DbId
+
+
+class RoundPageQuery(BaseModel):
+    """The round page, or only its groups (`part=board`, for the scripts)."""
+
+    part: Literal["", "board"] = ""
+
+
+class MetQuery(BaseModel):
+    """Whose meetings the "who has met whom" page shows: a programme group (else the first)."""
+
+    group: OptionalDbId = None
+
+
+class MyGroupQuery(BaseModel):
+    """ "My small group" in the side panel (`panel=1`), or only its group part (`part=group`)."""
+
+    panel: Checkbox = False
+    part: Literal["", "group"] = ""
+
+
+class PickFormIn(BaseModel):
+    """A participant picks a topic group (or takes the choice back) on the page."""
+
+    group_id: DbId
+    action: Literal["pick", "leave"] = "pick"
+
+
+class RoundFormIn(BaseModel):
+    """What every form on the round page carries: its action, and the person it moved."""
+
+    action: Text = ""
+    person: Text = ""
 
 
 # --- answers ------------------------------------------------------------------------------------
@@ -266,7 +319,7 @@ class MatrixQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    group: int = Field(ge=1)
+    group: DbId
 
 
 class AttendanceOut(BaseModel):

@@ -15,16 +15,19 @@ from companion.core.db import get_db
 from companion.core.errors import Conflict, Invalid, NotFound
 from companion.core.events import current_seq
 from companion.core.live import live_origin
-from companion.core.validation import form_data, parse
+from companion.core.security import safe_next
+from companion.core.validation import form, form_data, parse, query
 from companion.notes import access, action_items, channel, note_items, payloads, sharing, summary
 from companion.notes.models import ActionItem, NoteSpace
 from companion.notes.schemas import (
     ActionIn,
     ActionOut,
     ActionPatch,
+    ActionTick,
     EventsQuery,
     NoteItemIn,
     NoteItemOut,
+    PanelQuery,
     RevisionOut,
     ShareIn,
     SpaceEventsOut,
@@ -120,9 +123,8 @@ def group_notes(session_id: int, group_id: int) -> ResponseReturnValue:
 def _page_write(actor: Actor, space: NoteSpace) -> ResponseReturnValue:
     """Every form on the notes page posts here with an `action` saying which it is."""
     db = get_db()
-    action = request.form.get("action", "")
     values = form_data(request.form)
-    values.pop("action", None)
+    action = str(values.pop("action", ""))
     try:
         if action == "add_item":
             note_items.add_item(db, actor, space, parse(NoteItemIn, values))
@@ -176,16 +178,16 @@ def panel_notes(session_id: int) -> ResponseReturnValue:
         "connect-src": f"'self' {live_origin(app)}",
         "frame-ancestors": PANEL_FRAME_ANCESTORS,
     }
-    group = request.args.get("group", "")
+    group = query(PanelQuery).group
     # Without a group: the participant's small group while a round runs, else the plenary.
-    query = f"?group={group}" if group.isdigit() else "?mine=true"
+    space_query = f"?group={group}" if group is not None else "?mine=true"
     full_url = url_for("notes.session_notes", session_id=session_id)
-    if group.isdigit():
-        full_url = url_for("notes.group_notes", session_id=session_id, group_id=int(group))
+    if group is not None:
+        full_url = url_for("notes.group_notes", session_id=session_id, group_id=group)
     return render_template(
         "notes/panel.html",
         session_id=session_id,
-        space_url=url_for("notes_api.api_session_notes", session_id=session_id) + query,
+        space_url=url_for("notes_api.api_session_notes", session_id=session_id) + space_query,
         full_url=full_url,
     )
 
@@ -246,10 +248,7 @@ def revisions(space_id: int) -> ResponseReturnValue:
 
 
 def _action_back(action: ActionItem) -> str:
-    target = request.form.get("back", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("notes.my_actions")
+    return safe_next(form(ActionTick).back, url_for("notes.my_actions"))
 
 
 @bp.route("/actions/<int:action_id>/done", methods=["POST"])
@@ -258,7 +257,7 @@ def toggle_action(action_id: int) -> ResponseReturnValue:
     actor = require_actor()
     db = get_db()
     action = action_items.action_for_actor(db, actor, action_id, write=True)
-    done = request.form.get("done") in ("on", "1", "true", "yes")
+    done = form(ActionTick).done
     action_items.update_action(db, actor, action, ActionPatch(done=done))
     db.commit()
     return redirect(_action_back(action), code=303)

@@ -11,7 +11,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -23,7 +22,8 @@ from companion.config import Config
 from companion.core.db import get_db, utcnow, writes
 from companion.core.errors import NotFound
 from companion.core.i18n import zone
-from companion.core.validation import submit_form
+from companion.core.security import safe_next
+from companion.core.validation import form, query, submit_form
 from companion.meetings import operations as rooms
 from companion.meetings.platform import Person, platform_label
 from companion.programmes import operations as programme_ops
@@ -40,7 +40,14 @@ from companion.sessions import operations as ops
 from companion.sessions.blueprint import bp
 from companion.sessions.lifecycle import Action
 from companion.sessions.models import AgendaItem, AgendaKind, Session
-from companion.sessions.schemas import AgendaItemIn, ScheduleIn, SessionIn
+from companion.sessions.schemas import (
+    AgendaItemIn,
+    InvitationsIn,
+    JoinLinkActionIn,
+    NewSessionQuery,
+    ScheduleIn,
+    SessionIn,
+)
 
 
 def _config() -> Config:
@@ -111,10 +118,9 @@ def new_session(programme_id: int) -> ResponseReturnValue:
         flash(_("Session added."))
         return redirect(url_for("sessions.show", session_id=session.id), code=303)
 
+    chosen_group = query(NewSessionQuery).group_id
     defaults = {
-        "group_id": request.args.get(
-            "group_id", programme.groups[0].id if programme.groups else ""
-        ),
+        "group_id": chosen_group or (programme.groups[0].id if programme.groups else ""),
         "start_time": "09:00",
         "duration_minutes": 120,
     }
@@ -252,8 +258,9 @@ def send_invitations(programme_id: int) -> ResponseReturnValue:
     facilitator = require_facilitator()
     db = get_db()
     programme = programme_ops.get_programme(db, facilitator, programme_id)
-    only = request.form.get("participant_id", "")
-    people = [p for p in programme.participants if not only or str(p.id) == only]
+    sent = form(InvitationsIn)
+    only = sent.participant_id
+    people = [p for p in programme.participants if only is None or p.id == only]
     queued = sum(invitations.queue_invitation(db, _config(), p) for p in people)
     db.commit()
     if queued:
@@ -266,10 +273,8 @@ def send_invitations(programme_id: int) -> ResponseReturnValue:
         )
     else:
         flash(_("Everyone already has an invitation with their current link."))
-    return redirect(
-        request.form.get("back") or url_for("programmes.participants", programme_id=programme.id),
-        code=303,
-    )
+    back = url_for("programmes.participants", programme_id=programme.id)
+    return redirect(safe_next(sent.back, back), code=303)
 
 
 @bp.route("/participants/<int:participant_id>/join-link", methods=["POST"])
@@ -278,7 +283,7 @@ def change_join_link(participant_id: int) -> ResponseReturnValue:
     facilitator = require_facilitator()
     db = get_db()
     participant = programme_ops.get_participant(db, facilitator, participant_id)
-    if request.form.get("action") == "revoke":
+    if form(JoinLinkActionIn).action == "revoke":
         join_links.revoke_join_link(db, participant)
         flash(_("The join link no longer works."))
     else:

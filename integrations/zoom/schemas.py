@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from companion.core.schema_types import Checkbox
@@ -51,3 +53,28 @@ class PanelOut(BaseModel):
     """Where the side panel goes: the board's panel view with a bearer token in the fragment."""
 
     panel_url: str
+
+
+class SignInQuery(BaseModel):
+    """Where to go after signing in with Zoom (a path on this site)."""
+
+    next: str = Field(default="", max_length=2000)
+
+
+class CallbackQuery(BaseModel):
+    """What Zoom's authorisation server sends the browser back with (OAuth 2.0, RFC 6749)."""
+
+    state: str = Field(default="", max_length=200)
+    code: str = Field(default="", max_length=2000)
+    error: str = Field(default="", max_length=200)
+
+
+class WebhookIn(BaseModel):
+    """A signed event notification (NOTES §4); its payload is read by `webhook_events`."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    event: str = Field(min_length=1, max_length=100)
+    #: Epoch milliseconds; stored in a BIGINT.
+    event_ts: int = Field(default=0, ge=0, le=2**63 - 1)
+    payload: dict[str, Any] = Field(default_factory=dict)
