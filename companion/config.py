@@ -86,6 +86,10 @@ class Config(BaseSettings):
     join_closes_minutes: int = Field(default=60, ge=0, le=24 * 60)
     #: Failed sign-ins allowed per address and client before a pause.
     sign_in_limit: str = "5 per 15 minutes"
+    #: Failed sign-ins allowed per client address, whatever the emails tried.
+    sign_in_address_limit: str = "30 per 15 minutes"
+    #: Failed sign-ins allowed in all, from anywhere (a distributed guesser).
+    sign_in_global_limit: str = "300 per 5 minutes"
     #: Storage for rate limits ("memory://" or a redis:// URL).
     ratelimit_storage_url: str = "memory://"
     #: Seconds between worker polls of the outbox and job queue.
@@ -97,6 +101,8 @@ class Config(BaseSettings):
     #: Host and port of the live (WebSocket) server; port 0 disables it in `serve`.
     live_host: str = "127.0.0.1"
     live_port: int = Field(default=5001, ge=0, le=65535)
+    #: Open live connections one person may hold on one live server (tabs, devices, panels).
+    live_connections_per_person: int = Field(default=12, ge=1, le=100000)
     #: Public WebSocket address the browser connects to; empty derives it from base_url.
     live_url: str = ""
     #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted.

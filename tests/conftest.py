@@ -171,12 +171,18 @@ def client(app: Flask, db: Db) -> FlaskClient:
 
 @pytest.fixture()
 def sign_in(app: Flask) -> Callable[[FlaskClient, Any], FlaskClient]:
-    """Put a facilitator's sign-in into a client's cookie session."""
+    """Put a facilitator's sign-in into a client's cookie session (with its server-side
+    record, committed on its own so that the client's requests see it)."""
+    from companion.accounts.identity import start_sign_in_session
 
     def _sign_in(client: FlaskClient, facilitator: Any) -> FlaskClient:
+        with get_database(app).session() as own:
+            key = start_sign_in_session(own, facilitator)
+            own.commit()
         with client.session_transaction() as session:
             session["fid"] = facilitator.id
             session["fv"] = facilitator.session_version
+            session["sk"] = key
         return client
 
     return _sign_in
