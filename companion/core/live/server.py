@@ -35,7 +35,8 @@ from companion.core.events import (
     snapshot_channel,
 )
 from companion.core.identity import actor_from_reference
-from companion.core.live.tokens import LIVE_TOKEN_SECONDS, lost_access
+from companion.core.live.frames import MAX_FRAME_BYTES, read_frame
+from companion.core.live.tokens import LIVE_TOKEN_SECONDS, claim_live_token, lost_access
 from companion.core.security import TokenError, unsign_timed
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class _Client:
     ws: ServerConnection
     actor: dict[str, Any]
     allowed: frozenset[str]
+    #: The actor reference as one string: connections per person are counted by it.
+    person: str = ""
     #: channel -> last seq sent; a client receives event n only when it holds n - 1.
     seqs: dict[str, int] = field(default_factory=dict)
 
@@ -86,6 +89,7 @@ class LiveServer:
         check_seconds: float = CHECK_SECONDS,
         access_check_seconds: float = ACCESS_CHECK_SECONDS,
         db_threads: int = 8,
+        max_connections_per_person: int | None = None,
     ) -> None:
         self.app = app
         self.host = host
@@ -94,6 +98,12 @@ class LiveServer:
         self.access_check_seconds = access_check_seconds
         self.channels: dict[str, _Channel] = {}
         self.clients: set[_Client] = set()
+        self.max_connections_per_person = (
+            max_connections_per_person
+            or app.extensions["companion.config"].live_connections_per_person
+        )
+        #: Open connections per person (see `_Client.person`).
+        self.per_person: dict[str, int] = {}
         self._executor = ThreadPoolExecutor(max_workers=db_threads, thread_name_prefix="live-db")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
@@ -115,7 +125,7 @@ class LiveServer:
             self.port,
             process_request=self._check_path,
             compression=None,  # frames are small; deflate would cost ~100 KiB per connection
-            max_size=64 * 1024,
+            max_size=MAX_FRAME_BYTES,
             max_queue=16,
         ) as server:
             self._server = server
@@ -184,55 +194,80 @@ class LiveServer:
             pass
         finally:
             self.clients.discard(client)
+            left = self.per_person.get(client.person, 1) - 1
+            if left > 0:
+                self.per_person[client.person] = left
+            else:
+                self.per_person.pop(client.person, None)
             for channel in list(client.seqs):
                 self._leave(client, channel)
 
     async def _authenticate(self, ws: ServerConnection) -> _Client | None:
         try:
             raw = await asyncio.wait_for(ws.recv(), AUTH_TIMEOUT_SECONDS)
-            message = json.loads(raw)
-        except (TimeoutError, ConnectionClosed, ValueError):
+        except (TimeoutError, ConnectionClosed):
             await ws.close(4400, "auth expected")
             return None
-        token = message.get("token") if isinstance(message, dict) else None
-        if not isinstance(token, str) or message.get("type") != "auth":
+        message = read_frame(raw)
+        if message is None or message.type != "auth" or message.token is None:
             await self._refuse(ws, "auth-expected", "auth expected")
             return None
         try:
             with self.app.app_context():
-                data = unsign_timed(token, "live", LIVE_TOKEN_SECONDS)
+                data = unsign_timed(message.token, "live", LIVE_TOKEN_SECONDS)
         except TokenError as exc:
             code = "token-expired" if exc.expired else "token-invalid"
             await self._refuse(ws, code, code)
             return None
         channels = data.get("c") if isinstance(data, dict) else None
-        if not isinstance(channels, list):
+        if not isinstance(channels, list) or not isinstance(data.get("a"), dict):
             await self._refuse(ws, "token-invalid", "token-invalid")
             return None
-        client = _Client(ws, data.get("a", {}), frozenset(str(c) for c in channels))
-        await ws.send(_frame({"type": "ready", "channels": sorted(client.allowed)}))
+        person = json.dumps(data["a"], sort_keys=True, default=str)
+        if self.per_person.get(person, 0) >= self.max_connections_per_person:
+            await self._refuse(ws, "too-many-connections", "too many connections", 4429)
+            return None
+        # Counted before the database call below, so a burst cannot slip past the cap.
+        self.per_person[person] = self.per_person.get(person, 0) + 1
+        jti = data.get("j")
+        if not await self._in_db(lambda db: claim_live_token(db, jti)):
+            self.per_person[person] -= 1
+            if not self.per_person[person]:
+                del self.per_person[person]
+            # A token opens one connection: a copied or replayed one is refused.
+            await self._refuse(ws, "token-used", "token-used")
+            return None
+        client = _Client(ws, data["a"], frozenset(str(c) for c in channels), person)
+        try:
+            await ws.send(_frame({"type": "ready", "channels": sorted(client.allowed)}))
+        except ConnectionClosed:
+            self.per_person[person] -= 1
+            if not self.per_person[person]:
+                del self.per_person[person]
+            return None
         return client
 
-    async def _refuse(self, ws: ServerConnection, code: str, reason: str) -> None:
+    async def _refuse(
+        self, ws: ServerConnection, code: str, reason: str, close_code: int = 4401
+    ) -> None:
         with contextlib.suppress(ConnectionClosed):
             await ws.send(_frame({"type": "error", "code": code}))
-            await ws.close(4401, reason)
+            await ws.close(close_code, reason)
 
     async def _on_message(self, client: _Client, raw: str | bytes) -> None:
-        try:
-            message = json.loads(raw)
-            kind = message["type"]
-        except (ValueError, KeyError, TypeError):
+        message = read_frame(raw)
+        if message is None:
             await client.ws.send(_frame({"type": "error", "code": "bad-message"}))
             return
-        channel = message.get("channel")
+        kind, channel = message.type, message.channel
         if kind == "ping":
             await client.ws.send(_frame({"type": "pong"}))
-        elif not isinstance(channel, str) or channel not in client.allowed:
+        elif kind == "auth":
+            await client.ws.send(_frame({"type": "error", "code": "bad-message"}))
+        elif channel is None or channel not in client.allowed:
             await client.ws.send(_frame({"type": "error", "code": "forbidden", "channel": channel}))
         elif kind == "subscribe":
-            since = message.get("since")
-            await self._subscribe(client, channel, since if isinstance(since, int) else None)
+            await self._subscribe(client, channel, message.since)
         elif kind == "unsubscribe":
             self._leave(client, channel)
         else:
