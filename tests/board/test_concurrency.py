@@ -70,14 +70,14 @@ def _vote(app: Flask, participant_id: int, topic_id: int, delta: int) -> dict[st
         actor = Actor(participant=participant)
         try:
             if delta > 0:
-                event = cast_vote(db, actor, topic_id)
+                event, own = cast_vote(db, actor, topic_id)
             else:
-                event = retract_vote(db, actor, topic_id)
+                event, own = retract_vote(db, actor, topic_id)
         except Conflict:
             db.rollback()
             return None
         db.commit()
-        return {"seq": event.seq, **event.data["vote"]}
+        return {"seq": event.seq, **own.model_dump()}
 
 
 def _events(db: Db, board_id: int) -> list[LiveEvent]:
