@@ -79,10 +79,15 @@ def translate_error(error: Mapping[str, Any]) -> str:
         return _("The request body is not valid JSON.")
     if kind == "too_long":
         return _("Give at most %(n)s items.", n=ctx.get("max_length"))
+    if kind == "too_short":
+        return _("Give at least %(n)s items.", n=ctx.get("min_length"))
+    if kind == "string_pattern_mismatch":
+        return _("This value is not in the expected form.")
     if kind == "kollega":
         # Our own validators already produce translated text.
         return str(ctx.get("message") or error.get("msg", ""))
-    return str(error.get("msg", _("This value is not valid.")))
+    # pydantic's own messages are English only: a generic one in the user's language.
+    return _("This value is not valid.")
 
 
 def errors_of(exc: ValidationError) -> dict[str, str]:
