@@ -68,6 +68,8 @@ def config(
         "live_port": live_port,
         "base_url": "http://127.0.0.1:5000",
         "serve_worker": False,
+        # Every simulated client is the same facilitator: lift the per-person cap.
+        "live_connections_per_person": 100000,
     }
 
 
@@ -309,9 +311,10 @@ def measure(
 
 
 def setup_product(
-    instance: Path, database_url: str, boards: int, voters: int
-) -> tuple[list[str], list[dict[str, Any]], dict[str, int]]:
-    """Sessions with boards, a topic each and voters with bearer tokens; tokens for clients."""
+    instance: Path, database_url: str, boards: int, voters: int, clients: int
+) -> tuple[list[str], list[dict[str, Any]], dict[str, Any]]:
+    """Sessions with boards, a topic each and voters with bearer tokens; a live token for each
+    of the `clients` (spread over the boards' channels)."""
     from datetime import timedelta
 
     from sqlalchemy import select
@@ -371,7 +374,15 @@ def setup_product(
             grants.append({"token": participant_token(person, join_link_for(db, person))})
         db.commit()
         topics = {channel_of(t.board): t.id for t in db.scalars(select(Topic)).all()}
-        tokens = {c: issue_live_token(db, Actor(facilitator=facilitator), [c]) for c in channels}
+        # A live token opens one connection: one per client of each channel.
+        per_channel = -(-clients // len(channels)) if channels else 0
+        tokens = {
+            c: [
+                issue_live_token(db, Actor(facilitator=facilitator), [c])
+                for _ in range(per_channel)
+            ]
+            for c in channels
+        }
     for grant in grants:
         grant["topics"] = topics
     return channels, grants, {"tokens": tokens}  # type: ignore[return-value]

@@ -89,7 +89,9 @@ def main() -> None:
     processes: list[subprocess.Popen[Any]] = []
     try:
         print(f"setting up {args.boards} boards, {args.clients} clients ...", flush=True)
-        channels, voters, extra = setup_product(instance, database_url, args.boards, args.voters)
+        channels, voters, extra = setup_product(
+            instance, database_url, args.boards, args.voters, args.clients
+        )
         tokens = extra["tokens"]
         redis_url = args.redis_url
         if args.live_processes == 2 and not redis_url:
@@ -153,7 +155,7 @@ def main() -> None:
                 spec = {
                     "url": urls[(index // len(channels)) % len(urls)],
                     "channel": channel,
-                    "token": tokens[channel] if product else "",
+                    "token": tokens[channel][index // len(channels)] if product else "",
                     "since": 1,
                 }
                 plans[index % args.client_processes].append(spec)
