@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator
 from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
@@ -29,6 +29,7 @@ from companion.accounts.operations import authenticate, visible_programmes
 from companion.core.db import get_db
 from companion.core.errors import NotFound
 from companion.core.mail import OutboxMessage, message_bytes
+from companion.core.schema_types import RedirectTarget
 from companion.core.security import limiter, rate_limited, safe_next
 from companion.core.validation import form, form_data, query
 
@@ -91,7 +92,7 @@ def home() -> str | BaseResponse:
 class SignInQuery(BaseModel):
     """Where to go after signing in (a path on this site; anything else is ignored)."""
 
-    next: str = Field(default="", max_length=2000)
+    next: RedirectTarget = ""
 
 
 def _at_most(length: int) -> Callable[[Any], Any]:

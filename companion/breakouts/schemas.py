@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from companion.core.schema_types import (
     Checkbox,
     DbId,
     Int,
+    NoControl,
     OptionalDbId,
     OptionalInt,
     Text,
@@ -81,7 +89,7 @@ class GroupIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=120)
+    name: Annotated[str, StringConstraints(max_length=120), NoControl] = ""
 
     @field_validator("name")
     @classmethod

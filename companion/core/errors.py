@@ -94,7 +94,9 @@ class Unavailable(DomainError):
 
 def wants_problem_json() -> bool:
     """API routes and clients that prefer JSON get problem+json; browsers get a page."""
-    if request.path.startswith(("/api/", "/integrations/")) and not request.path.endswith("/app"):
+    # The JSON API: everything under /api/, and the API blueprints elsewhere (a platform's
+    # webhooks and app endpoints under /integrations/, whose pages are pages).
+    if request.path.startswith("/api/") or (request.blueprint or "").endswith("_api"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json", PROBLEM_JSON])
     return best in ("application/json", PROBLEM_JSON)

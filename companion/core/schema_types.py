@@ -206,6 +206,8 @@ RequiredText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoControl
 ]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), NoControl]
+#: Where to go next (`next=`, `back=`): text here; `security.safe_next` decides if it is ours.
+RedirectTarget = Annotated[str, StringConstraints(max_length=2000), NoControl]
 
 
 def _email(value: str) -> str:
@@ -258,11 +260,15 @@ HttpsUrl = Annotated[
 HttpUrl = HttpsUrl
 
 
-def _checkbox(value: Any) -> Any:
-    # HTML checkboxes send "on" (or a chosen value) when ticked and nothing otherwise.
-    if isinstance(value, str) and value.lower() in ("on", "yes", "1", "true"):
+def _checkbox(value: Any, info: ValidationInfo) -> Any:
+    # HTML checkboxes send "on" (or a chosen value) when ticked and nothing otherwise; JSON
+    # says true or false (strict validation refuses anything else there).
+    if isinstance(value, str) and info.mode != "json" and value.lower() in _TICKED:
         return True
     return value
+
+
+_TICKED = ("on", "yes", "1", "true")
 
 
 Checkbox = Annotated[bool, BeforeValidator(_checkbox)]

@@ -14,6 +14,7 @@ from companion.core.schema_types import (
     NoControl,
     OptionalDate,
     OptionalDbId,
+    RedirectTarget,
     no_control_characters,
 )
 
@@ -205,4 +206,4 @@ class ActionTick(BaseModel):
     """Ticking an action item on a page, and the page to return to."""
 
     done: Checkbox = False
-    back: str = Field(default="", max_length=2000)
+    back: RedirectTarget = ""

@@ -235,9 +235,7 @@ def _collect(source: Iterable[Iterable[Any]]) -> list[list[str]]:
     for raw in source:
         row = [_cell(c) for c in raw]
         if any(len(cell) > MAX_CELL_CHARS for cell in row):
-            raise UnreadableFile(
-                _("A cell holds more than %(n)s characters.", n=MAX_CELL_CHARS)
-            )
+            raise UnreadableFile(_("A cell holds more than %(n)s characters.", n=MAX_CELL_CHARS))
         while row and not row[-1]:
             row.pop()
         if not row:

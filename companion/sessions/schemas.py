@@ -15,6 +15,7 @@ from companion.core.schema_types import (
     Int,
     LongText,
     OptionalDbId,
+    RedirectTarget,
     RequiredText,
     Text,
     TimeOfDay,
@@ -91,7 +92,7 @@ class InvitationsIn(BaseModel):
     """Send invitations to everyone, or to one participant; then go back to a page of ours."""
 
     participant_id: OptionalDbId = None
-    back: str = Field(default="", max_length=2000)
+    back: RedirectTarget = ""
 
 
 class JoinLinkActionIn(BaseModel):

@@ -134,7 +134,7 @@ def new_session(programme_id: int) -> ResponseReturnValue:
         values=values,
         errors=errors,
         group_options=[(g.id, g.name) for g in programme.groups],
-    )
+    ), (422 if errors else 200)
 
 
 def _session_page(

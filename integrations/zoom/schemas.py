@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from companion.core.schema_types import Checkbox
+from companion.core.schema_types import Checkbox, NoControl, RedirectTarget
+
+#: An opaque value from Zoom: printable text only.
+Token8000 = Annotated[str, StringConstraints(min_length=1, max_length=8000), NoControl]
 
 
 class MeetingSettingsIn(BaseModel):
@@ -28,7 +31,7 @@ class AppContextIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: The encrypted context from `zoomSdk.getAppContext()` (NOTES §5.1).
-    context: str = Field(min_length=1, max_length=8000)
+    context: Token8000
 
 
 class AuthorizeOut(BaseModel):
@@ -43,10 +46,10 @@ class AuthorizedIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    context: str = Field(min_length=1, max_length=8000)
-    code: str = Field(min_length=1, max_length=2000)
-    state: str = Field(min_length=1, max_length=2000)
-    redirectUri: str = Field(default="", max_length=1000)  # noqa: N815 - Zoom's field name
+    context: Token8000
+    code: Annotated[str, StringConstraints(min_length=1, max_length=2000), NoControl]
+    state: Annotated[str, StringConstraints(min_length=1, max_length=2000), NoControl]
+    redirectUri: Annotated[str, StringConstraints(max_length=1000), NoControl] = ""  # noqa: N815
 
 
 class PanelOut(BaseModel):
@@ -58,7 +61,7 @@ class PanelOut(BaseModel):
 class SignInQuery(BaseModel):
     """Where to go after signing in with Zoom (a path on this site)."""
 
-    next: str = Field(default="", max_length=2000)
+    next: RedirectTarget = ""
 
 
 class CallbackQuery(BaseModel):
@@ -74,7 +77,7 @@ class WebhookIn(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)
 
-    event: str = Field(min_length=1, max_length=100)
+    event: Annotated[str, StringConstraints(min_length=1, max_length=100), NoControl]
     #: Epoch milliseconds; stored in a BIGINT.
     event_ts: int = Field(default=0, ge=0, le=2**63 - 1)
     payload: dict[str, Any] = Field(default_factory=dict)
