@@ -14,6 +14,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from werkzeug.exceptions import BadRequest
 from werkzeug.security import check_password_hash, generate_password_hash
 
 csrf = CSRFProtect()
@@ -79,6 +80,10 @@ def verify_password(password_hash: str, password: str) -> bool:
     return check_password_hash(password_hash, password)
 
 
+#: A Host header: DNS labels (underscores tolerated, as in container names) or an IP
+#: address, and an optional port.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?")
 #: `Authorization: Bearer <token>` (RFC 6750 b64token). Anything else is not a bearer token.
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *")
 
@@ -186,6 +191,13 @@ def init_app(app: Flask) -> None:
         # other request (each vote on the board) is work for nothing.
         view = app.view_functions.get(request.endpoint or "")
         return view is None or not getattr(view, "_kollega_rate_limited", False)
+
+    @app.before_request
+    def _check_host() -> None:
+        # Werkzeug refuses some malformed hosts itself (a..b, long labels); the rest of what
+        # cannot be a host name is refused here alike, before anything builds an address.
+        if not _HOST.fullmatch(request.host):
+            raise BadRequest()
 
     @app.before_request
     def _check_csrf() -> None:

@@ -26,6 +26,7 @@ from companion.core.db import Base, Db, get_database, utcnow
 from companion.core.mail import OutboxMessage
 from companion.digest.links import personal_token
 from companion.sessions.operations import join_link_for, join_token
+from tests.conftest import _Client as TestClient
 from tests.notes.conftest import enter_as
 
 #: The numbers a person might type or a script send where an integer belongs (issue 13).
@@ -134,9 +135,18 @@ def site(
         )
     ]
     session = make_session(group, starts_at=utcnow() - timedelta(minutes=30))
-    fac = sign_in(app.test_client(), facilitator)
-    aino = enter_as(app, db, app.test_client(), people[0])
-    built.clients = {"facilitator": fac, "participant": aino, "nobody": app.test_client()}
+
+    def browser() -> FlaskClient:
+        # As the `client` fixture's: ends the test's own transaction after each request, so
+        # the test sees what requests wrote and can write after them.
+        app.test_client_class = TestClient
+        made = app.test_client()
+        made.test_db = db  # type: ignore[attr-defined]
+        return made
+
+    fac = sign_in(browser(), facilitator)
+    aino = enter_as(app, db, browser(), people[0])
+    built.clients = {"facilitator": fac, "participant": aino, "nobody": browser()}
     ids = built.ids
     ids.update(
         programme=programme.id,
