@@ -25,7 +25,7 @@ from werkzeug.routing import Rule
 from companion.core.db import Base, Db, get_database, utcnow
 from companion.core.mail import OutboxMessage
 from companion.digest.links import personal_token
-from companion.sessions.operations import join_link_for, join_token
+from companion.sessions.join_links import join_link_for, join_token
 from tests.conftest import _Client as TestClient
 from tests.notes.conftest import enter_as
 
