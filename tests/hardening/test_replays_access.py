@@ -215,10 +215,10 @@ def test_nobody_sees_who_voted_or_answered(
     programme = db.get(Programme, site.ids["programme"])
     bea = enter_as(app, db, app.test_client(), make_participant(programme, name="Bea Two"))
     board, topic = site.ids["board"], site.ids["topic"]
-    voted = aino.post(f"/api/v1/topics/{topic}/vote?request=r-1")
+    voted = aino.post(f"/api/v1/topics/{topic}/vote?request_id=r-1-abcdef")
     assert voted.status_code == 200
     own = voted.get_json()["vote"]
-    assert own == {"topic_id": topic, "votes": 1, "request": "r-1", "count": 1, "left": 2}
+    assert own == {"topic_id": topic, "votes": 1, "request_id": "r-1-abcdef", "count": 1, "left": 2}
     fac.post(f"/api/v1/boards/{board}/timer", json={"action": "start", "minutes": 1})
     aino_key = aino.get(f"/api/v1/boards/{board}").get_json()["me"]["key"]
     seen_by_bea = bea.get(f"/api/v1/boards/{board}").get_json()
@@ -236,7 +236,7 @@ def test_nobody_sees_who_voted_or_answered(
     db.rollback()
     events = db.scalars(select(LiveEvent).where(LiveEvent.channel == f"board:{board}")).all()
     vote = next(e for e in events if e.kind == "vote.cast")
-    assert vote.data == {"vote": {"topic_id": topic, "votes": 1, "request": "r-1"}}
+    assert vote.data == {"vote": {"topic_id": topic, "votes": 1, "request_id": "r-1-abcdef"}}
     assert all(aino_key not in json.dumps(e.data) for e in events if e.kind.startswith("vote"))
     anonymous = bea.post(
         f"/api/v1/boards/{board}/topics", json={"title": "Quiet one", "anonymous": True}
