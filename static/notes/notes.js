@@ -326,20 +326,31 @@ export class NotesPage {
     const form = this.summaryForm;
     const base = form.querySelector("[data-base-revision]");
     const textarea = form.querySelector("textarea");
-    const result = await api("PUT", `${this.apiBase()}/summary`, {
-      text: textarea.value,
-      base_revision: Number(base.value),
-    });
     const panel = form.querySelector("[data-merge-panel]");
+    let result;
+    try {
+      result = await api("PUT", `${this.apiBase()}/summary`, {
+        text: textarea.value,
+        base_revision: Number(base.value),
+      });
+    } catch (error) {
+      if (panel) panel.hidden = true;
+      this.showError(form, null);
+      return;
+    }
     if (result.ok) {
       this.summaryDirty = false;
       form.querySelector("[data-changed-notice]")?.remove();
+      this.clearError(form);
       if (panel) panel.hidden = true;
       this.renderSummary(result.data.summary);
       form.closest("details")?.removeAttribute("open");
       return;
     }
-    if (result.status === 409 && result.data) {
+    // Only a 409 that carries both texts means someone else saved first; any other failure
+    // (an expired form, no connection, no right to write) says what it was instead.
+    if (result.status === 409 && result.data && typeof result.data.current_text === "string") {
+      this.clearError(form);
       // Someone saved first: show both texts and put a merge of them in the box.
       panel.hidden = false;
       panel.querySelector("[data-merge-theirs]").textContent = result.data.current_text;
@@ -351,6 +362,7 @@ export class NotesPage {
       textarea.focus();
       return;
     }
+    if (panel) panel.hidden = true;
     this.showError(form, result);
   }
 
