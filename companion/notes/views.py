@@ -97,6 +97,7 @@ def _render_space(
         member_options=[(p.id, p.name) for p in access.session_members(session)],
         seq=current_seq(db, access.channel_of(space)),
         channel=access.channel_of(space),
+        breakouts_channel=membership.breakouts_channel(session.id),
         errors=errors or {},
         values=values or {},
     )
@@ -211,6 +212,7 @@ def panel_notes(session_id: int) -> ResponseReturnValue:
         session_id=session_id,
         space_url=url_for("notes_api.api_session_notes", session_id=session_id) + query,
         full_url=full_url,
+        breakouts_channel=membership.breakouts_channel(session_id),
     )
 
 

@@ -5,7 +5,9 @@
 // Updates come from the live server (static/live/client.js). If the WebSocket cannot be
 // reached (a strict firewall), the page asks the API for what changed every few seconds.
 // Events carry full objects, so applying one twice (live and polled) changes nothing.
+// The same live connection brings the facilitator's messages to every breakout group.
 
+import { followBroadcasts } from "../breakouts/broadcast-banner.js";
 import { LiveClient, tokenFetcher } from "../live/client.js";
 
 const POLL_MS = 4000;
@@ -136,6 +138,11 @@ export class NotesPage {
         },
         this.seq,
       );
+      // During a breakout round the facilitator's messages to every group show here too.
+      const banner = root.querySelector("[data-broadcast-banner]");
+      if (banner && root.dataset.breakoutsChannel) {
+        followBroadcasts(this.live, root.dataset.breakoutsChannel, banner, () => root.dataset.timezone);
+      }
       this.live.start();
     }
     // Until the live connection says it is up (and whenever it is down), poll.
