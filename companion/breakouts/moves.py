@@ -63,9 +63,9 @@ def move_person(db: Db, round_: BreakoutRound, key: str, group_id: int | None) -
 
 
 def _follow_on_platform(db: Db, round_: BreakoutRound) -> None:
-    """A running round changed: Zoom's pre-assignment is sent again (people who have not gone
-    to their rooms yet are placed by it); with rooms per group (Jitsi) every group has its
-    room, and the person's page gives them the new group's link."""
+    """A running round changed: Zoom's pre-assignment is sent again (Zoom applies it when its
+    breakout rooms are opened; the round page says so); with rooms per group (Jitsi) every
+    group has its room, and the person's page gives them the new group's link."""
     mode = rooms.room_mode(db, round_.session)
     if mode == "push":
         rooms.push_round(db, round_)
