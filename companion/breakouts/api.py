@@ -14,6 +14,7 @@ from companion.breakouts import summaries
 from companion.breakouts.access import get_group as get_breakout_group
 from companion.breakouts.access import get_round, group_for_participant, rounds_of
 from companion.breakouts.attendance import set_absent
+from companion.breakouts.broadcasts import send_broadcast
 from companion.breakouts.models import BreakoutGroup
 from companion.breakouts.moves import add_group, move_person, remove_group, rename_group
 from companion.breakouts.pages import status_action
@@ -23,6 +24,8 @@ from companion.breakouts.rules import add_rule, remove_rule
 from companion.breakouts.schemas import (
     AbsenceIn,
     AttendanceOut,
+    BroadcastIn,
+    BroadcastOut,
     GroupIn,
     MatrixOut,
     MatrixQuery,
@@ -107,13 +110,38 @@ def api_delete_round(round_id: int) -> None:
     summary="Move a person", body=MoveIn, response=RoundOut, tags=("breakouts",), auth="facilitator"
 )
 def api_move(round_id: int, body: MoveIn) -> RoundOut:
-    """Into a group (kept there when re-planned), or out of every group (`group_id` null)."""
+    """Into a group (kept there when re-planned), or out of every group (`group_id` null).
+
+    Drafts change freely; a running round takes latecomers and people marked absent (their
+    absence mark goes) and moves between its groups, not out of them; locked and closed
+    rounds answer 409."""
     facilitator = require_facilitator()
     db = get_db()
     round_ = get_round(db, facilitator, round_id)
     move_person(db, round_, body.person, body.group_id)
     db.commit()
     return summaries.round_out(db, round_)
+
+
+@api.post("/breakouts/rounds/<int:round_id>/broadcasts")
+@api_view(
+    summary="Message every group",
+    body=BroadcastIn,
+    response=BroadcastOut,
+    status=201,
+    tags=("breakouts",),
+)
+def api_broadcast(round_id: int, body: BroadcastIn) -> BroadcastOut:
+    """A short plain-text message (`kind` "message", at most 280 characters) or the
+    "2 minutes left" notice (`kind` "time_left"), shown at once in every participant's group
+    view and side panel while the round runs. 409 when the round is not running; 429 (with
+    `retry_after` seconds) within 5 seconds of the round's previous message."""
+    facilitator = require_facilitator()
+    db = get_db()
+    round_ = get_round(db, facilitator, round_id)
+    sent = send_broadcast(db, round_, body)
+    db.commit()
+    return sent
 
 
 @api.post("/breakouts/rounds/<int:round_id>/actions")

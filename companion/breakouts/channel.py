@@ -1,7 +1,8 @@
 """The live channel "breakouts:<session id>": every change to a round is logged there.
 
-An event carries the round's public summary (names of groups and counts, never who is where);
-only the session's facilitators and its group's members may follow the channel.
+An event carries the round's public summary (names of groups and counts, never who is where;
+while the round runs, the facilitator's latest message to every group); only the session's
+facilitators and its group's members may follow the channel.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 from companion.accounts.identity import Actor
 from companion.breakouts.access import rounds_of
-from companion.breakouts.models import BreakoutRound, RoundKind
+from companion.breakouts.models import BreakoutRound, RoundKind, RoundStatus
 from companion.breakouts.people import current_limit
 from companion.core.db import Db
 from companion.core.errors import NotAllowed, NotFound
@@ -26,14 +27,19 @@ def channel_for(session_id: int) -> str:
 
 
 def round_summary(db: Db, round_: BreakoutRound) -> dict[str, Any]:
-    """What anyone in the session may know of a round: its groups' names and sizes."""
+    """What anyone in the session may know of a round: its groups' names and sizes, and while
+    it runs the facilitator's latest message to every group."""
     limit = current_limit(db, round_) if round_.kind == RoundKind.TOPICS else None
+    # The facilitator's latest message is shown to everyone in the session anyway (see
+    # `broadcasts`), and only while the round runs.
+    running = round_.status == RoundStatus.STARTED
     return {
         "id": round_.id,
         "number": round_.number,
         "kind": round_.kind,
         "status": round_.status,
         "picks_open": bool(round_.settings.get("picks_open")),
+        "broadcast": round_.settings.get("broadcast") if running else None,
         "groups": [
             {
                 "id": g.id,

@@ -11,6 +11,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 
 from companion.accounts.identity import Actor, current_actor
 from companion.board.views import PANEL_FRAME_ANCESTORS
@@ -108,6 +109,9 @@ def panel_group(session_id: int) -> ResponseReturnValue:
         "pick_url": url_for("breakouts_api.api_pick", group_id=0).replace("/0/", "/{id}/"),
         "token_url": url_for("live_api.live_token"),
         "live_url": live_public_url(app),
+        # In a plain browser the panel rides on the join-link cookie, and cookie-authenticated
+        # writes (choosing a topic) need the token; inside Zoom or Teams the bearer token is used.
+        "csrf": generate_csrf(),
         "strings": js_strings(),
     }
     return render_template("breakouts/panel.html", session_id=session_id, boot=boot)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from flask_babel import gettext as _
@@ -82,6 +83,21 @@ class RoundActionIn(BaseModel):
     action: Literal[
         "lock", "unlock", "start", "close", "replan", "assign", "open_picks", "close_picks", "push"
     ]
+
+
+class BroadcastIn(BaseModel):
+    """A message to every group of a running round, or the "2 minutes left" notice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["message", "time_left"] = "message"
+    #: Plain text, one line (it is never read as Markdown or HTML).
+    text: str = Field(default="", max_length=280)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return " ".join(value.split())
 
 
 class GroupIn(BaseModel):
@@ -254,6 +270,17 @@ class HeldOut(BaseModel):
     current_round_id: int | None = None
 
 
+class BroadcastOut(BaseModel):
+    """The latest message to the groups of a running round, in the reader's language."""
+
+    round_id: int
+    kind: Literal["message", "time_left"]
+    text: str
+    #: The "time left" notice: how many minutes.
+    minutes: int | None = None
+    at: datetime
+
+
 class RoundOut(BaseModel):
     """A round as the facilitator sees it."""
 
@@ -274,6 +301,10 @@ class RoundOut(BaseModel):
     #: What the platform holds of the session's rounds (platforms that take pushed groups).
     held: HeldOut | None = None
     warnings: list[str] = Field(default_factory=list)
+    #: Participants marked absent and in no group: a running round can still take them.
+    absentees: list[PersonOut] = Field(default_factory=list)
+    #: The latest message to every group, while the round runs.
+    broadcast: BroadcastOut | None = None
 
 
 class ChoiceOut(BaseModel):
@@ -310,6 +341,8 @@ class MyGroupOut(BaseModel):
     rooms: Literal["push", "rooms", "none"] = "none"
     choices: list[ChoiceOut] = Field(default_factory=list)
     picks_open: bool = False
+    #: The facilitator's latest message to every group, while the round runs.
+    broadcast: BroadcastOut | None = None
 
 
 class MatrixOut(BaseModel):

@@ -25,6 +25,7 @@ from companion.breakouts import (
 )
 from companion.breakouts.access import get_group, get_round, rounds_of
 from companion.breakouts.attendance import absent_not_joined, set_absences
+from companion.breakouts.broadcasts import send_broadcast, time_left_text
 from companion.breakouts.drafts import later_sessions
 from companion.breakouts.models import BreakoutRound, RoundKind
 from companion.breakouts.moves import (
@@ -47,6 +48,7 @@ from companion.breakouts.rounds import plan_rounds
 from companion.breakouts.rules import add_rule, remove_rule, rules_of
 from companion.breakouts.schemas import (
     AbsencesIn,
+    BroadcastIn,
     GroupIn,
     GroupRefIn,
     MetQuery,
@@ -233,7 +235,13 @@ def _round_context(round_: BreakoutRound) -> dict[str, Any]:
         "view": summaries.round_out(db, round_),
         "session": session,
         "programme": session.group.programme,
-        "boot": {**live_boot(session), "strings": js_strings(), "round_id": round_.id},
+        "boot": {
+            **live_boot(session),
+            "strings": js_strings(),
+            "round_id": round_.id,
+            "timezone": session.group.programme.timezone,
+        },
+        "time_left_text": time_left_text(),
     }
 
 
@@ -310,6 +318,13 @@ def _round_action(round_: BreakoutRound, action: str) -> str | None:
     if action == "delete":
         delete_round(db, round_)
         return str(_("The round was removed."))
+    if action in ("broadcast", "time_left"):
+        if action == "broadcast":
+            message = parse(BroadcastIn, {"kind": "message", **_fields("text")})
+        else:
+            message = BroadcastIn(kind="time_left")
+        sent = send_broadcast(db, round_, message)
+        return str(_("Shown in every group: “%(text)s”", text=sent.text))
     return status_action(round_, parse(RoundActionIn, {"action": action}).action)
 
 

@@ -17,7 +17,16 @@ from companion.core.events import current_seq
 from companion.core.live import live_origin
 from companion.core.security import safe_next
 from companion.core.validation import form, form_data, parse, query
-from companion.notes import access, action_items, channel, note_items, payloads, sharing, summary
+from companion.notes import (
+    access,
+    action_items,
+    channel,
+    membership,
+    note_items,
+    payloads,
+    sharing,
+    summary,
+)
 from companion.notes.models import ActionItem, NoteSpace
 from companion.notes.schemas import (
     ActionIn,
@@ -36,6 +45,7 @@ from companion.notes.schemas import (
     SummaryIn,
 )
 from companion.sessions.models import Session
+from companion.sessions.operations import session_for_actor
 
 bp = Blueprint("notes", __name__, template_folder="templates")
 api = Blueprint("notes_api", __name__, url_prefix="/api/v1")
@@ -51,7 +61,8 @@ def who_are_you() -> tuple[str, int]:
 
 def _space_url(space: NoteSpace) -> str:
     if space.breakout_group_id is None:
-        return url_for("notes.session_notes", session_id=space.session_id)
+        # "whole": the plenary itself, not the participant's running group (see session_notes).
+        return url_for("notes.session_notes", session_id=space.session_id, whole=1)
     return url_for(
         "notes.group_notes", session_id=space.session_id, group_id=space.breakout_group_id
     )
@@ -89,6 +100,7 @@ def _render_space(
         member_options=[(p.id, p.name) for p in access.session_members(session)],
         seq=current_seq(db, access.channel_of(space)),
         channel=access.channel_of(space),
+        breakouts_channel=membership.breakouts_channel(session.id),
         errors=errors or {},
         values=values or {},
     )
@@ -110,7 +122,20 @@ def _page_space(session_id: int, group_id: int | None) -> ResponseReturnValue:
 
 @bp.route("/sessions/<int:session_id>/notes", methods=["GET", "POST"])
 def session_notes(session_id: int) -> ResponseReturnValue:
-    """The whole group's shared notes of a session (and links to the small groups' notes)."""
+    """The whole group's shared notes of a session (and links to the small groups' notes).
+
+    While a breakout round runs, a participant's notes open on their own small group (as the
+    side panel's do, `mine` in the API); `?whole=1` asks for the whole group's notes."""
+    if request.method == "GET" and not request.args.get("whole"):
+        actor = current_actor()
+        if actor is not None and actor.participant is not None:
+            db = get_db()
+            session = session_for_actor(db, actor, session_id)
+            group_id = membership.running_breakout_group(db, session, actor.participant.id)
+            if group_id is not None:
+                return redirect(
+                    url_for("notes.group_notes", session_id=session.id, group_id=group_id)
+                )
     return _page_space(session_id, None)
 
 
@@ -189,6 +214,7 @@ def panel_notes(session_id: int) -> ResponseReturnValue:
         session_id=session_id,
         space_url=url_for("notes_api.api_session_notes", session_id=session_id) + space_query,
         full_url=full_url,
+        breakouts_channel=membership.breakouts_channel(session_id),
     )
 
 
