@@ -92,7 +92,7 @@ class BroadcastIn(BaseModel):
 
     kind: Literal["message", "time_left"] = "message"
     #: Plain text, one line (it is never read as Markdown or HTML).
-    text: str = Field(default="", max_length=280)
+    text: Annotated[str, Field(max_length=280), NoControl] = ""
 
     @field_validator("text")
     @classmethod
