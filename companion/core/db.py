@@ -297,3 +297,35 @@ def upgrade_database(database: Database, revision: str = "head") -> None:
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727172)")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+_HEADS: list[frozenset[str]] = []
+
+
+def code_heads(database: Database) -> frozenset[str]:
+    """The migration heads this code expects (read once per process)."""
+    if not _HEADS:
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(alembic_config(database))
+        _HEADS.append(frozenset(script.get_heads()))
+    return _HEADS[0]
+
+
+def schema_revision(database: Database) -> str | None:
+    """The database's current migration revision (None before the first)."""
+    from alembic.runtime.migration import MigrationContext
+
+    # Read-only: on SQLite a deferred transaction, so it never waits for (or holds) the
+    # write lock, not even one its own thread holds on another connection.
+    with reading(), database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_is_current(database: Database) -> tuple[bool, str | None]:
+    """Whether the database answers at this code's migration head, and its revision.
+
+    Raises the driver's error when the database cannot be reached.
+    """
+    revision = schema_revision(database)
+    return revision in code_heads(database), revision
