@@ -140,7 +140,7 @@ def _setup_live(app: Flask, config: Config) -> None:
     from companion.core.bus import make_bus
     from companion.core.live import start_live_in_thread
 
-    app.extensions["companion.bus"] = make_bus(config.redis_url)
+    app.extensions["companion.bus"] = make_bus(config.redis_url, config.bus_namespace)
     app.extensions["companion.live_starter"] = start_live_in_thread
 
 
