@@ -323,7 +323,7 @@ def setup_product(
     from companion.board.models import Topic
     from companion.board.schemas import TopicIn
     from companion.board.topics import propose_topic
-    from companion.core.db import Base, get_database, upgrade_database, utcnow
+    from companion.core.db import create_missing_schema, get_database, upgrade_database, utcnow
     from companion.core.live import issue_live_token
     from companion.programmes.models import Membership, Participant
     from companion.programmes.operations import create_group, create_programme
@@ -334,7 +334,7 @@ def setup_product(
     app = create_app(config(instance, database_url))
     database = get_database(app)
     upgrade_database(database)
-    Base.metadata.create_all(database.engine)
+    create_missing_schema(database)
     channels: list[str] = []
     grants: list[dict[str, Any]] = []
     with app.app_context(), database.session() as db:

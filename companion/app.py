@@ -51,7 +51,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
         MAX_CONTENT_LENGTH=10 * 1024 * 1024,
         JSON_SORT_KEYS=False,
-        MAIL_RETRY_SECONDS=60.0,
+        MAIL_RETRY_SECONDS=config.mail_retry_seconds,
         JOB_RETRY_SECONDS=30.0,
     )
     config.instance_path.mkdir(parents=True, exist_ok=True)

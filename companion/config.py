@@ -97,6 +97,8 @@ class Config(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     #: Attempts before a temporarily failing email is marked failed.
     mail_max_attempts: int = Field(default=6, ge=1, le=50)
+    #: Seconds before the second attempt of a temporarily failing email; doubles each time.
+    mail_retry_seconds: float = Field(default=60.0, ge=0, le=3600)
     #: Seconds a worker's claim on a message or job lasts unless it renews it (it renews every
     #: quarter of this while alive, so a dead worker's claims come back within it).
     worker_lease_seconds: float = Field(default=20.0, ge=2, le=600)

@@ -27,7 +27,7 @@ from companion.accounts import identity
 from companion.accounts.operations import authenticate, visible_programmes
 from companion.core.db import get_db
 from companion.core.errors import NotFound
-from companion.core.mail import OutboxMessage, message_bytes
+from companion.core.mail import OutboxMessage, message_bytes, server_status
 from companion.core.security import limiter, rate_limited
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -154,6 +154,7 @@ def outbox() -> str:
         messages=messages,
         counts=counts,
         outbox_folder=None if config.smtp_url else str(config.outbox_path),
+        mail_server=server_status(db) if config.smtp_url else None,
     )
 
 

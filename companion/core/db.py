@@ -329,3 +329,41 @@ def schema_is_current(database: Database) -> tuple[bool, str | None]:
     """
     revision = schema_revision(database)
     return revision in code_heads(database), revision
+
+
+def create_missing_schema(database: Database) -> list[str]:
+    """Create tables and add columns the models have and the migrations do not yet.
+
+    For tests and benchmarks of a branch whose migration is still to be written (the
+    integrator writes migrations); a no-op on a database the migrations fully describe.
+    Returns what it added, as "table" or "table.column".
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
+    added: list[str] = []
+    with reading():
+        existing = set(inspect(database.engine).get_table_names())
+    Base.metadata.create_all(database.engine)
+    added += [name for name in Base.metadata.tables if name not in existing]
+    with reading():
+        inspector = inspect(database.engine)
+        present = {
+            name: {column["name"] for column in inspector.get_columns(name)}
+            for name in Base.metadata.tables
+            if name in existing
+        }
+    missing = [
+        (name, column)
+        for name, table in Base.metadata.tables.items()
+        if name in present
+        for column in table.columns
+        if column.name not in present[name]
+    ]
+    if missing:
+        with database.engine.begin() as connection:
+            for name, column in missing:
+                definition = CreateColumn(column).compile(dialect=database.engine.dialect)
+                connection.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN {definition}')
+                added.append(f"{name}.{column.name}")
+    return added
