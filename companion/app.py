@@ -11,7 +11,8 @@ from werkzeug.routing import IntegerConverter
 
 from companion.config import PROJECT_ROOT, Config, load_config
 from companion.core import db as core_db
-from companion.core import errors, i18n, security, slots
+from companion.core import errors, health, i18n, security, slots
+from companion.core.logs import configure_logging
 from companion.core.mail import Transport
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class DatabaseId(IntegerConverter):
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     """Build the app: validated configuration, database, languages, security, blueprints."""
     config = load_config(config_override)
-    _configure_logging()
+    configure_logging(config.log_format)
     app = Flask(
         "companion",
         static_folder=str(PROJECT_ROOT / "static"),
@@ -75,6 +76,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    health.init_app(app)
     slots.init_app(app)
     _register_blueprints(app)
     _setup_live(app, config)
@@ -100,6 +102,7 @@ def app_config(app: Flask) -> Config:
 #: Every module whose blueprints the app serves; each exposes `bp` and optionally `api`.
 BLUEPRINT_MODULES = (
     "companion.core.views",
+    "companion.core.health",
     "companion.accounts.views",
     "companion.programmes.views",
     "companion.programmes.api",
@@ -142,11 +145,3 @@ def _setup_live(app: Flask, config: Config) -> None:
 
     app.extensions["companion.bus"] = make_bus(config.redis_url, config.bus_namespace)
     app.extensions["companion.live_starter"] = start_live_in_thread
-
-
-def _configure_logging() -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )

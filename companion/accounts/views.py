@@ -51,7 +51,9 @@ def _failed(response: BaseResponse) -> bool:
 @bp.before_app_request
 def _load_facilitator() -> None:
     """Make the signed-in facilitator known to templates (navigation) on every page."""
-    if "fid" in session:
+    # Health answers never ask the database for a person (a browser's cookie must not make
+    # /healthz depend on it).
+    if "fid" in session and request.blueprint != "health":
         identity.current_facilitator()
 
 
