@@ -73,10 +73,11 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseId
     database = core_db.Database(config.effective_database_url, echo=config.sql_echo)
     core_db.init_app(app, database)
+    # Request ids first, so that every later hook's log lines carry them.
+    health.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    health.init_app(app)
     slots.init_app(app)
     _register_blueprints(app)
     _setup_live(app, config)
