@@ -8,6 +8,7 @@ request under way finish within `graceful_timeout`.
 
 import os
 import shutil
+import tempfile
 
 #: The unit passes --bind 127.0.0.1:<port> (kollega-web@<port>.service).
 bind = "127.0.0.1:8001"
@@ -27,9 +28,10 @@ forwarded_allow_ips = "127.0.0.1"
 
 #: prometheus_client sums the workers' metrics through files in this folder (its own
 #: variable; the unit sets it in its runtime directory); each gunicorn starts with it empty.
-metrics_dir = os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", f"/tmp/kollega-metrics-{os.getpid()}"
+metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="kollega-metrics-"
 )
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
 
 def on_starting(server: object) -> None:
