@@ -46,7 +46,7 @@ def wait_port(port: int, timeout: float = 60, process: subprocess.Popen[Any] | N
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def wait_http(url: str, timeout: float = 90, process: subprocess.Popen[Any] | None = None) -> None:
+def wait_http(url: str, timeout: float = 240, process: subprocess.Popen[Any] | None = None) -> None:
     import requests
 
     deadline = time.monotonic() + timeout
@@ -56,8 +56,8 @@ def wait_http(url: str, timeout: float = 90, process: subprocess.Popen[Any] | No
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=3).status_code == 200:
                 return
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer 200")
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f} s")
 
 
 def _pg_bin() -> Path:
@@ -69,6 +69,11 @@ def _pg_bin() -> Path:
 
 def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+def stop_on_term() -> None:
+    """SIGTERM ends the benchmark through its `finally`, which stops every service."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 @dataclass
@@ -130,6 +135,7 @@ class Deployment:
     # --- the engines -------------------------------------------------------------------------
 
     def start_postgres(self) -> None:
+        stop_on_term()
         pg = _pg_bin()
         self.pg_data = self.workdir / "pg"
         self.pg_data.mkdir()
@@ -262,6 +268,7 @@ class Deployment:
 
     def start(self) -> Deployment:
         """Every service, in dependency order; returns once each answers."""
+        stop_on_term()
         (self.workdir / "instance").mkdir(exist_ok=True)
         self.nginx_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.nginx_port}"
@@ -334,6 +341,8 @@ class Deployment:
         lives = "\n".join(
             f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in self.live_ports
         )
+        # An upstream needs a server: a deployment without live processes names one that is down.
+        lives = lives or "    server 127.0.0.1:9 down;"
         temp = folder / "tmp"
         config = f"""
 pid {folder / "nginx.pid"};
