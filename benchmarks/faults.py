@@ -358,7 +358,7 @@ def main() -> None:
         deployment.services["live1"].kill()
         time.sleep(8.0)
         end("live_killed")
-        deployment.restart("live1")
+        deployment.restart("live1", wait=False)
 
         phase("postgres_restarted")
         deployment.restart_postgres()
@@ -367,27 +367,33 @@ def main() -> None:
 
         phase("worker_killed")
         mail.queue(sizes["mail_batch"], "worker_killed")
-        victim = deployment.services["worker1"]
-        dead_id = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            dead_id = mail.worker_id(victim.pid)
-            if dead_id and mail.claimed_by(dead_id) > 0:
-                break
-            time.sleep(0.05)
-        held = mail.claimed_by(dead_id) if dead_id else 0
-        victim.kill()
-        killed_at = time.monotonic()
+        # Kill whichever worker holds claims (one may have taken the whole batch).
+        victim, dead_id, held = None, None, 0
+        deadline = time.monotonic() + 60
+        while victim is None and time.monotonic() < deadline:
+            for name in ("worker1", "worker2"):
+                service = deployment.services[name]
+                worker_id = mail.worker_id(service.pid)
+                if worker_id and mail.claimed_by(worker_id) > 0:
+                    victim, dead_id = service, worker_id
+                    break
+            else:
+                time.sleep(0.05)
+        if victim is not None and dead_id is not None:
+            victim.kill()
+            killed_at = time.monotonic()
+            held = mail.claimed_by(dead_id)  # what it held when it died
         back = None
-        while time.monotonic() < killed_at + 90:
-            if dead_id is None or mail.claimed_by(dead_id) == 0:
+        while victim is not None and dead_id is not None and time.monotonic() < killed_at + 90:
+            if mail.claimed_by(dead_id) == 0:
                 back = time.monotonic() - killed_at
                 break
             time.sleep(0.2)
         figures["worker_claims_held_at_kill"] = held
         figures["worker_claims_back_s"] = round(back, 2) if back is not None else None
         end("worker_killed")
-        deployment.restart("worker1", wait=False)
+        if victim is not None:
+            deployment.restart(victim.name, wait=False)
 
         phase("smtp_down")
         deployment.services["smtp"].stop()
@@ -412,7 +418,7 @@ def main() -> None:
         figures["web_terminated_exit"] = web1.process.wait(timeout=60)
         time.sleep(1.0)
         end("web_terminated")
-        deployment.restart("web1")
+        deployment.restart("web1", wait=False)
 
         phase("settle", 5.0)
         votes.finish()
@@ -506,7 +512,11 @@ def analyse(
     statuses = mail.statuses()
 
     def phase_of(moment: float) -> str:
-        return next((n for n in timeline if within(moment, n)), "between")
+        during = next((n for n in timeline if within(moment, n)), None)
+        if during is not None:
+            return during
+        before = [n for n in timeline if timeline[n][1] < moment]
+        return f"after {before[-1]}" if before else "before"
 
     error_kinds = Counter(f"{phase_of(v['start'])}:{v['status']}" for v in errors)
     slow_events = Counter(
@@ -515,10 +525,14 @@ def analyse(
         for seq, received in c["events"]
         if (c["channel"], seq) in sent and received - sent[(c["channel"], seq)] > 5.0
     )
+    slowest = sorted(votes, key=lambda v: v["start"] - v["end"])[:5]
     return {
         "writes": len(votes),
         "write_errors": len(errors),
         "write_errors_by_phase": dict(error_kinds),
+        "slowest_writes": [
+            f"{phase_of(v['start'])}:{v['status']}:{v['end'] - v['start']:.2f}s" for v in slowest
+        ],
         "events_late_by_phase": dict(slow_events),
         "writes_refused_during_postgres_restart": len(refused),
         "write_p99_ms": round(pct(sorted(v["end"] - v["start"] for v in votes), 99) * 1000, 1),

@@ -1,12 +1,12 @@
 """Four workers, 5,000 emails: how long, and was any sent twice? Against a floor in the same run.
 
-Product: 5,000 messages queued in the outbox on PostgreSQL (one `INSERT`), then four
-`companion worker` processes started at once; each claims batches with `FOR UPDATE SKIP
-LOCKED` under a lease and sends over its own SMTP connection to one aiosmtpd server (its own
-process, logging each message it accepts). Timed from the workers' start until the server
-accepted the last message. Floor: the very same bytes (each message as `prepare` builds it)
-sent by four threads of this process over four `smtplib` connections, a quarter each, to the
-same server, nothing else.
+Product: four `companion worker` processes, running and idle (their heartbeats seen), then
+5,000 messages queued in the outbox on PostgreSQL in one `INSERT`; each worker claims batches
+with `FOR UPDATE SKIP LOCKED` under a lease and sends over its own SMTP connection to one
+aiosmtpd server (its own process, logging each message it accepts). Timed from just before the
+queueing until the server accepted the last message. Floor: the very same bytes (each message
+as `prepare` builds it) sent by four threads of this process over four `smtplib` connections,
+a quarter each, to the same server, nothing else.
 
 Counted against the server's log: lost (queued, never accepted), duplicated (accepted more
 than once), and whether both sides sent the same bytes' Message-IDs.
@@ -63,6 +63,24 @@ def queue(deployment: Deployment, count: int) -> list[Any]:
         return list(db.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
+def wait_workers(deployment: Deployment, count: int) -> None:
+    """Until `count` workers beat (their loops run)."""
+    from sqlalchemy import func, select
+
+    from companion.app import create_app
+    from companion.core.db import get_database
+    from companion.core.leases import WorkerHeartbeat
+
+    database = get_database(create_app(deployment.app_settings()))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        with database.session() as db:
+            if (db.scalar(select(func.count()).select_from(WorkerHeartbeat)) or 0) >= count:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("the workers did not start")
+
+
 def floor(deployment: Deployment, rows: list[Any], connections: int) -> float:
     """Send the same bytes over `connections` smtplib connections, in threads; seconds."""
     from companion.app import create_app
@@ -106,13 +124,12 @@ def main() -> None:
         deployment.start_redis()
         deployment.start_smtp()
         deployment.prepare_database()
-        rows = queue(deployment, args.messages)
         print(f"product: {args.workers} workers, {args.messages} messages ...", flush=True)
         for index in range(args.workers):
-            deployment.services[f"worker{index + 1}"] = deployment._worker(index)
+            deployment.services[f"worker{index + 1}"] = deployment._worker(index).start()
+        wait_workers(deployment, args.workers)  # running and idle, as in a deployment
         began = time.time()
-        for index in range(args.workers):
-            deployment.services[f"worker{index + 1}"].start()
+        rows = queue(deployment, args.messages)
         deadline = time.monotonic() + 600
         received: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
