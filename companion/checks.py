@@ -48,7 +48,8 @@ def run_checks(app: Flask, *, timeout: float = 5.0) -> list[Check]:
     found: list[Check] = []
     for name, check in checks:
         try:
-            found += list(check())
+            for item in check():  # what a check found before it failed is kept
+                found.append(item)
         except Exception as exc:
             found.append(Check(name, "fail", f"{exc.__class__.__name__}: {exc}"))
     return found
