@@ -90,7 +90,12 @@ def role_web(args: argparse.Namespace) -> None:
 
 
 def role_baseline(args: argparse.Namespace) -> None:
-    """The floor: a bare websockets server; a bare WSGI POST on waitress triggers broadcast()."""
+    """The floor: a bare websockets server; a bare WSGI POST on waitress triggers broadcast().
+
+    With `--redis-url` it takes the product's shape through Redis instead: `--floor-part http`
+    is only the bare WSGI app, publishing each frame on a Redis channel; `--floor-part ws` is
+    only a bare websockets server subscribed to it (run two for two live processes).
+    """
     import logging
 
     from waitress.server import create_server
@@ -117,16 +122,38 @@ def role_baseline(args: argparse.Namespace) -> None:
             ready.set()
             await asyncio.Future()
 
-    threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
-    ready.wait()
+    def push(frame: str) -> None:
+        channel = json.loads(frame)["channel"]
+        targets = subscribers.get(channel, set())
+        loop_holder[0].call_soon_threadsafe(broadcast, set(targets), frame)
+
+    part = getattr(args, "floor_part", "")
+    if part != "http":
+        threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
+        ready.wait()
+    if part == "ws":
+        import redis
+
+        pubsub = redis.Redis.from_url(args.redis_url).pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe("floor")
+        for item in pubsub.listen():
+            push(item["data"].decode())
+        return
+    publisher = None
+    if part == "http":
+        import redis
+
+        publisher = redis.Redis.from_url(args.redis_url)
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length)
         message = json.loads(body)
         frame = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-        targets = subscribers.get(message["channel"], set())
-        loop_holder[0].call_soon_threadsafe(broadcast, set(targets), frame)
+        if publisher is not None:
+            publisher.publish("floor", frame)
+        else:
+            push(frame)
         start_response("200 OK", [("Content-Type", "application/json")])
         return [b'{"ok":true}']
 
