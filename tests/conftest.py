@@ -22,7 +22,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from companion.core.db import Base, Database, Db, get_database, reading, upgrade_database
+from companion.core.db import (
+    Base,
+    Database,
+    Db,
+    create_missing_schema,
+    get_database,
+    reading,
+    upgrade_database,
+)
 from tests import factories
 from tests.fakes.zoom_fixture import fake_zoom  # noqa: F401 - re-exported fixture
 from tests.services import (  # noqa: F401 - re-exported fixtures
@@ -79,8 +87,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     application.config["JOB_RETRY_SECONDS"] = 0.0
     database = get_database(application)
     upgrade_database(database)
-    # Tables of models whose migration is not written yet; the migration test catches them.
-    Base.metadata.create_all(database.engine)
+    # Tables and columns of models whose migration is not written yet; the migration test
+    # catches them.
+    create_missing_schema(database)
     yield application
     database.dispose()
 

@@ -28,7 +28,7 @@ from companion.accounts import identity
 from companion.accounts.operations import authenticate, visible_programmes
 from companion.core.db import get_db
 from companion.core.errors import NotFound
-from companion.core.mail import OutboxMessage, message_bytes
+from companion.core.mail import OutboxMessage, message_bytes, server_status
 from companion.core.schema_types import RedirectTarget
 from companion.core.security import limiter, rate_limited, safe_next
 from companion.core.validation import form, form_data, query
@@ -72,7 +72,9 @@ def _failed(response: BaseResponse) -> bool:
 @bp.before_app_request
 def _load_facilitator() -> None:
     """Make the signed-in facilitator known to templates (navigation) on every page."""
-    if "fid" in session:
+    # Health answers never ask the database for a person (a browser's cookie must not make
+    # /healthz depend on it).
+    if "fid" in session and request.blueprint != "health":
         identity.current_facilitator()
 
 
@@ -192,6 +194,7 @@ def outbox() -> str:
         messages=messages,
         counts=counts,
         outbox_folder=None if config.smtp_url else str(config.outbox_path),
+        mail_server=server_status(db) if config.smtp_url else None,
     )
 
 

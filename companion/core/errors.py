@@ -190,14 +190,17 @@ def init_app(app: Flask) -> None:
             return response
         return _page(status, title, detail)
 
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Any:
-        log.exception("Unhandled error on %s %s", request.method, request.path)
-        title = _("Something went wrong on our side")
-        detail = _("The error has been logged. Please try again in a moment.")
-        if wants_problem_json():
-            return problem_response(500, title, detail, type_slug="internal")
-        return _page(500, title, detail)
+    app.register_error_handler(Exception, unexpected_error)
+
+
+def unexpected_error(exc: Exception) -> Any:
+    """Log an unexpected error and answer a generic 500 that names no internals."""
+    log.exception("Unhandled error on %s %s", request.method, request.url_rule or "(unmatched)")
+    title = _("Something went wrong on our side")
+    detail = _("The error has been logged. Please try again in a moment.")
+    if wants_problem_json():
+        return problem_response(500, title, detail, type_slug="internal")
+    return _page(500, title, detail)
 
 
 def _http_title(status: int, exc: HTTPException) -> str:

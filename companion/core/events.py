@@ -131,7 +131,9 @@ def append_event(db: Db, channel: str, kind: str, data: dict[str, Any]) -> LiveE
         from companion.core.bus import get_bus
 
         bus = get_bus(current_app._get_current_object())  # type: ignore[attr-defined]
-        message = event.message()
+        # "at" (the commit's time, roughly) lets live servers measure their fan-out lag; they
+        # take it off before the event goes to clients.
+        message = {**event.message(), "at": created_at.timestamp()}
         after_commit(db, lambda: bus.publish(channel, message))
     else:
         # Without an app there is no bus; live servers still find the event in the database.

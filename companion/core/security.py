@@ -181,7 +181,18 @@ def init_app(app: Flask) -> None:
     app.config["WTF_CSRF_ENABLED"] = config.csrf_enabled
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session, which expires itself
     csrf.init_app(app)
-    app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit_storage_url
+    storage = config.effective_ratelimit_storage_url
+    app.config["RATELIMIT_STORAGE_URI"] = storage
+    if not storage.startswith("memory"):
+        # Shared counts in Redis; a Redis that hangs holds a sign-in for half a second at
+        # most, and one that is away lets requests through on per-process counts meanwhile.
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_timeout": 0.5,
+            "socket_connect_timeout": 0.5,
+        }
+        app.config["RATELIMIT_SWALLOW_ERRORS"] = True
+        app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+        app.config["RATELIMIT_KEY_PREFIX"] = config.bus_namespace
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
 

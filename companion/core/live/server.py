@@ -15,9 +15,11 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -26,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from companion.core.bus import RESYNC_CHANNEL, get_bus
-from companion.core.db import Db, get_database
+from companion.core.db import Db, get_database, reading
 from companion.core.events import (
     authorize_channel,
     current_seq,
@@ -35,8 +37,10 @@ from companion.core.events import (
     snapshot_channel,
 )
 from companion.core.identity import actor_from_reference
+from companion.core.live import health
 from companion.core.live.frames import MAX_FRAME_BYTES, read_frame
 from companion.core.live.tokens import LIVE_TOKEN_SECONDS, claim_live_token, lost_access
+from companion.core.metrics import FANOUT_LAG, LIVE_CONNECTIONS, LIVE_SUBSCRIPTIONS
 from companion.core.security import TokenError, unsign_timed
 
 log = logging.getLogger(__name__)
@@ -45,8 +49,11 @@ T = TypeVar("T")
 
 #: Seconds a new connection has to authenticate.
 AUTH_TIMEOUT_SECONDS = 10.0
-#: Seconds between checks of the subscribed channels against the database (a lost last event).
-CHECK_SECONDS = 5.0
+#: Seconds between checks of the subscribed channels against the database: an event the bus
+#: lost or dropped (Redis away or frozen) reaches clients within this.
+CHECK_SECONDS = 2.0
+#: Bus messages kept for a channel whose first subscriber is still reading its snapshot.
+PENDING_LIMIT = 1000
 #: Seconds between checks that every connection may still watch what it is subscribed to.
 ACCESS_CHECK_SECONDS = 30.0
 
@@ -71,10 +78,28 @@ class _Channel:
     subscribers: set[_Client] = field(default_factory=set)
     seq: int | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Subscriptions reading the database now (outside the lock).
+    joining: int = 0
+    #: Bus messages that came while `seq` was unknown (the first subscriber still reading).
+    pending: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _frame(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def _event_frame(channel: str, message: dict[str, Any]) -> str:
+    return _frame({"type": "event", "channel": channel, **message})
+
+
+def _observe_lag(message: dict[str, Any]) -> dict[str, Any]:
+    """Record the time from the event's commit to now; the message without its timestamp."""
+    at = message.get("at")
+    if at is None:
+        return message
+    if isinstance(at, int | float):
+        FANOUT_LAG.observe(max(time.time() - at, 0.0))
+    return {k: v for k, v in message.items() if k != "at"}
 
 
 class LiveServer:
@@ -111,6 +136,8 @@ class LiveServer:
         self._unsubscribe: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
+        #: Set when the server is shutting down (/readyz then says so).
+        self.stopping = False
 
     # -- running ----------------------------------------------------------------------------
 
@@ -123,7 +150,7 @@ class LiveServer:
             self._handle,
             self.host,
             self.port,
-            process_request=self._check_path,
+            process_request=self._process_request,
             compression=None,  # frames are small; deflate would cost ~100 KiB per connection
             max_size=MAX_FRAME_BYTES,
             max_queue=16,
@@ -143,6 +170,7 @@ class LiveServer:
 
     def stop(self) -> None:
         """Close every connection and stop serving (safe from any thread)."""
+        self.stopping = True
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
@@ -177,22 +205,25 @@ class LiveServer:
 
     # -- connections ----------------------------------------------------------------------------
 
-    def _check_path(self, connection: ServerConnection, req: Request) -> Response | None:
-        if req.path.split("?", 1)[0] != "/ws":
-            return connection.respond(404, "Not found\n")
-        return None
+    async def _process_request(self, connection: ServerConnection, req: Request) -> Response | None:
+        """Let `/ws` through to the WebSocket handshake; answer health and metrics requests."""
+        if req.path.split("?", 1)[0] == "/ws":
+            return None
+        return await health.answer(self, connection, req)
 
     async def _handle(self, ws: ServerConnection) -> None:
         client = await self._authenticate(ws)
         if client is None:
             return
         self.clients.add(client)
+        LIVE_CONNECTIONS.inc()
         try:
             async for raw in ws:
                 await self._on_message(client, raw)
         except ConnectionClosed:
             pass
         finally:
+            LIVE_CONNECTIONS.dec()
             self.clients.discard(client)
             left = self.per_person.get(client.person, 1) - 1
             if left > 0:
@@ -274,74 +305,123 @@ class LiveServer:
             await client.ws.send(_frame({"type": "error", "code": "bad-message"}))
 
     def _leave(self, client: _Client, channel: str) -> None:
-        client.seqs.pop(channel, None)
+        if client.seqs.pop(channel, None) is not None:
+            LIVE_SUBSCRIPTIONS.dec()
         state = self.channels.get(channel)
         if state is not None:
             state.subscribers.discard(client)
-            if not state.subscribers and not state.lock.locked():
-                del self.channels[channel]
+            self._forget_if_unwatched(channel, state)
+
+    def _forget_if_unwatched(self, channel: str, state: _Channel) -> None:
+        unwatched = not state.subscribers and not state.joining and not state.lock.locked()
+        if unwatched and self.channels.get(channel) is state:
+            del self.channels[channel]
 
     # -- database work in threads ------------------------------------------------------------
 
     async def _in_db(self, work: Callable[[Db], T]) -> T:
         def run() -> T:
-            with self.app.app_context(), get_database(self.app).session() as db:
+            # Only reads: on SQLite a deferred transaction, so a slow snapshot never holds
+            # the write lock that votes and notes wait for.
+            with reading(), self.app.app_context(), get_database(self.app).session() as db:
                 return work(db)
 
         assert self._loop is not None
         return await self._loop.run_in_executor(self._executor, run)
 
+    async def in_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(*args)` in the database thread pool (for the health answers)."""
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._executor, partial(work, *args))
+
     # -- subscribing -----------------------------------------------------------------------------
 
     async def _subscribe(self, client: _Client, channel: str, since: int | None) -> None:
+        """Send the client what it lacks (events or a snapshot), then add it to the channel.
+
+        The database is read outside the channel's lock, so a slow snapshot (a big board, many
+        clients joining at once) never holds up events for those already subscribed: the
+        snapshot's sequence number says which events it contains, and the events this server
+        pushed since are read after it. Only the final step, adding the client, holds the lock.
+        """
         state = self.channels.setdefault(channel, _Channel())
-        async with state.lock:
-
-            def catch_up(db: Db) -> tuple[str, int, Any]:
-                actor = actor_from_reference(db, client.actor)
-                if actor is None or not authorize_channel(db, actor, channel):
-                    return "denied", 0, None
-                if since is not None:
-                    events = events_since(db, channel, since)
-                    if events is not None:
-                        return "events", since + len(events), [e.message() for e in events]
-                # Read the seq before the data: an event that lands in between is then both
-                # in the data and sent again, and events carry full state, so that is harmless.
-                seq = current_seq(db, channel)
-                return "snapshot", seq, snapshot_channel(db, actor, channel)
-
-            kind, seq, payload = await self._in_db(catch_up)
-            if kind == "denied":
-                await client.ws.send(
-                    _frame({"type": "error", "code": "forbidden", "channel": channel})
-                )
-                if not state.subscribers:
-                    self.channels.pop(channel, None)
+        state.joining += 1
+        try:
+            caught_up = await self._catch_up(client, channel, since, state)
+            if caught_up is None:
                 return
-            frames: list[str] = []
-            if kind == "snapshot":
-                frames.append(
-                    _frame({"type": "snapshot", "channel": channel, "seq": seq, "data": payload})
-                )
-            else:
-                frames += [_frame({"type": "event", "channel": channel, **e}) for e in payload]
-            # Events this server pushed after our database read must reach this client too.
-            if state.seq is not None and state.seq > seq:
-                more = await self._in_db(lambda db: events_since(db, channel, seq))
-                if more is None:
-                    frames = [_frame({"type": "resync", "channel": channel})]
-                    self._send_all(client.ws, frames)
-                    return
-                frames += [
-                    _frame({"type": "event", "channel": channel, **e.message()}) for e in more
-                ]
-                seq = state.seq
-            frames.append(_frame({"type": "subscribed", "channel": channel, "seq": seq}))
-            self._send_all(client.ws, frames)
-            client.seqs[channel] = seq
-            state.subscribers.add(client)
-            if state.seq is None:
-                state.seq = seq
+            frames, seq = caught_up
+            async with state.lock:
+                if state.seq is not None and state.seq > seq:
+                    # Pushed while we read: rare, and a short read of a few events.
+                    more = await self._in_db(lambda db: events_since(db, channel, seq))
+                    if more is None:
+                        self._send_all(client.ws, [_frame({"type": "resync", "channel": channel})])
+                        return
+                    frames += [_event_frame(channel, e.message()) for e in more]
+                    seq = more[-1].seq if more else seq
+                frames.append(_frame({"type": "subscribed", "channel": channel, "seq": seq}))
+                self._send_all(client.ws, frames)
+                if client.seqs.get(channel) is None:
+                    LIVE_SUBSCRIPTIONS.inc()
+                client.seqs[channel] = seq
+                state.subscribers.add(client)
+                if state.seq is None:
+                    state.seq = seq
+                    self._replay_pending(channel, state)
+        finally:
+            state.joining -= 1
+            self._forget_if_unwatched(channel, state)
+
+    async def _catch_up(
+        self, client: _Client, channel: str, since: int | None, state: _Channel
+    ) -> tuple[list[str], int] | None:
+        """What the client lacks (frames and the seq they end at), read without the lock.
+
+        None when the client may not watch the channel (it was told) or must resubscribe.
+        """
+
+        def read(db: Db) -> tuple[str, int, Any]:
+            actor = actor_from_reference(db, client.actor)
+            if actor is None or not authorize_channel(db, actor, channel):
+                return "denied", 0, None
+            if since is not None:
+                events = events_since(db, channel, since)
+                if events is not None:
+                    return "events", since + len(events), [e.message() for e in events]
+            # Read the seq before the data: an event that lands in between is then both
+            # in the data and sent again, and events carry full state, so that is harmless.
+            seq = current_seq(db, channel)
+            return "snapshot", seq, snapshot_channel(db, actor, channel)
+
+        kind, seq, payload = await self._in_db(read)
+        if kind == "denied":
+            await client.ws.send(_frame({"type": "error", "code": "forbidden", "channel": channel}))
+            return None
+        if kind == "snapshot":
+            frames = [_frame({"type": "snapshot", "channel": channel, "seq": seq, "data": payload})]
+        else:
+            frames = [_event_frame(channel, e) for e in payload]
+        # Events this server pushed after our read must reach this client too.
+        for _ in range(3):
+            pushed = state.seq
+            if pushed is None or pushed <= seq:
+                break
+            more = await self._in_db(partial(events_since, channel=channel, seq=seq))
+            if more is None:
+                self._send_all(client.ws, [_frame({"type": "resync", "channel": channel})])
+                return None
+            frames += [_event_frame(channel, e.message()) for e in more]
+            seq = more[-1].seq if more else seq
+        return frames, seq
+
+    def _replay_pending(self, channel: str, state: _Channel) -> None:
+        """Bus messages that came while the first subscriber read: push what is newer."""
+        pending, state.pending = state.pending, []
+        for message in sorted(pending, key=lambda m: m["seq"]):
+            assert state.seq is not None
+            if message["seq"] > state.seq:
+                self._spawn(self._push_in_order(state, channel, message))
 
     def _send_all(self, ws: ServerConnection, frames: list[str]) -> None:
         # broadcast() writes without waiting, so a slow client cannot hold the channel lock.
@@ -366,9 +446,11 @@ class LiveServer:
         seq = message.get("seq")
         if state is None or not isinstance(seq, int):
             return  # nobody here watches the channel
+        message = _observe_lag(message)
         if state.seq is None:
-            # A first subscriber is still catching up: decide once it has.
-            self._spawn(self._push_in_order(state, channel, message))
+            # A first subscriber is still reading: its snapshot's seq decides (`_replay_pending`).
+            if len(state.pending) < PENDING_LIMIT:
+                state.pending.append(message)
             return
         if seq <= state.seq:
             return  # a duplicate, or already read from the database
@@ -411,7 +493,7 @@ class LiveServer:
 
     def _push(self, state: _Channel, channel: str, message: dict[str, Any]) -> None:
         seq = message["seq"]
-        frame = _frame({"type": "event", "channel": channel, **message})
+        frame = _event_frame(channel, message)
         targets = []
         for client in state.subscribers:
             if client.seqs.get(channel) == seq - 1:
