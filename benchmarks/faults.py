@@ -294,6 +294,8 @@ def main() -> None:
             "COMPANION_WORKER_LEASE_SECONDS": str(sizes["lease_s"]),
             "COMPANION_MAIL_RETRY_SECONDS": "1",
             "COMPANION_MAIL_MAX_ATTEMPTS": "3",
+            # The clients share eight voters' identities; the per-person cap is for people.
+            "COMPANION_LIVE_CONNECTIONS_PER_PERSON": "100000",
         },
     )
     clients: subprocess.Popen[str] | None = None
@@ -306,7 +308,7 @@ def main() -> None:
         from _fanout_harness import setup_product
 
         channels, voters, _extra = setup_product(
-            deployment.workdir / "instance", deployment.database_url, sizes["boards"], 8
+            deployment.workdir / "instance", deployment.database_url, sizes["boards"], 8, 0
         )
         plan = [
             {"channel": channels[i % len(channels)], "bearer": voters[i % len(voters)]["token"]}
