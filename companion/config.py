@@ -115,6 +115,16 @@ class Config(BaseSettings):
     zoom_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
     #: Longest Retry-After (seconds) waited for inside a request; longer waits become an error.
     zoom_max_wait_seconds: float = Field(default=20.0, ge=0, le=300)
+    #: Microsoft Graph v1.0; settable for testing.
+    teams_graph_url: str = "https://graph.microsoft.com/v1.0"
+    #: Seconds to wait for one answer from Microsoft Graph before treating it as timed out.
+    teams_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    #: Retries after a timeout, a 5xx or a short 429/503 (with backoff) before giving up.
+    teams_retries: int = Field(default=3, ge=0, le=10)
+    #: First backoff pause in seconds; it doubles with every retry.
+    teams_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: Longest Retry-After (seconds) waited for inside a request; longer waits become an error.
+    teams_max_wait_seconds: float = Field(default=20.0, ge=0, le=300)
     #: Minutes after a session's scheduled end when it is ended automatically (if nobody pressed
     #: "End session"); its summary then waits `summary_delay_minutes` for review.
     digest_grace_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
@@ -144,7 +154,9 @@ class Config(BaseSettings):
             TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
         )
 
-    @field_validator("base_url", "jitsi_url", "zoom_api_url", "zoom_oauth_url")
+    @field_validator(
+        "base_url", "jitsi_url", "zoom_api_url", "zoom_oauth_url", "teams_graph_url"
+    )
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)

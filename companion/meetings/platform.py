@@ -51,6 +51,11 @@ class RoomSpec:
     agenda: str = ""
     #: Platform settings the facilitator chose (waiting room, passcode, ...).
     settings: dict[str, Any] = field(default_factory=dict)
+    #: The session the room is for (platforms that invite its people read them from it).
+    session_id: int | None = None
+    #: "plenary" for the session's room, "breakout" for a breakout group's own room (as
+    #: `MeetingRoom.purpose`); a platform may make the two differently (Teams).
+    purpose: str = "plenary"
 
 
 @dataclass(frozen=True)
