@@ -154,9 +154,7 @@ class Config(BaseSettings):
             TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
         )
 
-    @field_validator(
-        "base_url", "jitsi_url", "zoom_api_url", "zoom_oauth_url", "teams_graph_url"
-    )
+    @field_validator("base_url", "jitsi_url", "zoom_api_url", "zoom_oauth_url", "teams_graph_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)

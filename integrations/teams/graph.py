@@ -24,7 +24,7 @@ import requests
 from flask_babel import gettext as _
 
 from companion.config import Config
-from companion.core.db import utcnow
+from companion.core.db import Db, utcnow
 from integrations.teams.errors import (
     GraphError,
     GraphUncertain,
@@ -178,7 +178,9 @@ class GraphClient:
                 continue
             raise describe(status, error, request_id=request_id)
 
-    def _next_attempt(self, attempt: int, error: GraphError | None, wait: float | None = None) -> int:
+    def _next_attempt(
+        self, attempt: int, error: GraphError | None, wait: float | None = None
+    ) -> int:
         if attempt >= self.config.teams_retries:
             raise error or GraphError(
                 _("Microsoft 365 did not answer in time. Kollega tries again later."),
@@ -255,3 +257,26 @@ def read_json(response: requests.Response) -> dict[str, Any]:
 def odata_quote(value: str) -> str:
     """A string literal for an OData `$filter` (single quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def token_provider(db: Db, config: Config, facilitator_id: int) -> TokenProvider:
+    """Tokens of the facilitator's Microsoft 365 connection (`tokens.py`, the identity half)."""
+    from integrations.teams import tokens
+
+    def provide(stale: str | None = None) -> str:
+        return tokens.access_token(db, facilitator_id, stale=stale, config=config)
+
+    return provide
+
+
+def client_for(db: Db, config: Config, facilitator_id: int | None) -> GraphClient:
+    """A Graph client acting as the facilitator; ReconnectNeeded-style errors if none is set."""
+    if facilitator_id is None:
+        raise GraphError(
+            _(
+                "The session has no facilitator hosting its Teams meeting. Open the session's "
+                "Teams page and create the meeting as yourself."
+            ),
+            reconnect=True,
+        )
+    return GraphClient(config, token_provider(db, config, facilitator_id))

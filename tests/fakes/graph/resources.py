@@ -301,7 +301,7 @@ class Resources(Subscriptions):
                 "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
             )
         transaction = body.get("transactionId")
-        if transaction and (user.id, transaction) in self.by_transaction:
+        if transaction and self.by_transaction.get((user.id, transaction)) in self.events:
             # Graph's transactionId: a retried POST gets the event already made.
             return self._answer_event(request, self.by_transaction[(user.id, transaction)], 201)
         start, end = parse_local(body["start"]), parse_local(body["end"])

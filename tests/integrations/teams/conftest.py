@@ -1,0 +1,181 @@
+"""Fixtures for the Teams meetings: the app pointed at the fake Graph, hosts, sessions.
+
+The app's configuration is swapped for a copy with the fake's address (as the Zoom tests
+do). Tokens: until the identity half (`integrations/teams/tokens.py`) keeps real
+connections, a host's Graph tokens come from `connect_teams`, which has the fake Graph issue
+them for a user of its tenant; asking again with the token Graph refused (`stale`) gets a
+new one, as a refresh would. The fake only accepts tokens it issued and has not expired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_babel import force_locale
+
+from companion.config import Config
+from companion.core.db import Db, utcnow
+from companion.meetings.operations import ensure_session_room
+from companion.sessions.models import Session
+from integrations.teams import graph
+from integrations.teams.tokens import ReconnectNeeded
+from tests.fakes.graph import FakeGraph, GraphUser
+from tests.fakes.graph.fixture import fake_graph  # noqa: F401 - re-exported fixture
+
+#: Short timeouts and backoff keep the retry tests fast.
+FAST = {
+    "teams_timeout_seconds": 1.0,
+    "teams_retries": 2,
+    "teams_backoff_seconds": 0.01,
+    "teams_max_wait_seconds": 3.0,
+}
+
+
+@contextmanager
+def english(app: Flask) -> Iterator[None]:
+    """An app context whose messages are in English."""
+    with app.app_context(), force_locale("en"):
+        yield
+
+
+@dataclass
+class Hosts:
+    """Which fake Graph user each facilitator connected, and the tokens handed out."""
+
+    fake: FakeGraph
+    users: dict[int, GraphUser] = field(default_factory=dict)
+    current: dict[int, str] = field(default_factory=dict)
+    refreshes: list[int] = field(default_factory=list)
+
+    def provider(self, facilitator_id: int) -> graph.TokenProvider:
+        """What `integrations.teams.graph.token_provider` returns for a facilitator."""
+
+        def provide(stale: str | None = None) -> str:
+            user = self.users.get(facilitator_id)
+            if user is None:
+                raise ReconnectNeeded("No Microsoft 365 account is connected.")
+            token = self.current.get(facilitator_id)
+            if token is None or token == stale:
+                if stale is not None:
+                    self.refreshes.append(facilitator_id)
+                token = self.current[facilitator_id] = self.fake.issue_token(user)
+            return token
+
+        return provide
+
+
+@pytest.fixture()
+def teams_config(app: Flask) -> Iterator[Callable[..., Config]]:
+    """`teams_config(**changes)` swaps in a configuration with these changes (undone after)."""
+    original: Config = app.extensions["companion.config"]
+
+    def change(**changes: Any) -> Config:
+        updated = app.extensions["companion.config"].model_copy(update=changes)
+        app.extensions["companion.config"] = updated
+        return updated
+
+    try:
+        yield change
+    finally:
+        app.extensions["companion.config"] = original
+
+
+@pytest.fixture()
+def teams(
+    fake_graph: FakeGraph,  # noqa: F811
+    teams_config: Callable[..., Config],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Hosts:
+    """The fake Graph, with the app configured for it; `teams.users` maps hosts to users."""
+    teams_config(teams_graph_url=fake_graph.graph_url, **FAST)
+    hosts = Hosts(fake_graph)
+    monkeypatch.setattr(
+        graph, "token_provider", lambda db, config, facilitator_id: hosts.provider(facilitator_id)
+    )
+    return hosts
+
+
+@pytest.fixture()
+def connect_teams(teams: Hosts) -> Callable[..., GraphUser]:
+    """`connect_teams(facilitator, user=None)`: the facilitator connected Microsoft 365."""
+
+    def connect(facilitator: Any, user: GraphUser | None = None) -> GraphUser:
+        user = user or teams.fake.default_user
+        teams.users[facilitator.id] = user
+        return user
+
+    return connect
+
+
+@pytest.fixture()
+def teams_programme(make_facilitator: Any, make_programme: Any) -> Callable[..., Any]:
+    """`teams_programme(facilitator=None)`: a programme meeting on Teams."""
+
+    def make(facilitator: Any = None, **fields: Any) -> Any:
+        facilitator = facilitator or make_facilitator()
+        return make_programme(facilitator=facilitator, platform="teams", **fields)
+
+    return make
+
+
+@pytest.fixture()
+def teams_session(app: Flask, db: Db) -> Callable[..., Session]:
+    """`teams_session(group, host, starts_at=None)`: a session whose meeting the host makes."""
+
+    def make(
+        group: Any,
+        host: Any,
+        *,
+        starts_at: datetime | None = None,
+        duration_minutes: int = 120,
+        title: str = "Session 1",
+    ) -> Session:
+        with english(app):
+            session = Session(
+                group=group,
+                title=title,
+                starts_at=starts_at or (utcnow() + timedelta(days=2)).replace(microsecond=0),
+                duration_minutes=duration_minutes,
+                platform="teams",
+            )
+            db.add(session)
+            db.flush()
+            ensure_session_room(db, session, host.id)
+            db.commit()
+        return session
+
+    return make
+
+
+@pytest.fixture()
+def world(
+    app: Flask,
+    db: Db,
+    teams: Hosts,
+    connect_teams: Callable[..., GraphUser],
+    make_facilitator: Any,
+    make_participant: Any,
+    teams_programme: Callable[..., Any],
+    teams_session: Callable[..., Session],
+) -> dict[str, Any]:
+    """A host connected to Teams, a programme with two participants, one upcoming session."""
+    host = make_facilitator(name="Fanni Fasilitaattori")
+    user = connect_teams(host)
+    programme = teams_programme(host)
+    aino = make_participant(programme, name="Aino Aalto", email="Aino.Aalto@example.fi")
+    eero = make_participant(programme, name="Eero Esimerkki", email="eero@example.fi")
+    session = teams_session(programme.groups[0], host)
+    return {
+        "host": host,
+        "user": user,
+        "programme": programme,
+        "aino": aino,
+        "eero": eero,
+        "session": session,
+    }
