@@ -230,6 +230,8 @@ class Checker:
             if value is None:
                 return [f"{where}: null is not allowed"]
             return [f"{where}: {type(value).__name__} is not an object ({name})"]
+        if self.answer and set(schema.get("properties", {})) == {"@odata.type"}:
+            return []  # declared without fields (NOTES §8: resourceData): free-form
         odata_type = value.get("@odata.type")
         target = name
         if isinstance(odata_type, str):
