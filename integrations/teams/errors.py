@@ -109,7 +109,7 @@ def describe(status: int, error: dict[str, Any], *, request_id: str = "") -> Gra
         return make(
             _(
                 "Microsoft no longer accepts Kollega's connection to your Microsoft 365 "
-                "account. Connect Microsoft 365 again on the Connections page."
+                "account. Connect Microsoft 365 again on the Teams connection page."
             ),
             reconnect=True,
         )
@@ -124,7 +124,7 @@ def describe(status: int, error: dict[str, Any], *, request_id: str = "") -> Gra
         return make(
             _(
                 "Your organisation asks you to sign in to Microsoft 365 again before Kollega "
-                "can continue. Connect Microsoft 365 again on the Connections page."
+                "can continue. Connect Microsoft 365 again on the Teams connection page."
             ),
             reconnect=True,
         )
@@ -156,6 +156,14 @@ def describe(status: int, error: dict[str, Any], *, request_id: str = "") -> Gra
                 status=status,
             ),
             temporary=True,
+        )
+    if lowered == "validationerror" or "validation request failed" in graph_message.lower():
+        return make(
+            _(
+                "Microsoft 365 could not reach Kollega's public address, so changes made in "
+                "Outlook do not reach Kollega. An administrator should check that Kollega's "
+                "address (COMPANION_BASE_URL) is reachable from the internet over https."
+            )
         )
     if "timezone" in lowered:
         return make(_("Outlook did not accept the programme's time zone."))

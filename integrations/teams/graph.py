@@ -166,7 +166,7 @@ class GraphClient:
                 token = self.tokens(token)
                 continue
             if status in (429, 503):
-                wait = self._retry_wait(response, status, error, request_id)
+                wait = self._retry_wait(response, status, error, request_id, attempt)
                 if may_duplicate and status == 503:
                     raise GraphUncertain(f"HTTP {status}")
                 attempt = self._next_attempt(attempt, describe(status, error), wait)
@@ -190,13 +190,18 @@ class GraphClient:
         return attempt + 1
 
     def _retry_wait(
-        self, response: requests.Response, status: int, error: dict[str, Any], request_id: str
+        self,
+        response: requests.Response,
+        status: int,
+        error: dict[str, Any],
+        request_id: str,
+        attempt: int,
     ) -> float:
         """Seconds to wait before repeating after a 429/503, or GraphError if too long."""
         now = utcnow()
         retry_at = parse_retry_after(response.headers.get("Retry-After"), now)
         if retry_at is None:
-            return self.backoff(0)
+            return self.backoff(attempt)
         wait = max(0.0, (retry_at - now).total_seconds())
         if wait > self.config.teams_max_wait_seconds:
             busy = describe(status, error, request_id=request_id)

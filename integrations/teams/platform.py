@@ -353,6 +353,8 @@ class TeamsPlatform:
 
 
 def _attendance_record(item: dict[str, Any]) -> AttendanceRecord | None:
+    if str(item.get("role") or "").lower() == "organizer":
+        return None  # the hosting facilitator, not a participant
     intervals = [i for i in item.get("attendanceIntervals") or [] if isinstance(i, dict)]
     joins = [t for t in (parse_offset_time(i.get("joinDateTime")) for i in intervals) if t]
     leaves = [t for t in (parse_offset_time(i.get("leaveDateTime")) for i in intervals) if t]

@@ -17,14 +17,17 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_babel import force_locale
 
+from companion.breakouts import planning
 from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.meetings.operations import ensure_session_room
 from companion.sessions.models import Session
 from integrations.teams import graph
 from integrations.teams.tokens import ReconnectNeeded
+from tests.breakouts.conftest import enter_as
 from tests.fakes.graph import FakeGraph, GraphUser
 from tests.fakes.graph.fixture import fake_graph  # noqa: F401 - re-exported fixture
 
@@ -179,3 +182,49 @@ def world(
         "eero": eero,
         "session": session,
     }
+
+
+@pytest.fixture(autouse=True)
+def _fast_plans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The optimiser gets a fraction of a second: these instances are small."""
+    monkeypatch.setattr(planning, "PLAN_SECONDS", 0.2)
+
+
+@pytest.fixture()
+def rounds(
+    app: Flask,
+    db: Db,
+    teams: Hosts,
+    world: dict[str, Any],
+    make_participant: Any,
+    sign_in: Any,
+) -> dict[str, Any]:
+    """The world with three more participants and signed-in clients for breakout rounds."""
+    programme = world["programme"]
+    for name in ("Bertta Berg", "Cecilia Carlsson", "Daniel Dahl"):
+        make_participant(programme, name=name, email=f"{name.split()[0].lower()}@example.fi")
+    facilitator = app.test_client()
+    facilitator.test_db = db  # type: ignore[attr-defined]
+    aino = app.test_client()
+    aino.test_db = db  # type: ignore[attr-defined]
+    return {
+        **world,
+        "facilitator": sign_in(facilitator, world["host"]),
+        "aino_client": enter_as(app, db, aino, world["aino"]),
+    }
+
+
+def act(client: FlaskClient, round_id: int, action: str) -> Any:
+    """Lock, start, replan ... a breakout round through the API; its JSON."""
+    answer = client.post(f"/api/v1/breakouts/rounds/{round_id}/actions", json={"action": action})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()
+
+
+def locked_round(client: FlaskClient, session: Session, groups: int = 2) -> Any:
+    """A random round of `groups` groups, planned and locked (group meetings made)."""
+    planned = client.post(
+        f"/api/v1/sessions/{session.id}/breakouts",
+        json={"kind": "random", "sizing": "count", "groups": groups},
+    ).get_json()[0]
+    return act(client, planned["id"], "lock")

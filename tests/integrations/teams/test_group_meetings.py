@@ -6,52 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from companion.breakouts import planning
 from companion.core.db import Db
 from companion.meetings.models import MeetingRoom
-from tests.breakouts.conftest import enter_as
-from tests.integrations.teams.conftest import Hosts
+from tests.integrations.teams.conftest import Hosts, act
 
 CREATE = "/v1.0/me/onlineMeetings/createOrGet"
-
-
-@pytest.fixture(autouse=True)
-def _fast_plans(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(planning, "PLAN_SECONDS", 0.2)
-
-
-@pytest.fixture()
-def rounds(
-    app: Flask,
-    db: Db,
-    teams: Hosts,
-    world: dict[str, Any],
-    make_participant: Any,
-    sign_in: Any,
-) -> dict[str, Any]:
-    programme = world["programme"]
-    for name in ("Bertta Berg", "Cecilia Carlsson", "Daniel Dahl"):
-        make_participant(programme, name=name, email=f"{name.split()[0].lower()}@example.fi")
-    facilitator = app.test_client()
-    facilitator.test_db = db  # type: ignore[attr-defined]
-    aino = app.test_client()
-    aino.test_db = db  # type: ignore[attr-defined]
-    return {
-        **world,
-        "facilitator": sign_in(facilitator, world["host"]),
-        "aino_client": enter_as(app, db, aino, world["aino"]),
-    }
-
-
-def _act(client: FlaskClient, round_id: int, action: str) -> Any:
-    answer = client.post(f"/api/v1/breakouts/rounds/{round_id}/actions", json={"action": action})
-    assert answer.status_code == 200, answer.get_data(as_text=True)
-    return answer.get_json()
 
 
 def test_each_group_gets_its_own_meeting_once(
@@ -66,7 +29,7 @@ def test_each_group_gets_its_own_meeting_once(
     assert planned["rooms"] == "rooms"
     assert teams.fake.count("POST", CREATE) == 0  # drafts stay in Kollega
 
-    locked = _act(facilitator, planned["id"], "lock")
+    locked = act(facilitator, planned["id"], "lock")
     creates = teams.fake.requests_to("POST", CREATE)
     assert len(creates) == 2
     external_ids = [r.json["externalId"] for r in creates]
@@ -83,14 +46,14 @@ def test_each_group_gets_its_own_meeting_once(
     }
 
     # Unlock, re-plan and lock again: the same meetings, nothing new made in Teams.
-    _act(facilitator, planned["id"], "unlock")
-    _act(facilitator, planned["id"], "replan")
-    again = _act(facilitator, planned["id"], "lock")
+    act(facilitator, planned["id"], "unlock")
+    act(facilitator, planned["id"], "replan")
+    again = act(facilitator, planned["id"], "lock")
     assert [g["room_url"] for g in again["groups"]] == urls
     assert len(teams.fake.meetings_of()) == 3  # the session's own meeting and two groups
 
     # Participants see their group's link; the facilitator's page lists every link.
-    _act(facilitator, planned["id"], "start")
+    act(facilitator, planned["id"], "start")
     mine = rounds["aino_client"].get(f"/api/v1/sessions/{session.id}/my-group").get_json()
     assert mine["room_url"] in urls
     page = facilitator.get(f"/integrations/teams/sessions/{session.id}").get_data(as_text=True)
@@ -108,7 +71,7 @@ def test_a_retried_create_after_a_timeout_returns_the_same_meeting(
         f"/api/v1/sessions/{session.id}/breakouts",
         json={"kind": "random", "sizing": "count", "groups": 2},
     ).get_json()[0]
-    locked = _act(facilitator, planned["id"], "lock")
+    locked = act(facilitator, planned["id"], "lock")
     creates = teams.fake.requests_to("POST", CREATE)
     assert len(creates) == 3  # one timed out and was repeated with the same externalId
     assert creates[0].json["externalId"] == creates[1].json["externalId"]
