@@ -291,8 +291,7 @@ class Checker:
 
 def _navigation(checker: Checker, schema: dict[str, Any]) -> tuple[set[str], set[str]]:
     """(properties, navigation properties) of the entity an operation answers with."""
-    spec = checker.spec
-    node = spec.deref(schema)
+    node = schema
     if "anyOf" in node:
         refs = [b for b in node["anyOf"] if "$ref" in b]
         node = refs[0] if refs else node

@@ -12,7 +12,6 @@ from flask_babel import force_locale
 
 from integrations.teams.errors import GraphError, GraphUncertain, describe
 from integrations.teams.graph import GraphClient
-from tests.fakes.graph import FakeGraph
 from tests.integrations.teams.conftest import Hosts
 
 LIST = "/v1.0/subscriptions"
@@ -142,7 +141,3 @@ def test_an_account_without_a_mailbox_gets_words_on_the_session(
     row = session.rooms[0]
     assert row.status == "failed"
     assert "no Outlook mailbox" in row.data["error"]
-
-
-def test_fake_graph_type(teams: Hosts) -> None:
-    assert isinstance(teams.fake, FakeGraph)
