@@ -183,6 +183,15 @@ def get_platform(
     return factory(config, db, host_facilitator_id)
 
 
+def platform_page(name: str) -> str | None:
+    """The endpoint of the platform's own page for a session (its `session_page`), if any."""
+    entry = _factories().get(name)
+    if entry is None:
+        return None
+    endpoint = getattr(entry.load(), "session_page", None)
+    return endpoint if isinstance(endpoint, str) and endpoint else None
+
+
 def platform_label(name: str) -> str:
     """The human name of a platform, without building it."""
     entry = _factories().get(name)

@@ -25,7 +25,7 @@ from companion.core.errors import NotFound
 from companion.core.i18n import zone
 from companion.core.validation import submit_form
 from companion.meetings import operations as rooms
-from companion.meetings.platform import Person, platform_label
+from companion.meetings.platform import Person, platform_label, platform_page
 from companion.programmes import operations as programme_ops
 from companion.sessions import operations as ops
 from companion.sessions.models import AgendaItem, AgendaKind, Session
@@ -147,6 +147,7 @@ def show(session_id: int) -> str:
         agenda_values={},
         agenda_errors={},
         platform_label=platform_label(session.platform),
+        platform_page=platform_page(session.platform),
     )
 
 

@@ -81,6 +81,8 @@ class TeamsPlatform:
 
     name = PLATFORM
     label = "Microsoft Teams"
+    #: The session's meeting page (linked from the session page).
+    session_page = "teams_meetings.meeting"
     capabilities = frozenset({Capability.ROOMS, Capability.BREAKOUT_ROOMS, Capability.ATTENDANCE})
 
     def __init__(self, config: Config, db: Db, host_facilitator_id: int | None = None) -> None:

@@ -148,3 +148,29 @@ def test_a_facilitator_without_a_connection_gets_a_failed_room_with_words(
     assert row.status == "failed" and row.data["reconnect"] is True
     assert "Microsoft 365" in row.data["error"]
     assert teams.fake.requests == []
+
+
+def test_the_session_page_links_to_the_teams_page_for_its_facilitators_only(
+    app: Flask,
+    db: Db,
+    client: Any,
+    teams: Hosts,
+    world: dict[str, Any],
+    make_facilitator: Any,
+    sign_in: Any,
+) -> None:
+    session = world["session"]
+    sign_in(client, world["host"])
+    page = client.get(f"/sessions/{session.id}").get_data(as_text=True)
+    assert f"/integrations/teams/sessions/{session.id}" in page
+    teams_page = client.get(f"/integrations/teams/sessions/{session.id}")
+    assert teams_page.status_code == 200
+    text = teams_page.get_data(as_text=True)
+    assert "Ready in Teams" in text and "2 participants" in text
+    assert session.room.join_url.replace("&", "&amp;") in text
+    sign_in(client, make_facilitator(name="Outsider"))
+    assert client.get(f"/integrations/teams/sessions/{session.id}").status_code == 404
+    answer = client.post(
+        f"/integrations/teams/programmes/{world['programme'].id}/invitations", data={"invite": "0"}
+    )
+    assert answer.status_code == 404
