@@ -15,6 +15,16 @@ JSON_TYPE = (
 )
 
 
+def graph_time(when: dt.datetime) -> str:
+    """A DateTimeOffset as Graph answers (UTC, ``Z``, seven fraction digits)."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+
+
+def answer(body: object, status: int = 200) -> Response:
+    """A JSON answer as Graph sends it."""
+    return Response(json.dumps(body), status, content_type=JSON_TYPE)
+
+
 def new_guid() -> str:
     """A GUID as Graph writes them (lower case)."""
     return str(uuid.uuid4())

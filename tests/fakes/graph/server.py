@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -521,17 +521,10 @@ def _http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -
     )
 
 
-def decode_segment(value: str) -> str:
-    """A path parameter as Graph reads it (percent-decoded once)."""
-    return unquote(value)
-
-
 __all__ = [
     "Delivery",
     "FakeGraph",
     "GraphUser",
     "Injection",
     "RecordedRequest",
-    "decode_segment",
-    "new_guid",
 ]

@@ -10,7 +10,6 @@ are delivered when a test calls :meth:`Subscriptions.deliver_notifications`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from tests.fakes.graph.common import JSON_TYPE, GraphError, new_guid
+from tests.fakes.graph.common import GraphError, answer, new_guid
 from tests.fakes.graph.validation import Checker
 
 #: NOTES §8: the longest lifetime of a subscription to Outlook events (minutes).
@@ -33,10 +32,6 @@ Handler = Callable[[Request, Any, dict[str, str], Any], Response]
 
 def _when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status, content_type=JSON_TYPE)
 
 
 class Subscriptions:
@@ -174,7 +169,7 @@ class Subscriptions:
         }
         self.subscriptions[sid] = subscription
         self.subscription_owner[sid] = user.id
-        return _json(subscription, 201)
+        return answer(subscription, 201)
 
     def _list_subscriptions(self, _r: Request, user: Any, _v: Any, _b: Any) -> Response:
         self._expire_old()
@@ -183,15 +178,15 @@ class Subscriptions:
             for sid, s in self.subscriptions.items()
             if self.subscription_owner[sid] == user.id
         ]
-        return _json({"value": mine})
+        return answer({"value": mine})
 
     def _get_subscription(self, _r: Request, user: Any, values: Any, _b: Any) -> Response:
-        return _json({**self._owned(user, values["subscription-id"]), "clientState": None})
+        return answer({**self._owned(user, values["subscription-id"]), "clientState": None})
 
     def _renew(self, _r: Request, user: Any, values: Any, body: Any) -> Response:
         subscription = self._owned(user, values["subscription-id"])
         subscription.update({k: v for k, v in body.items() if k in ("expirationDateTime",)})
-        return _json(subscription)
+        return answer(subscription)
 
     def _unsubscribe(self, _r: Request, user: Any, values: Any, _b: Any) -> Response:
         self._owned(user, values["subscription-id"])

@@ -72,9 +72,11 @@ def test_reports_of_the_main_and_group_meetings_are_merged_into_presence(
         other.data["online_meeting_id"],
         [{"email": "eero@example.fi", "name": "Eero Esimerkki", "minutes": 25}],
     )
+    teams.fake.page_size = 1  # records come a page at a time (@odata.nextLink)
     _due_now(db)
     Worker(app).run_jobs()
     db.rollback()
+    assert teams.fake.count("GET", "/v1.0/me/onlineMeetings/*/attendanceRecords") >= 4
     presence = attendance.presence_of(db, session)
     aino, eero = rounds["aino"], rounds["eero"]
     assert presence[aino.id].present and presence[aino.id].source is PresenceSource.PLATFORM
