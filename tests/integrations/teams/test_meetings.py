@@ -12,7 +12,7 @@ from companion.core.db import Db
 from companion.meetings.platform import platform_names
 from companion.sessions import operations as session_ops
 from companion.sessions.schemas import SessionMove
-from integrations.teams.meetings import set_invitations
+from integrations.teams.meetings import room_for_thread, set_invitations
 from tests.integrations.teams.conftest import Hosts, english
 
 
@@ -55,6 +55,9 @@ def test_session_gets_an_online_event_with_the_participants_invited(
     assert room.data["thread_id"].startswith("19:meeting_")
     lookup = fake.requests_to("GET", "/v1.0/me/onlineMeetings")[0]
     assert lookup.query["$filter"] == [f"JoinWebUrl eq '{room.join_url}'"]
+    # The side panel finds the room by the chat thread the Teams client names.
+    assert room_for_thread(db, room.data["thread_id"]) is room
+    assert room_for_thread(db, "19:meeting_other@thread.v2") is None
 
 
 def test_a_programme_can_leave_participants_uninvited(
