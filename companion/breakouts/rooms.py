@@ -4,7 +4,7 @@ What a platform offers decides the way:
 - `Capability.BREAKOUT_PUSH` (Zoom): the locked round is pushed into the plenary meeting as
   pre-assigned breakout rooms; people the platform cannot place come back as `unmatched` and
   are shown to the facilitator, never dropped.
-- `Capability.BREAKOUT_ROOMS` (Jitsi; Teams later, as one meeting per group): each group gets a
+- `Capability.BREAKOUT_ROOMS` (Jitsi; Teams, as one online meeting per group): each group gets a
   room of its own, a `MeetingRoom` with purpose "breakout" and the key
   "session-<id>-breakout-<group id>" (platforms use the key to find a room a retried request
   already made).
@@ -88,6 +88,8 @@ def _spec(group: BreakoutGroup) -> RoomSpec:
         starts_at=session.starts_at,
         duration_minutes=session.duration_minutes,
         timezone=programme.timezone,
+        session_id=session.id,
+        purpose="breakout",
     )
 
 

@@ -51,6 +51,11 @@ class RoomSpec:
     agenda: str = ""
     #: Platform settings the facilitator chose (waiting room, passcode, ...).
     settings: dict[str, Any] = field(default_factory=dict)
+    #: The session the room is for (platforms that invite its people read them from it).
+    session_id: int | None = None
+    #: "plenary" for the session's room, "breakout" for a breakout group's own room (as
+    #: `MeetingRoom.purpose`); a platform may make the two differently (Teams).
+    purpose: str = "plenary"
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,15 @@ def get_platform(
         raise LookupError(f"no platform named {name!r} is installed")
     factory: PlatformFactory = entry.load()
     return factory(config, db, host_facilitator_id)
+
+
+def platform_page(name: str) -> str | None:
+    """The endpoint of the platform's own page for a session (its `session_page`), if any."""
+    entry = _factories().get(name)
+    if entry is None:
+        return None
+    endpoint = getattr(entry.load(), "session_page", None)
+    return endpoint if isinstance(endpoint, str) and endpoint else None
 
 
 def platform_label(name: str) -> str:

@@ -24,7 +24,7 @@ from companion.core.errors import NotFound
 from companion.core.i18n import zone
 from companion.core.validation import submit_form
 from companion.meetings import operations as rooms
-from companion.meetings.platform import Person, platform_label
+from companion.meetings.platform import Person, platform_label, platform_page
 from companion.programmes import operations as programme_ops
 
 # The session's life (end, reopen, presence) is served from life_views on the same blueprint.
@@ -160,6 +160,7 @@ def _session_page(
         agenda_values=agenda_values or {},
         agenda_errors=agenda_errors or {},
         platform_label=platform_label(session.platform),
+        platform_page=platform_page(session.platform),
     )
 
 

@@ -106,6 +106,8 @@ class ZoomPlatform:
 
     name = "zoom"
     label = "Zoom"
+    #: The session's meeting page (linked from the session page).
+    session_page = "zoom.meeting"
     capabilities = frozenset({Capability.ROOMS, Capability.BREAKOUT_PUSH, Capability.ATTENDANCE})
 
     def __init__(self, config: Config, db: Db, host_facilitator_id: int | None = None) -> None:

@@ -1,0 +1,197 @@
+"""Graph's change notifications: the subscription and its handshake, clientState, duplicates,
+an event moved or cancelled in Outlook, lifecycle events and renewal before expiry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from companion.core.db import Db, utcnow
+from companion.core.jobs import Job, Worker
+from companion.core.mail import OutboxMessage
+from integrations.teams import meeting_views
+from integrations.teams.models import TeamsNotification, TeamsSubscription
+from integrations.teams.subscriptions import LIFETIME, keep_subscriptions
+from tests.integrations.teams.conftest import Hosts, english
+
+TOKEN = "Validation: Testing client application reachability for subscription Request-Id: 1 2"
+
+
+def test_the_validation_token_is_echoed_as_plain_text_before_anything_else(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_database() -> None:
+        raise AssertionError("the handshake must not wait for the database")
+
+    monkeypatch.setattr(meeting_views, "get_db", no_database)
+    for path in ("/integrations/teams/notifications", "/integrations/teams/lifecycle"):
+        answer = client.post(path, query_string={"validationToken": TOKEN})
+        assert answer.status_code == 200
+        assert answer.mimetype == "text/plain"
+        assert answer.get_data(as_text=True) == TOKEN
+
+
+@pytest.fixture()
+def subscribed(
+    app: Flask, db: Db, teams: Hosts, world: dict[str, Any], live_server: str
+) -> dict[str, Any]:
+    """The world, with the worker having subscribed to the host's calendar (live handshake)."""
+    Worker(app).run_jobs()
+    db.rollback()
+    assert teams.fake.handshake_failures == []
+    row = db.scalar(select(TeamsSubscription))
+    assert row is not None
+    return {**world, "row": row, "sid": row.subscription_id}
+
+
+def test_the_worker_subscribes_to_the_hosts_calendar(
+    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+) -> None:
+    [subscription] = teams.fake.live_subscriptions()
+    assert subscription["id"] == subscribed["sid"]
+    assert subscription["resource"] == "me/events"
+    assert subscription["changeType"] == "updated,deleted"
+    assert subscription["notificationUrl"].endswith("/integrations/teams/notifications")
+    assert subscription["lifecycleNotificationUrl"].endswith("/integrations/teams/lifecycle")
+    state = subscription["clientState"]
+    assert len(state) >= 32 and state not in subscribed["row"].client_state  # kept encrypted
+    # Both URLs answered Graph's validation request.
+    checks = [d for d in teams.fake.deliveries if "validationToken=" in d.url]
+    assert len(checks) == 2 and all(d.status == 200 for d in checks)
+    assert subscribed["row"].facilitator_id == subscribed["host"].id
+
+
+def test_a_notification_with_a_wrong_client_state_is_refused(
+    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+) -> None:
+    event_id = subscribed["session"].room.external_id
+    delivery = teams.fake.notify(subscribed["sid"], "updated", event_id, client_state="guess")
+    assert delivery.status == 403
+    db.rollback()
+    assert db.scalars(select(TeamsNotification)).all() == []
+
+
+def test_a_repeated_notification_is_kept_once(
+    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+) -> None:
+    event_id = subscribed["session"].room.external_id
+    first = teams.fake.notify(subscribed["sid"], "updated", event_id)
+    assert first.status == 202
+    again = teams.fake.post_to(first.url, first.body)
+    assert again.status == 202
+    db.rollback()
+    assert len(db.scalars(select(TeamsNotification)).all()) == 1
+    assert len(db.scalars(select(Job).where(Job.kind == "teams.notification")).all()) == 1
+    # Kollega's own change coming back changes nothing.
+    Worker(app).run_jobs()
+    db.rollback()
+    assert db.scalar(select(TeamsNotification)).status == "done"
+    assert teams.fake.count("PATCH", "/v1.0/me/events/*") == 0
+
+
+def test_an_event_moved_in_outlook_moves_the_session(
+    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+) -> None:
+    session = subscribed["session"]
+    new_start = session.starts_at + timedelta(days=1, hours=2)
+    teams.fake.move_event_in_outlook(
+        session.room.external_id, new_start, new_start + timedelta(minutes=90)
+    )
+    [delivery] = teams.fake.deliver_notifications()
+    assert delivery.status == 202
+    Worker(app).run_jobs()
+    db.rollback()
+    assert session.starts_at == new_start and session.duration_minutes == 90
+    assert session.room.data["outlook_change"]["kind"] == "moved"
+    # Not sent back to Outlook (it already has the time), and Outlook told the attendees.
+    assert teams.fake.count("PATCH", "/v1.0/me/events/*") == 0
+    mails = db.scalars(select(OutboxMessage)).all()
+    assert [m.to_address for m in mails] == [subscribed["host"].email]
+    assert "moved in Outlook" in mails[0].subject
+
+
+def test_an_event_cancelled_in_outlook_cancels_the_session(
+    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+) -> None:
+    session = subscribed["session"]
+    teams.fake.cancel_event_in_outlook(session.room.external_id, "Sairastuin")
+    [delivery] = teams.fake.deliver_notifications()
+    assert delivery.status == 202
+    Worker(app).run_jobs()
+    db.rollback()
+    assert session.is_cancelled
+    assert teams.fake.count("POST", "/v1.0/me/events/*/cancel") == 0  # Outlook did it already
+    mails = db.scalars(select(OutboxMessage)).all()
+    assert [m.to_address for m in mails] == [subscribed["host"].email]
+    assert "cancelled in Outlook" in mails[0].subject
+
+
+def test_lifecycle_reauthorization_renews_and_removal_subscribes_again(
+    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+) -> None:
+    sid = subscribed["sid"]
+    teams.fake.advance(3600)  # the host's access token has expired by now, too
+    assert teams.fake.send_lifecycle(sid, "reauthorizationRequired").status == 202
+    Worker(app).run_jobs()
+    renewals = teams.fake.requests_to("PATCH", f"/v1.0/subscriptions/{sid}")
+    assert [r.status for r in renewals] == [401, 200]  # one refresh, then renewed
+    db.rollback()
+    assert subscribed["row"].renewed_at is not None
+    assert set(renewals[-1].json) == {"expirationDateTime"}
+
+    assert teams.fake.send_lifecycle(sid, "subscriptionRemoved").status == 202
+    Worker(app).run_jobs()
+    db.rollback()
+    rows = db.scalars(select(TeamsSubscription)).all()
+    assert len(rows) == 1 and rows[0].subscription_id != sid
+    assert [s["id"] for s in teams.fake.live_subscriptions()] == [rows[0].subscription_id]
+    # Removal may have hidden changes: the watched event was read back.
+    assert teams.fake.count("GET", "/v1.0/me/events/*") == 1
+
+
+def test_missed_notifications_are_caught_up_by_reading_the_events(
+    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+) -> None:
+    session = subscribed["session"]
+    new_start = session.starts_at + timedelta(hours=3)
+    teams.fake.move_event_in_outlook(
+        session.room.external_id, new_start, new_start + timedelta(minutes=120)
+    )
+    teams.fake.pending.clear()  # Graph lost it
+    assert teams.fake.send_lifecycle(subscribed["sid"], "missed").status == 202
+    Worker(app).run_jobs()
+    db.rollback()
+    assert session.starts_at == new_start
+
+
+def test_the_worker_renews_before_expiry_and_drops_what_nothing_needs(
+    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+) -> None:
+    row = subscribed["row"]
+    row.expires_at = utcnow() + timedelta(hours=5)  # less than a day left
+    db.commit()
+    with english(app):
+        keep_subscriptions(db)
+        db.commit()
+    db.rollback()
+    assert teams.fake.count("PATCH", f"/v1.0/subscriptions/{subscribed['sid']}") == 1
+    assert row.expires_at > utcnow() + LIFETIME - timedelta(minutes=5)
+    body = teams.fake.requests_to("PATCH", "/v1.0/subscriptions/*")[0].json
+    assert set(body) == {"expirationDateTime"}
+
+    # The session is cancelled: nothing to watch any more, so the subscription goes.
+    from companion.sessions import operations as session_ops
+
+    with english(app):
+        session_ops.cancel_session(db, subscribed["session"])
+        db.commit()
+        keep_subscriptions(db)
+        db.commit()
+    db.rollback()
+    assert db.scalars(select(TeamsSubscription)).all() == []
+    assert teams.fake.live_subscriptions() == []
