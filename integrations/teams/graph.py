@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 
 from companion.config import Config
 from companion.core.db import Db, utcnow
+from integrations.teams import tokens
 from integrations.teams.errors import (
     GraphError,
     GraphUncertain,
@@ -265,8 +266,8 @@ def odata_quote(value: str) -> str:
 
 
 def token_provider(db: Db, config: Config, facilitator_id: int) -> TokenProvider:
-    """Tokens of the facilitator's Microsoft 365 connection (`tokens.py`, the identity half)."""
-    from integrations.teams import tokens
+    """Tokens of the facilitator's Microsoft 365 connection (`tokens.access_token`: refreshed
+    near expiry, and once more when Graph refuses one with 401)."""
 
     def provide(stale: str | None = None) -> str:
         return tokens.access_token(db, facilitator_id, stale=stale, config=config)

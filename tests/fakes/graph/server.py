@@ -5,6 +5,11 @@ rules NOTES §8 says the service adds; each mismatch is appended to :attr:`FakeG
 and answered with Graph's 400 error body. The fake's own successful answers are checked too
 (:attr:`FakeGraph.self_violations`). What the resources do is in ``resources.py``.
 
+Bearer tokens: by default the fake issues its own (:meth:`FakeGraph.issue_token`); once it
+:meth:`FakeGraph.trust` s the fake Microsoft identity platform, it accepts only live access
+tokens that platform issued, so Kollega's whole chain is exercised (connect, refresh with
+rotation, the Graph call, 401 and refresh again).
+
 References "NOTES §x" point to ``shared/specs/teams/NOTES.md``.
 """
 
@@ -20,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -29,6 +34,9 @@ from werkzeug.wrappers import Request, Response
 from tests.fakes.graph.common import JSON_TYPE, GraphError, error_response, new_guid
 from tests.fakes.graph.resources import Resources
 from tests.fakes.graph.validation import Checker, Operation, check_query, load_spec
+
+if TYPE_CHECKING:
+    from tests.fakes.microsoft_identity import FakeMicrosoftIdentity, MicrosoftAccount
 
 #: Graph's error codes for injected statuses (NOTES §2.7: the casing varies, on purpose here).
 _INJECTED = {
@@ -187,6 +195,8 @@ class FakeGraph(Resources):
 
     def _reset_state(self) -> None:
         self.tenant_id = new_guid()
+        #: Whose access tokens are accepted, when not the fake's own (see :meth:`trust`).
+        self.identity: FakeMicrosoftIdentity | None = None
         self.users: dict[str, GraphUser] = {}
         self._tokens: dict[str, _Token] = {}
         self.injections: list[Injection] = []
@@ -223,15 +233,42 @@ class FakeGraph(Resources):
 
     # ---------------------------------------------------------------- users and tokens
 
-    def add_user(self, name: str, mail: str) -> GraphUser:
-        """Another account of the tenant."""
-        user = GraphUser(new_guid(), name, mail, self.tenant_id)
+    def trust(self, identity: FakeMicrosoftIdentity) -> None:
+        """Accept only access tokens ``identity`` issued and has not expired, as Graph accepts
+        only the Microsoft identity platform's; the users are its accounts from now on.
+
+        Until :meth:`reset`. The fake's own :meth:`issue_token` is then refused, and expiry
+        follows the identity platform's clock (:meth:`advance` moves only subscriptions).
+        """
         with self._lock:
+            self.identity = identity
+            self.tenant_id = identity.tenant_id
+            self.users = {}
+            self.default_user = self.user_of(identity.default_account)
+
+    def user_of(self, account: MicrosoftAccount) -> GraphUser:
+        """The Graph user of an identity-platform account (its object id is the user id)."""
+        with self._lock:
+            user = self.users.get(account.object_id)
+            if user is None:
+                user = GraphUser(account.object_id, account.name, account.email, account.tenant_id)
+                self.users[user.id] = user
+            return user
+
+    def add_user(self, name: str, mail: str) -> GraphUser:
+        """Another account of the tenant (made at the trusted identity platform, if any)."""
+        with self._lock:
+            if self.identity is not None:
+                return self.user_of(self.identity.add_account(name=name, upn=mail))
+            user = GraphUser(new_guid(), name, mail, self.tenant_id)
             self.users[user.id] = user
         return user
 
     def issue_token(self, user: GraphUser | None = None, ttl: int | None = None) -> str:
-        """A delegated access token for ``user`` (JWT-shaped, 1,500+ characters like Entra's)."""
+        """A delegated access token for ``user`` (JWT-shaped, 1,500+ characters like Entra's),
+        for tests of the fake or of the Graph client alone; not while trusting an identity."""
+        if self.identity is not None:
+            raise AssertionError("this fake Graph takes tokens from the identity platform only")
         user = user or self.default_user
         claims = {"oid": user.id, "tid": user.tenant_id, "nonce": secrets.token_hex(600)}
         body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
@@ -244,12 +281,18 @@ class FakeGraph(Resources):
 
     def expire_tokens(self) -> None:
         """Every token issued so far stops working (Graph answers 401)."""
+        if self.identity is not None:
+            self.identity.expire_access_tokens()
+            return
         with self._lock:
             for token in self._tokens.values():
                 token.expires = min(token.expires, self.now() - 1)
 
     def token_user(self, value: str) -> GraphUser | None:
         """The user of a valid token, else None."""
+        if self.identity is not None:
+            account = self.identity.account_for_access_token(value)
+            return self.user_of(account) if account is not None else None
         with self._lock:
             token = self._tokens.get(value)
             if token is None or token.revoked or token.expires <= self.now():

@@ -1,5 +1,7 @@
-"""Fixtures for Teams' identity side: the app pointed at the fake Microsoft identity platform,
-connected facilitators, and sessions whose Teams meeting has a chat thread.
+"""Fixtures for Teams: the app pointed at the fake Microsoft identity platform and the fake
+Graph, facilitators connected through the identity platform (their tokens are the ones Graph
+accepts), Teams programmes and sessions whose meetings their host makes in Graph, and
+sessions given a chat thread directly (for the side panel's own tests).
 
 Like the Zoom tests, the settings go in by swapping the app's frozen `Config` for a copy
 (and back after the test); everything reads it from `app.extensions["companion.config"]`.
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,11 +29,10 @@ from companion.core.db import Db, utcnow
 from companion.meetings.models import MeetingRoom
 from companion.meetings.operations import ensure_session_room
 from companion.sessions.models import Session
-from integrations.teams import accounts, graph
+from integrations.teams import accounts
 from integrations.teams.claims import MicrosoftUser
 from integrations.teams.models import TeamsConnection
 from integrations.teams.oauth import token_set
-from integrations.teams.tokens import ReconnectNeeded
 from tests.breakouts.conftest import enter_as
 from tests.fakes.graph import FakeGraph, GraphUser
 from tests.fakes.graph.fixture import fake_graph  # noqa: F401 - re-exported fixture
@@ -170,57 +171,29 @@ FAST = {
 }
 
 
-@dataclass
-class Hosts:
-    """Which fake Graph user each facilitator connected, and the tokens handed out."""
+@dataclass(frozen=True)
+class TeamsFakes:
+    """The two Microsoft services a Teams test talks to: the identity platform (sign-in,
+    tokens) and Graph, which takes only live access tokens the identity platform issued."""
 
-    fake: FakeGraph
-    users: dict[int, GraphUser] = field(default_factory=dict)
-    current: dict[int, str] = field(default_factory=dict)
-    refreshes: list[int] = field(default_factory=list)
+    identity: FakeMicrosoftIdentity
+    graph: FakeGraph
 
-    def provider(self, facilitator_id: int) -> graph.TokenProvider:
-        """What `integrations.teams.graph.token_provider` returns for a facilitator."""
-
-        def provide(stale: str | None = None) -> str:
-            user = self.users.get(facilitator_id)
-            if user is None:
-                raise ReconnectNeeded("No Microsoft 365 account is connected.")
-            token = self.current.get(facilitator_id)
-            if token is None or token == stale:
-                if stale is not None:
-                    self.refreshes.append(facilitator_id)
-                token = self.current[facilitator_id] = self.fake.issue_token(user)
-            return token
-
-        return provide
+    def user_of(self, account: MicrosoftAccount) -> GraphUser:
+        """The Graph user of an identity-platform account."""
+        return self.graph.user_of(account)
 
 
 @pytest.fixture()
 def teams(
-    fake_graph: FakeGraph,  # noqa: F811
+    fake_graph: FakeGraph,  # noqa: F811 - the fixture imported above
+    microsoft: FakeMicrosoftIdentity,
     teams_config: Callable[..., Config],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Hosts:
-    """The fake Graph, with the app configured for it; `teams.users` maps hosts to users."""
+) -> TeamsFakes:
+    """The fake Graph trusting the fake identity platform, the app configured for both."""
     teams_config(teams_graph_url=fake_graph.graph_url, **FAST)
-    hosts = Hosts(fake_graph)
-    monkeypatch.setattr(
-        graph, "token_provider", lambda db, config, facilitator_id: hosts.provider(facilitator_id)
-    )
-    return hosts
-
-
-@pytest.fixture()
-def connect_graph(teams: Hosts) -> Callable[..., GraphUser]:
-    """`connect_graph(facilitator, user=None)`: the facilitator connected Microsoft 365."""
-
-    def connect(facilitator: Any, user: GraphUser | None = None) -> GraphUser:
-        user = user or teams.fake.default_user
-        teams.users[facilitator.id] = user
-        return user
-
-    return connect
+    fake_graph.trust(microsoft)
+    return TeamsFakes(identity=microsoft, graph=fake_graph)
 
 
 @pytest.fixture()
@@ -267,8 +240,8 @@ def teams_session(app: Flask, db: Db) -> Callable[..., Session]:
 def world(
     app: Flask,
     db: Db,
-    teams: Hosts,
-    connect_graph: Callable[..., GraphUser],
+    teams: TeamsFakes,
+    connect_teams: Callable[..., TeamsConnection],
     make_facilitator: Any,
     make_participant: Any,
     teams_programme: Callable[..., Any],
@@ -276,14 +249,13 @@ def world(
 ) -> dict[str, Any]:
     """A host connected to Teams, a programme with two participants, one upcoming session."""
     host = make_facilitator(name="Fanni Fasilitaattori")
-    user = connect_graph(host)
+    connect_teams(host)
     programme = teams_programme(host)
     aino = make_participant(programme, name="Aino Aalto", email="Aino.Aalto@example.fi")
     eero = make_participant(programme, name="Eero Esimerkki", email="eero@example.fi")
     session = teams_session(programme.groups[0], host)
     return {
         "host": host,
-        "user": user,
         "programme": programme,
         "aino": aino,
         "eero": eero,
@@ -301,7 +273,7 @@ def _fast_plans(monkeypatch: pytest.MonkeyPatch) -> None:
 def rounds(
     app: Flask,
     db: Db,
-    teams: Hosts,
+    teams: TeamsFakes,
     world: dict[str, Any],
     make_participant: Any,
     sign_in: Any,

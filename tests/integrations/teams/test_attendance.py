@@ -16,7 +16,7 @@ from companion.meetings.models import MeetingRoom
 from companion.sessions import attendance
 from companion.sessions import operations as session_ops
 from companion.sessions.presence import PresenceSource
-from tests.integrations.teams.conftest import Hosts, english, locked_round
+from tests.integrations.teams.conftest import TeamsFakes, english, locked_round
 
 
 def _due_now(db: Db) -> list[Job]:
@@ -30,7 +30,7 @@ def _due_now(db: Db) -> list[Job]:
 
 
 def test_reports_of_the_main_and_group_meetings_are_merged_into_presence(
-    app: Flask, db: Db, teams: Hosts, rounds: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, rounds: dict[str, Any]
 ) -> None:
     session = rounds["session"]
     locked = locked_round(rounds["facilitator"], session)
@@ -53,32 +53,32 @@ def test_reports_of_the_main_and_group_meetings_are_merged_into_presence(
     assert attendance.reports_of(db, session) == []
 
     main = session.room.data["online_meeting_id"]
-    teams.fake.end_meeting(
+    teams.graph.end_meeting(
         main,
         [
             {"email": "aino.aalto@EXAMPLE.fi", "name": "Aino Aalto", "minutes": 50},
             {"email": None, "name": "Vieras Puhelimella", "minutes": 20},
-            {"email": teams.fake.default_user.mail, "name": "Fanni", "role": "Organizer"},
+            {"email": teams.graph.default_user.mail, "name": "Fanni", "role": "Organizer"},
         ],
     )
     aino_group = next(
         g for g in locked["groups"] if any(m["name"] == "Aino Aalto" for m in g["members"])
     )
     by_url = {row.join_url: row for row in groups}
-    teams.fake.end_meeting(
+    teams.graph.end_meeting(
         by_url[aino_group["room_url"]].data["online_meeting_id"],
         [{"email": "Aino.Aalto@example.fi", "name": "Aino Aalto", "minutes": 30}],
     )
     other = next(row for row in groups if row.join_url != aino_group["room_url"])
-    teams.fake.end_meeting(
+    teams.graph.end_meeting(
         other.data["online_meeting_id"],
         [{"email": "eero@example.fi", "name": "Eero Esimerkki", "minutes": 25}],
     )
-    teams.fake.page_size = 1  # records come a page at a time (@odata.nextLink)
+    teams.graph.page_size = 1  # records come a page at a time (@odata.nextLink)
     _due_now(db)
     Worker(app).run_jobs()
     db.rollback()
-    assert teams.fake.count("GET", "/v1.0/me/onlineMeetings/*/attendanceRecords") >= 4
+    assert teams.graph.count("GET", "/v1.0/me/onlineMeetings/*/attendanceRecords") >= 4
     presence = attendance.presence_of(db, session)
     aino, eero = rounds["aino"], rounds["eero"]
     assert presence[aino.id].present and presence[aino.id].source is PresenceSource.PLATFORM
@@ -103,7 +103,7 @@ def test_reports_of_the_main_and_group_meetings_are_merged_into_presence(
 
 
 def test_polling_stops_at_the_cutoff(
-    app: Flask, db: Db, teams: Hosts, world: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, world: dict[str, Any]
 ) -> None:
     session = world["session"]
     session.starts_at = utcnow() - timedelta(days=3)

@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from companion.core.db import Db
 from companion.meetings.models import MeetingRoom
-from tests.integrations.teams.conftest import Hosts, act
+from tests.integrations.teams.conftest import TeamsFakes, act
 
 CREATE = "/v1.0/me/onlineMeetings/createOrGet"
 
 
 def test_each_group_gets_its_own_meeting_once(
-    app: Flask, db: Db, teams: Hosts, rounds: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, rounds: dict[str, Any]
 ) -> None:
     facilitator: FlaskClient = rounds["facilitator"]
     session = rounds["session"]
@@ -27,16 +27,16 @@ def test_each_group_gets_its_own_meeting_once(
         json={"kind": "optimised", "sizing": "count", "groups": 2},
     ).get_json()[0]
     assert planned["rooms"] == "rooms"
-    assert teams.fake.count("POST", CREATE) == 0  # drafts stay in Kollega
+    assert teams.graph.count("POST", CREATE) == 0  # drafts stay in Kollega
 
     locked = act(facilitator, planned["id"], "lock")
-    creates = teams.fake.requests_to("POST", CREATE)
+    creates = teams.graph.requests_to("POST", CREATE)
     assert len(creates) == 2
     external_ids = [r.json["externalId"] for r in creates]
     assert len(set(external_ids)) == 2
     assert all(f"session-{session.id}-breakout-" in e for e in external_ids)
     urls = [g["room_url"] for g in locked["groups"]]
-    meetings = {m["joinWebUrl"]: m for m in teams.fake.meetings_of()}
+    meetings = {m["joinWebUrl"]: m for m in teams.graph.meetings_of()}
     assert all(url in meetings for url in urls) and len(set(urls)) == 2
     db.rollback()
     rows = db.scalars(select(MeetingRoom).where(MeetingRoom.purpose == "breakout")).all()
@@ -50,7 +50,7 @@ def test_each_group_gets_its_own_meeting_once(
     act(facilitator, planned["id"], "replan")
     again = act(facilitator, planned["id"], "lock")
     assert [g["room_url"] for g in again["groups"]] == urls
-    assert len(teams.fake.meetings_of()) == 3  # the session's own meeting and two groups
+    assert len(teams.graph.meetings_of()) == 3  # the session's own meeting and two groups
 
     # Participants see their group's link; the facilitator's page lists every link.
     act(facilitator, planned["id"], "start")
@@ -61,19 +61,19 @@ def test_each_group_gets_its_own_meeting_once(
 
 
 def test_a_retried_create_after_a_timeout_returns_the_same_meeting(
-    app: Flask, db: Db, teams: Hosts, rounds: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, rounds: dict[str, Any]
 ) -> None:
     facilitator: FlaskClient = rounds["facilitator"]
     session = rounds["session"]
     # The first create is slower than the client waits: Graph made it, Kollega did not hear.
-    teams.fake.inject("POST", CREATE, delay=1.5)
+    teams.graph.inject("POST", CREATE, delay=1.5)
     planned = facilitator.post(
         f"/api/v1/sessions/{session.id}/breakouts",
         json={"kind": "random", "sizing": "count", "groups": 2},
     ).get_json()[0]
     locked = act(facilitator, planned["id"], "lock")
-    creates = teams.fake.requests_to("POST", CREATE)
+    creates = teams.graph.requests_to("POST", CREATE)
     assert len(creates) == 3  # one timed out and was repeated with the same externalId
     assert creates[0].json["externalId"] == creates[1].json["externalId"]
     assert all(g["room_url"] for g in locked["groups"])
-    assert len(teams.fake.meetings_of()) == 3
+    assert len(teams.graph.meetings_of()) == 3

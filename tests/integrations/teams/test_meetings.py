@@ -12,8 +12,9 @@ from companion.core.db import Db
 from companion.meetings.platform import platform_names
 from companion.sessions import operations as session_ops
 from companion.sessions.schemas import SessionMove
-from integrations.teams.meetings import room_for_thread, set_invitations
-from tests.integrations.teams.conftest import Hosts, english
+from integrations.teams.meetings import set_invitations
+from integrations.teams.panel import session_for_thread
+from tests.integrations.teams.conftest import TeamsFakes, english
 
 
 def test_teams_is_an_installed_platform() -> None:
@@ -21,9 +22,9 @@ def test_teams_is_an_installed_platform() -> None:
 
 
 def test_session_gets_an_online_event_with_the_participants_invited(
-    app: Flask, db: Db, teams: Hosts, world: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, world: dict[str, Any]
 ) -> None:
-    session, fake = world["session"], teams.fake
+    session, fake = world["session"], teams.graph
     room = session.room
     assert room is not None and room.status == "active"
     event = fake.event(room.external_id)
@@ -56,39 +57,39 @@ def test_session_gets_an_online_event_with_the_participants_invited(
     lookup = fake.requests_to("GET", "/v1.0/me/onlineMeetings")[0]
     assert lookup.query["$filter"] == [f"JoinWebUrl eq '{room.join_url}'"]
     # The side panel finds the room by the chat thread the Teams client names.
-    assert room_for_thread(db, room.data["thread_id"]) is room
-    assert room_for_thread(db, "19:meeting_other@thread.v2") is None
+    assert session_for_thread(db, room.data["thread_id"]) is session
+    assert session_for_thread(db, "19:meeting_other@thread.v2") is None
 
 
 def test_a_programme_can_leave_participants_uninvited(
     app: Flask,
     db: Db,
-    teams: Hosts,
-    connect_graph: Any,
+    teams: TeamsFakes,
+    connect_teams: Any,
     make_facilitator: Any,
     make_participant: Any,
     teams_programme: Any,
     teams_session: Any,
 ) -> None:
     host = make_facilitator()
-    connect_graph(host)
+    connect_teams(host)
     programme = teams_programme(host)
     make_participant(programme, email="someone@example.fi")
     with english(app):
         set_invitations(db, programme, False)
         db.commit()
     session = teams_session(programme.groups[0], host)
-    assert teams.fake.event(session.room.external_id)["attendees"] == []
-    assert teams.fake.mailbox == []
+    assert teams.graph.event(session.room.external_id)["attendees"] == []
+    assert teams.graph.mailbox == []
     with english(app):
         set_invitations(db, programme, True)
         db.commit()
-    event = teams.fake.event(session.room.external_id)
+    event = teams.graph.event(session.room.external_id)
     assert [a["emailAddress"]["address"] for a in event["attendees"]] == ["someone@example.fi"]
 
 
 def test_a_moved_session_moves_its_event(
-    app: Flask, db: Db, teams: Hosts, world: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, world: dict[str, Any]
 ) -> None:
     session = world["session"]
     local = session.starts_at.astimezone(ZoneInfo("Europe/Helsinki")) + timedelta(days=7)
@@ -97,42 +98,42 @@ def test_a_moved_session_moves_its_event(
             db, session, SessionMove(date=local.date(), start_time=local.time())
         )
         db.commit()
-    patches = teams.fake.requests_to("PATCH", "/v1.0/me/events/*")
+    patches = teams.graph.requests_to("PATCH", "/v1.0/me/events/*")
     assert len(patches) == 1
     assert set(patches[0].json) == {"start", "end"}
     assert patches[0].json["start"]["dateTime"] == local.strftime("%Y-%m-%dT%H:%M:%S")
-    assert [m["kind"] for m in teams.fake.mailbox].count("update") == 2
+    assert [m["kind"] for m in teams.graph.mailbox].count("update") == 2
     # Moving it to where it is sends nothing.
     with english(app):
         session_ops.move_session(
             db, session, SessionMove(date=local.date(), start_time=local.time())
         )
         db.commit()
-    assert teams.fake.count("PATCH", "/v1.0/me/events/*") == 1
+    assert teams.graph.count("PATCH", "/v1.0/me/events/*") == 1
 
 
 def test_cancel_sends_a_cancellation_with_a_message_and_restore_makes_a_new_event(
-    app: Flask, db: Db, teams: Hosts, world: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, world: dict[str, Any]
 ) -> None:
     session = world["session"]
     first = session.room.external_id
     with english(app):
         session_ops.cancel_session(db, session)
         db.commit()
-    cancel = teams.fake.requests_to("POST", "/v1.0/me/events/*/cancel")
+    cancel = teams.graph.requests_to("POST", "/v1.0/me/events/*/cancel")
     assert len(cancel) == 1
     assert cancel[0].json == {"comment": "This session was cancelled in Kollega."}
-    cancelled = [m for m in teams.fake.mailbox if m["kind"] == "cancellation"]
+    cancelled = [m for m in teams.graph.mailbox if m["kind"] == "cancellation"]
     assert {m["to"] for m in cancelled} == {"Aino.Aalto@example.fi", "eero@example.fi"}
-    assert first not in teams.fake.events
+    assert first not in teams.graph.events
     with english(app):
         session_ops.restore_session(db, session)
         db.commit()
     room = session.room
     assert room is not None and room.status == "active" and room.external_id != first
-    assert room.external_id in teams.fake.events
+    assert room.external_id in teams.graph.events
     transactions = [
-        r.json["transactionId"] for r in teams.fake.requests_to("POST", "/v1.0/me/events")
+        r.json["transactionId"] for r in teams.graph.requests_to("POST", "/v1.0/me/events")
     ]
     assert len(set(transactions)) == 2
 
@@ -140,7 +141,7 @@ def test_cancel_sends_a_cancellation_with_a_message_and_restore_makes_a_new_even
 def test_a_facilitator_without_a_connection_gets_a_failed_room_with_words(
     app: Flask,
     db: Db,
-    teams: Hosts,
+    teams: TeamsFakes,
     make_facilitator: Any,
     teams_programme: Any,
     teams_session: Any,
@@ -150,14 +151,14 @@ def test_a_facilitator_without_a_connection_gets_a_failed_room_with_words(
     row = session.rooms[0]
     assert row.status == "failed" and row.data["reconnect"] is True
     assert "Microsoft 365" in row.data["error"]
-    assert teams.fake.requests == []
+    assert teams.graph.requests == []
 
 
 def test_the_session_page_links_to_the_teams_page_for_its_facilitators_only(
     app: Flask,
     db: Db,
     client: Any,
-    teams: Hosts,
+    teams: TeamsFakes,
     world: dict[str, Any],
     make_facilitator: Any,
     sign_in: Any,

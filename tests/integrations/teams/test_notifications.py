@@ -17,7 +17,7 @@ from companion.core.mail import OutboxMessage
 from integrations.teams import meeting_views
 from integrations.teams.models import TeamsNotification, TeamsSubscription
 from integrations.teams.subscriptions import LIFETIME, keep_subscriptions
-from tests.integrations.teams.conftest import Hosts, english
+from tests.integrations.teams.conftest import TeamsFakes, english
 
 TOKEN = "Validation: Testing client application reachability for subscription Request-Id: 1 2"
 
@@ -38,21 +38,21 @@ def test_the_validation_token_is_echoed_as_plain_text_before_anything_else(
 
 @pytest.fixture()
 def subscribed(
-    app: Flask, db: Db, teams: Hosts, world: dict[str, Any], live_server: str
+    app: Flask, db: Db, teams: TeamsFakes, world: dict[str, Any], live_server: str
 ) -> dict[str, Any]:
     """The world, with the worker having subscribed to the host's calendar (live handshake)."""
     Worker(app).run_jobs()
     db.rollback()
-    assert teams.fake.handshake_failures == []
+    assert teams.graph.handshake_failures == []
     row = db.scalar(select(TeamsSubscription))
     assert row is not None
     return {**world, "row": row, "sid": row.subscription_id}
 
 
 def test_the_worker_subscribes_to_the_hosts_calendar(
-    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
-    [subscription] = teams.fake.live_subscriptions()
+    [subscription] = teams.graph.live_subscriptions()
     assert subscription["id"] == subscribed["sid"]
     assert subscription["resource"] == "me/events"
     assert subscription["changeType"] == "updated,deleted"
@@ -61,28 +61,28 @@ def test_the_worker_subscribes_to_the_hosts_calendar(
     state = subscription["clientState"]
     assert len(state) >= 32 and state not in subscribed["row"].client_state  # kept encrypted
     # Both URLs answered Graph's validation request.
-    checks = [d for d in teams.fake.deliveries if "validationToken=" in d.url]
+    checks = [d for d in teams.graph.deliveries if "validationToken=" in d.url]
     assert len(checks) == 2 and all(d.status == 200 for d in checks)
     assert subscribed["row"].facilitator_id == subscribed["host"].id
 
 
 def test_a_notification_with_a_wrong_client_state_is_refused(
-    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     event_id = subscribed["session"].room.external_id
-    delivery = teams.fake.notify(subscribed["sid"], "updated", event_id, client_state="guess")
+    delivery = teams.graph.notify(subscribed["sid"], "updated", event_id, client_state="guess")
     assert delivery.status == 403
     db.rollback()
     assert db.scalars(select(TeamsNotification)).all() == []
 
 
 def test_a_repeated_notification_is_kept_once(
-    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     event_id = subscribed["session"].room.external_id
-    first = teams.fake.notify(subscribed["sid"], "updated", event_id)
+    first = teams.graph.notify(subscribed["sid"], "updated", event_id)
     assert first.status == 202
-    again = teams.fake.post_to(first.url, first.body)
+    again = teams.graph.post_to(first.url, first.body)
     assert again.status == 202
     db.rollback()
     assert len(db.scalars(select(TeamsNotification)).all()) == 1
@@ -91,86 +91,88 @@ def test_a_repeated_notification_is_kept_once(
     Worker(app).run_jobs()
     db.rollback()
     assert db.scalar(select(TeamsNotification)).status == "done"
-    assert teams.fake.count("PATCH", "/v1.0/me/events/*") == 0
+    assert teams.graph.count("PATCH", "/v1.0/me/events/*") == 0
 
 
 def test_an_event_moved_in_outlook_moves_the_session(
-    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     session = subscribed["session"]
     new_start = session.starts_at + timedelta(days=1, hours=2)
-    teams.fake.move_event_in_outlook(
+    teams.graph.move_event_in_outlook(
         session.room.external_id, new_start, new_start + timedelta(minutes=90)
     )
-    [delivery] = teams.fake.deliver_notifications()
+    [delivery] = teams.graph.deliver_notifications()
     assert delivery.status == 202
     Worker(app).run_jobs()
     db.rollback()
     assert session.starts_at == new_start and session.duration_minutes == 90
     assert session.room.data["outlook_change"]["kind"] == "moved"
     # Not sent back to Outlook (it already has the time), and Outlook told the attendees.
-    assert teams.fake.count("PATCH", "/v1.0/me/events/*") == 0
+    assert teams.graph.count("PATCH", "/v1.0/me/events/*") == 0
     mails = db.scalars(select(OutboxMessage)).all()
     assert [m.to_address for m in mails] == [subscribed["host"].email]
     assert "moved in Outlook" in mails[0].subject
 
 
 def test_an_event_cancelled_in_outlook_cancels_the_session(
-    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     session = subscribed["session"]
-    teams.fake.cancel_event_in_outlook(session.room.external_id, "Sairastuin")
-    [delivery] = teams.fake.deliver_notifications()
+    teams.graph.cancel_event_in_outlook(session.room.external_id, "Sairastuin")
+    [delivery] = teams.graph.deliver_notifications()
     assert delivery.status == 202
     Worker(app).run_jobs()
     db.rollback()
     assert session.is_cancelled
-    assert teams.fake.count("POST", "/v1.0/me/events/*/cancel") == 0  # Outlook did it already
+    assert teams.graph.count("POST", "/v1.0/me/events/*/cancel") == 0  # Outlook did it already
     mails = db.scalars(select(OutboxMessage)).all()
     assert [m.to_address for m in mails] == [subscribed["host"].email]
     assert "cancelled in Outlook" in mails[0].subject
 
 
 def test_lifecycle_reauthorization_renews_and_removal_subscribes_again(
-    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     sid = subscribed["sid"]
-    teams.fake.advance(3600)  # the host's access token has expired by now, too
-    assert teams.fake.send_lifecycle(sid, "reauthorizationRequired").status == 202
+    teams.graph.advance(3600)
+    teams.identity.expire_access_tokens()  # the host's access token has expired by now, too
+    assert teams.graph.send_lifecycle(sid, "reauthorizationRequired").status == 202
     Worker(app).run_jobs()
-    renewals = teams.fake.requests_to("PATCH", f"/v1.0/subscriptions/{sid}")
+    renewals = teams.graph.requests_to("PATCH", f"/v1.0/subscriptions/{sid}")
     assert [r.status for r in renewals] == [401, 200]  # one refresh, then renewed
+    assert teams.identity.count("refresh") == 1
     db.rollback()
     assert subscribed["row"].renewed_at is not None
     assert set(renewals[-1].json) == {"expirationDateTime"}
 
-    assert teams.fake.send_lifecycle(sid, "subscriptionRemoved").status == 202
+    assert teams.graph.send_lifecycle(sid, "subscriptionRemoved").status == 202
     Worker(app).run_jobs()
     db.rollback()
     rows = db.scalars(select(TeamsSubscription)).all()
     assert len(rows) == 1 and rows[0].subscription_id != sid
-    assert [s["id"] for s in teams.fake.live_subscriptions()] == [rows[0].subscription_id]
+    assert [s["id"] for s in teams.graph.live_subscriptions()] == [rows[0].subscription_id]
     # Removal may have hidden changes: the watched event was read back.
-    assert teams.fake.count("GET", "/v1.0/me/events/*") == 1
+    assert teams.graph.count("GET", "/v1.0/me/events/*") == 1
 
 
 def test_missed_notifications_are_caught_up_by_reading_the_events(
-    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     session = subscribed["session"]
     new_start = session.starts_at + timedelta(hours=3)
-    teams.fake.move_event_in_outlook(
+    teams.graph.move_event_in_outlook(
         session.room.external_id, new_start, new_start + timedelta(minutes=120)
     )
-    teams.fake.pending.clear()  # Graph lost it
-    assert teams.fake.send_lifecycle(subscribed["sid"], "missed").status == 202
+    teams.graph.pending.clear()  # Graph lost it
+    assert teams.graph.send_lifecycle(subscribed["sid"], "missed").status == 202
     Worker(app).run_jobs()
     db.rollback()
     assert session.starts_at == new_start
 
 
 def test_the_worker_renews_before_expiry_and_drops_what_nothing_needs(
-    app: Flask, db: Db, teams: Hosts, subscribed: dict[str, Any]
+    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     row = subscribed["row"]
     row.expires_at = utcnow() + timedelta(hours=5)  # less than a day left
@@ -179,9 +181,9 @@ def test_the_worker_renews_before_expiry_and_drops_what_nothing_needs(
         keep_subscriptions(db)
         db.commit()
     db.rollback()
-    assert teams.fake.count("PATCH", f"/v1.0/subscriptions/{subscribed['sid']}") == 1
+    assert teams.graph.count("PATCH", f"/v1.0/subscriptions/{subscribed['sid']}") == 1
     assert row.expires_at > utcnow() + LIFETIME - timedelta(minutes=5)
-    body = teams.fake.requests_to("PATCH", "/v1.0/subscriptions/*")[0].json
+    body = teams.graph.requests_to("PATCH", "/v1.0/subscriptions/*")[0].json
     assert set(body) == {"expirationDateTime"}
 
     # The session is cancelled: nothing to watch any more, so the subscription goes.
@@ -194,4 +196,4 @@ def test_the_worker_renews_before_expiry_and_drops_what_nothing_needs(
         db.commit()
     db.rollback()
     assert db.scalars(select(TeamsSubscription)).all() == []
-    assert teams.fake.live_subscriptions() == []
+    assert teams.graph.live_subscriptions() == []
