@@ -52,26 +52,6 @@ def teams_room(session: Session) -> MeetingRoom | None:
     return max(chosen, key=lambda r: r.id) if chosen else None
 
 
-def room_for_thread(db: Db, thread_id: str) -> MeetingRoom | None:
-    """The live Teams room (a session's or a group's) whose meeting chat is `thread_id`.
-
-    The Teams client names a meeting by its chat thread, which Graph calls
-    `chatInfo.threadId` (NOTES §2.1: the client's meeting id is not Graph's).
-    """
-    if not thread_id:
-        return None
-    return db.scalar(
-        select(MeetingRoom)
-        .where(
-            MeetingRoom.platform == PLATFORM,
-            MeetingRoom.status == "active",
-            MeetingRoom.data["thread_id"].as_string() == thread_id,
-        )
-        .order_by(MeetingRoom.id.desc())
-        .limit(1)
-    )
-
-
 def group_meetings(db: Db, session: Session) -> list[GroupMeeting]:
     """Every breakout group's meeting of the session, round by round."""
     from companion.breakouts.models import BreakoutGroup, BreakoutRound

@@ -54,6 +54,9 @@ from integrations.teams.times import event_time, offset_time, parse_offset_time
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
+#: Where a room's meeting chat thread id is kept in `MeetingRoom.data`: the key the Teams
+#: client names a meeting by (the side panel finds its session with it, `panel.py`).
+THREAD_KEY = "thread_id"
 #: Outlook's subject limit is generous; Teams shows about this much of a meeting's title.
 SUBJECT_MAX = 250
 
@@ -192,7 +195,7 @@ class TeamsPlatform:
                 "event_id": str(event["id"]),
                 "join_web_url": join_url,
                 "online_meeting_id": str(meeting.get("id") or ""),
-                "thread_id": str((meeting.get("chatInfo") or {}).get("threadId") or ""),
+                THREAD_KEY: str((meeting.get("chatInfo") or {}).get("threadId") or ""),
                 "start": _iso(spec.starts_at),
                 "end": _iso(spec.starts_at + timedelta(minutes=spec.duration_minutes)),
                 "subject": fields["subject"],
@@ -304,7 +307,7 @@ class TeamsPlatform:
                 "kind": "online_meeting",
                 "online_meeting_id": str(meeting["id"]),
                 "join_web_url": join_url,
-                "thread_id": str((meeting.get("chatInfo") or {}).get("threadId") or ""),
+                THREAD_KEY: str((meeting.get("chatInfo") or {}).get("threadId") or ""),
                 "external_id": external_id,
                 "start": body["startDateTime"],
                 "end": body["endDateTime"],
