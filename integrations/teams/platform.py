@@ -46,6 +46,7 @@ from companion.meetings.platform import (
 )
 from companion.programmes.models import Participant
 from companion.sessions.models import Session
+from integrations.teams import accounts
 from integrations.teams.errors import GraphError
 from integrations.teams.graph import GraphClient, client_for, odata_quote
 from integrations.teams.models import TeamsProgrammeSettings
@@ -87,6 +88,8 @@ class TeamsPlatform:
     #: The session's meeting page (linked from the session page).
     session_page = "teams_meetings.meeting"
     capabilities = frozenset({Capability.ROOMS, Capability.BREAKOUT_ROOMS, Capability.ATTENDANCE})
+    #: The Entra app settings still missing: the programme form offers Teams only without any.
+    missing_settings = staticmethod(accounts.missing_settings)
 
     def __init__(self, config: Config, db: Db, host_facilitator_id: int | None = None) -> None:
         self.config = config
