@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from companion.config import Config
 from companion.core.db import Db
+
+if TYPE_CHECKING:
+    from companion.sessions.models import Session
 
 
 class Capability(enum.StrEnum):
@@ -128,7 +131,20 @@ class PlatformError(Exception):
 
 @runtime_checkable
 class Platform(Protocol):
-    """A video platform Kollega can create rooms on."""
+    """A video platform Kollega can create rooms on.
+
+    Optional members, read with `getattr` so a platform without them still fits:
+    - `session_page`: the endpoint of the platform's own page for a session (`platform_page`);
+    - `missing_settings(config) -> list[str]` (static): what an administrator still has to
+      configure ([] = ready; `platform_missing_settings`);
+    - `sends_own_invitations(session) -> bool`: whether the platform itself sends the
+      session's participants its invitation, its updates and its cancellation (Teams: Outlook
+      does, when the programme invites participants to the calendar event). Kollega's own
+      calendar emails about the session's time and cancellation would then reach people twice,
+      whether the change was made in Kollega or on the platform (an event moved in Outlook
+      moves the session through `sessions.operations`): ask `sends_own_invitations(platform,
+      session)` (or `meetings.operations.platform_tells_participants`) and skip them.
+    """
 
     #: Entry-point name, stored on rooms.
     name: str
@@ -212,3 +228,10 @@ def platform_missing_settings(name: str, config: Config) -> list[str]:
         return []
     check = getattr(entry.load(), "missing_settings", None)
     return list(check(config)) if callable(check) else []
+
+
+def sends_own_invitations(platform: Platform, session: Session) -> bool:
+    """Whether the platform itself tells the session's participants of its time, changes and
+    cancellation (its optional `sends_own_invitations`; a platform without one does not)."""
+    check = getattr(platform, "sends_own_invitations", None)
+    return bool(check(session)) if callable(check) else False

@@ -278,6 +278,20 @@ class TeamsPlatform:
             missing_ok=True,
         )
 
+    def sends_own_invitations(self, session: Session) -> bool:
+        """Whether Outlook tells the session's participants of its time, changes and
+        cancellation: the programme invites them, and the session's meeting is (or was, until
+        it was cancelled) a calendar event, whose attendees Exchange writes to (NOTES §2.2)."""
+        if not invites_participants(self.db, session.group.programme_id):
+            return False
+        return any(
+            row.purpose == "plenary"
+            and row.platform == PLATFORM
+            and row.status in ("active", "deleted")
+            and row.data.get("kind") == "event"
+            for row in session.rooms
+        )
+
     def join_url(self, room: Room, person: Person) -> str:
         """Everyone joins through the meeting's own Teams address."""
         return room.join_url

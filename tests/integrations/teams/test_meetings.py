@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from companion.core.db import Db
+from companion.meetings.operations import platform_tells_participants
 from companion.meetings.platform import platform_names
 from companion.sessions import operations as session_ops
 from companion.sessions.schemas import SessionMove
@@ -86,6 +87,32 @@ def test_a_programme_can_leave_participants_uninvited(
         db.commit()
     event = teams.graph.event(session.room.external_id)
     assert [a["emailAddress"]["address"] for a in event["attendees"]] == ["someone@example.fi"]
+
+
+def test_outlook_tells_the_participants_only_of_an_event_they_are_invited_to(
+    app: Flask,
+    db: Db,
+    teams: TeamsFakes,
+    world: dict[str, Any],
+    make_facilitator: Any,
+    make_programme: Any,
+    make_session: Any,
+    teams_programme: Any,
+    teams_session: Any,
+) -> None:
+    with english(app):
+        assert platform_tells_participants(db, world["session"])
+        set_invitations(db, world["programme"], False)
+        db.commit()
+        assert not platform_tells_participants(db, world["session"])
+        # No event was made (the host has no Microsoft connection): nobody was invited.
+        host = make_facilitator()
+        failed = teams_session(teams_programme(host).groups[0], host)
+        assert failed.rooms[0].status == "failed"
+        assert not platform_tells_participants(db, failed)
+        # Other platforms do not say they send invitations: Kollega's emails are needed.
+        jitsi = make_session(make_programme(facilitator=host).groups[0])
+        assert not platform_tells_participants(db, jitsi)
 
 
 def test_a_moved_session_moves_its_event(
