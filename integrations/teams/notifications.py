@@ -3,10 +3,16 @@
 NOTES §3.3: answer fast and queue the work; compare `clientState` in constant time and drop
 what does not match; Graph delivers again when unsure, so an identical notification is kept
 once. The worker reads the event back with the host's token:
-- moved in Outlook → the session moves (the event is not patched back: the room's data
-  already says the new time, so the platform sees nothing to send);
-- deleted or cancelled in Outlook → the session is cancelled (Outlook told the attendees);
-and the session's facilitators get an email saying what happened.
+- moved in Outlook → the session moves through `sessions.operations.move_session` (the event
+  is not patched back: the room's data already says the new time, so the platform sees
+  nothing to send);
+- deleted or cancelled in Outlook → the session is cancelled through `cancel_session`;
+and the session's facilitators get an email saying what happened. The session's lifecycle
+decides as it does for a change made in Kollega: a session that has started or been held is
+not moved, one that has been held is not cancelled; the facilitators are told instead. Whether
+Outlook told the participants (they are attendees of the event) is recorded with the change
+(`outlook_change.participants_told`) and is what `TeamsPlatform.sends_own_invitations` says,
+so Kollega's own calendar emails can leave them out.
 Lifecycle (NOTES §3.3): `reauthorizationRequired` → renew; `subscriptionRemoved` → subscribe
 again and resync; `missed` → resync (read every watched event back).
 """
@@ -26,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -38,17 +44,19 @@ from companion.core.jobs import enqueue_job, job_handler
 from companion.core.mail import queue_mail
 from companion.meetings.models import MeetingRoom
 from companion.sessions import operations as session_ops
+from companion.sessions.lifecycle import Action
 from companion.sessions.models import Session
 from companion.sessions.schemas import SessionMove
 from integrations.teams.errors import GraphError
 from integrations.teams.graph import client_for
 from integrations.teams.models import TeamsNotification, TeamsSubscription
+from integrations.teams.platform import TeamsPlatform
 from integrations.teams.subscriptions import (
     create_subscription,
     renew_subscription,
     watched_rooms,
 )
-from integrations.teams.times import offset_time, parse_event_time
+from integrations.teams.times import offset_time, parse_event_time, parse_offset_time
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +176,31 @@ def _facilitators(db: Db, session: Session, host_id: Any) -> list[Facilitator]:
     return [f for f in people if f.active and f.email]
 
 
-def tell_facilitators(db: Db, config: Config, room: MeetingRoom, kind: str) -> None:
-    """Email the session's facilitators that Outlook moved or cancelled it (once per change)."""
+#: What the facilitators are told, by kind: the subject of the email.
+_SUBJECTS = {
+    "moved": _l("%(session)s was moved in Outlook"),
+    "cancelled": _l("%(session)s was cancelled in Outlook"),
+    "move_refused": _l("%(session)s was moved in Outlook, but Kollega kept its time"),
+    "cancel_refused": _l("%(session)s was cancelled in Outlook, but Kollega kept it"),
+}
+
+
+def tell_facilitators(
+    db: Db, config: Config, room: MeetingRoom, kind: str, *, outlook_start: str = ""
+) -> None:
+    """Email the session's facilitators what Outlook did and what Kollega made of it (once
+    per change); the change, and whether Outlook told the participants, stay on the room."""
     session = room.session
     programme = session.group.programme
-    stamp = session.starts_at.isoformat()
-    room.data = {**room.data, "outlook_change": {"kind": kind, "at": utcnow().isoformat()}}
+    told = TeamsPlatform(config, db, room.data.get("host_facilitator_id")).sends_own_invitations(
+        session
+    )
+    room.data = {
+        **room.data,
+        "outlook_change": {"kind": kind, "at": utcnow().isoformat(), "participants_told": told},
+    }
+    stamp = outlook_start or session.starts_at.isoformat()
+    when = parse_offset_time(outlook_start) if outlook_start else None
     for facilitator in _facilitators(db, session, room.data.get("host_facilitator_id")):
         language = facilitator.language or programme.language
         with force_locale(language):
@@ -181,12 +208,11 @@ def tell_facilitators(db: Db, config: Config, room: MeetingRoom, kind: str) -> N
                 "session": session,
                 "programme": programme,
                 "kind": kind,
+                "told": told,
+                "outlook_start": when,
                 "url": config.external_url(f"/sessions/{session.id}"),
             }
-            if kind == "moved":
-                subject = _("%(session)s was moved in Outlook", session=session.title)
-            else:
-                subject = _("%(session)s was cancelled in Outlook", session=session.title)
+            subject = str(_SUBJECTS[kind]) % {"session": session.title}
             text_body = render_template("teams/email/outlook_change.txt", **context)
         queue_mail(
             db,
@@ -204,7 +230,8 @@ def apply_event(db: Db, config: Config, room: MeetingRoom) -> str:
     """Bring the session in line with its event in Outlook; "done" or "ignored".
 
     The event is always read back, a "deleted" notification too: only Graph's own answer
-    (404, or `isCancelled`) cancels a session.
+    (404, or `isCancelled`) cancels a session. The session's lifecycle rules hold: what
+    Kollega would refuse is not done, and the facilitators are told so.
     """
     session = room.session
     if session.is_cancelled or room.data.get("event_gone"):
@@ -218,7 +245,11 @@ def apply_event(db: Db, config: Config, room: MeetingRoom) -> str:
             raise
         event = {"isCancelled": True}
     if event.get("isCancelled"):
+        # Gone in Outlook either way: nothing is cancelled or read there again.
         room.data = {**room.data, "event_gone": True}
+        if not session_ops.can(session, Action.CANCEL):
+            tell_facilitators(db, config, room, "cancel_refused")
+            return "done"
         session_ops.cancel_session(db, session)
         tell_facilitators(db, config, room, "cancelled")
         return "done"
@@ -228,6 +259,9 @@ def apply_event(db: Db, config: Config, room: MeetingRoom) -> str:
         return "ignored"
     if start == session.starts_at and end == session.ends_at:
         return "done"  # Kollega's own change coming back, or a change of something else
+    if not session_ops.can(session, Action.MOVE):
+        tell_facilitators(db, config, room, "move_refused", outlook_start=offset_time(start))
+        return "done"
     minutes = round((end - start).total_seconds() / 60)
     duration = minutes if 15 <= minutes <= 8 * 60 else None
     local = start.astimezone(ZoneInfo(session.group.programme.timezone))

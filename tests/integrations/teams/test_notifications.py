@@ -14,7 +14,10 @@ from sqlalchemy import select
 from companion.core.db import Db, utcnow
 from companion.core.jobs import Job, Worker
 from companion.core.mail import OutboxMessage
+from companion.meetings.operations import platform_tells_participants
+from companion.sessions import operations as session_ops
 from integrations.teams import meeting_views
+from integrations.teams.meetings import set_invitations
 from integrations.teams.models import TeamsNotification, TeamsSubscription
 from integrations.teams.subscriptions import LIFETIME, keep_subscriptions
 from tests.integrations.teams.conftest import TeamsFakes, english
@@ -98,6 +101,7 @@ def test_an_event_moved_in_outlook_moves_the_session(
     app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     session = subscribed["session"]
+    sequence = session.calendar_sequence
     new_start = session.starts_at + timedelta(days=1, hours=2)
     teams.graph.move_event_in_outlook(
         session.room.external_id, new_start, new_start + timedelta(minutes=90)
@@ -107,12 +111,64 @@ def test_an_event_moved_in_outlook_moves_the_session(
     Worker(app).run_jobs()
     db.rollback()
     assert session.starts_at == new_start and session.duration_minutes == 90
+    assert session.calendar_sequence == sequence + 1  # moved as Kollega moves sessions
     assert session.room.data["outlook_change"]["kind"] == "moved"
-    # Not sent back to Outlook (it already has the time), and Outlook told the attendees.
+    # Not sent back to Outlook (it already has the time), and Outlook told the attendees:
+    # recorded, and what the platform answers Kollega's own calendar emails.
     assert teams.graph.count("PATCH", "/v1.0/me/events/*") == 0
+    assert session.room.data["outlook_change"]["participants_told"] is True
+    with english(app):
+        assert platform_tells_participants(db, session)
     mails = db.scalars(select(OutboxMessage)).all()
     assert [m.to_address for m in mails] == [subscribed["host"].email]
     assert "moved in Outlook" in mails[0].subject
+    assert "Outlook has already sent the participants the new time." in mails[0].text_body
+
+
+def test_a_move_in_outlook_without_invited_participants_says_nobody_was_told(
+    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
+) -> None:
+    session = subscribed["session"]
+    with english(app):
+        set_invitations(db, subscribed["programme"], False)
+        db.commit()
+    assert teams.graph.event(session.room.external_id)["attendees"] == []
+    new_start = session.starts_at + timedelta(hours=1)
+    teams.graph.move_event_in_outlook(
+        session.room.external_id, new_start, new_start + timedelta(minutes=120)
+    )
+    teams.graph.deliver_notifications()
+    Worker(app).run_jobs()
+    db.rollback()
+    assert session.starts_at == new_start
+    assert session.room.data["outlook_change"]["participants_told"] is False
+    with english(app):
+        assert not platform_tells_participants(db, session)
+    [mail] = db.scalars(select(OutboxMessage)).all()
+    assert "so Outlook did not tell them" in mail.text_body
+
+
+def test_a_started_session_moved_in_outlook_keeps_its_time_and_the_facilitator_is_told(
+    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
+) -> None:
+    session = subscribed["session"]
+    session.starts_at = utcnow().replace(microsecond=0) - timedelta(minutes=10)  # running
+    db.commit()
+    started = session.starts_at
+    new_start = started + timedelta(days=1)
+    teams.graph.move_event_in_outlook(
+        session.room.external_id, new_start, new_start + timedelta(minutes=120)
+    )
+    teams.graph.deliver_notifications()
+    Worker(app).run_jobs()
+    db.rollback()
+    assert session.starts_at == started and not session.is_cancelled
+    assert session.room.data["outlook_change"]["kind"] == "move_refused"
+    assert teams.graph.count("PATCH", "/v1.0/me/events/*") == 0
+    [mail] = db.scalars(select(OutboxMessage)).all()
+    assert mail.to_address == subscribed["host"].email
+    assert "Kollega kept its time" in mail.subject
+    assert "already started or taken place" in mail.text_body
 
 
 def test_an_event_cancelled_in_outlook_cancels_the_session(
@@ -126,9 +182,42 @@ def test_an_event_cancelled_in_outlook_cancels_the_session(
     db.rollback()
     assert session.is_cancelled
     assert teams.graph.count("POST", "/v1.0/me/events/*/cancel") == 0  # Outlook did it already
+    with english(app):
+        assert platform_tells_participants(db, session)  # Outlook sent the cancellation
     mails = db.scalars(select(OutboxMessage)).all()
     assert [m.to_address for m in mails] == [subscribed["host"].email]
     assert "cancelled in Outlook" in mails[0].subject
+    assert "Outlook has already told the participants" in mails[0].text_body
+
+
+def test_a_held_session_cancelled_in_outlook_stays_and_the_facilitator_is_told(
+    app: Flask,
+    db: Db,
+    client: FlaskClient,
+    sign_in: Any,
+    teams: TeamsFakes,
+    subscribed: dict[str, Any],
+) -> None:
+    session = subscribed["session"]
+    session.starts_at = utcnow() - timedelta(hours=3)
+    db.commit()
+    with english(app):
+        session_ops.end_session(db, session, by="facilitator")
+        db.commit()
+    # Tidying the calendar afterwards: the event is deleted in Outlook.
+    teams.graph.cancel_event_in_outlook(session.room.external_id, "Siivous")
+    teams.graph.deliver_notifications()
+    Worker(app).run_jobs()
+    db.rollback()
+    assert not session.is_cancelled and session.status == "ended"
+    assert session.room.data["event_gone"] is True
+    assert session.room.data["outlook_change"]["kind"] == "cancel_refused"
+    [mail] = db.scalars(select(OutboxMessage)).all()
+    assert "cancelled in Outlook, but Kollega kept it" in mail.subject
+    assert "has already taken place" in mail.text_body
+    sign_in(client, subscribed["host"])
+    page = client.get(f"/integrations/teams/sessions/{session.id}?lang=en")
+    assert "after the session was held; Kollega kept the session." in page.get_data(as_text=True)
 
 
 def test_lifecycle_reauthorization_renews_and_removal_subscribes_again(
@@ -187,8 +276,6 @@ def test_the_worker_renews_before_expiry_and_drops_what_nothing_needs(
     assert set(body) == {"expirationDateTime"}
 
     # The session is cancelled: nothing to watch any more, so the subscription goes.
-    from companion.sessions import operations as session_ops
-
     with english(app):
         session_ops.cancel_session(db, subscribed["session"])
         db.commit()
