@@ -102,6 +102,8 @@ class NextSession:
     timezone: str
     join_url: str
     agenda: tuple[str, ...] = ()
+    #: Its calendar SEQUENCE, so the invitation updates the entry the person already has.
+    sequence: int = 0
 
 
 @dataclass(frozen=True)

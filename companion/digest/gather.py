@@ -216,6 +216,7 @@ def digest_inputs(
                 timezone=facts.timezone,
                 join_url=join_url(config, link),
                 agenda=agenda,
+                sequence=upcoming.calendar_sequence,
             )
             if upcoming is not None
             else None

@@ -119,6 +119,7 @@ def next_session_calendar(config: Config, content: DigestContent) -> Attachment 
         timezone=upcoming.timezone,
         url=upcoming.join_url,
         description=_("Join with your personal link: %(url)s", url=upcoming.join_url),
+        sequence=upcoming.sequence,
     )
     return Attachment("kollega.ics", "text/calendar; method=PUBLISH", invitation(entry).decode())
 

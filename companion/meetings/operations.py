@@ -23,7 +23,6 @@ from companion.meetings.platform import (
     Room,
     RoomSpec,
     get_platform,
-    sends_own_invitations,
 )
 from companion.sessions.models import Session
 
@@ -134,12 +133,6 @@ def remove_room(db: Db, session: Session) -> None:
             continue
         row.status = "deleted"
     db.flush()
-
-
-def platform_tells_participants(db: Db, session: Session) -> bool:
-    """Whether the session's platform itself sends its participants the invitation, updates
-    and cancellation (Outlook, for Teams): calendar emails from Kollega would be duplicates."""
-    return sends_own_invitations(platform_for(db, session), session)
 
 
 def personal_join_url(db: Db, session: Session, person: Person) -> str | None:

@@ -142,8 +142,8 @@ class Platform(Protocol):
       does, when the programme invites participants to the calendar event). Kollega's own
       calendar emails about the session's time and cancellation would then reach people twice,
       whether the change was made in Kollega or on the platform (an event moved in Outlook
-      moves the session through `sessions.operations`): ask `sends_own_invitations(platform,
-      session)` (or `meetings.operations.platform_tells_participants`) and skip them.
+      moves the session through `sessions.operations`), so `sessions.notices` asks
+      `sends_own_invitations(platform, session)` and then sends none.
     """
 
     #: Entry-point name, stored on rooms.

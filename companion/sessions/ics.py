@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vText
+from icalendar import Calendar, Event, vCalAddress, vText
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,12 @@ class CalendarEntry:
     url: str
     description: str
     cancelled: bool = False
+    #: Raised by every change of the session, so calendars replace their copy (same UID).
     sequence: int = 0
+    #: The sender's address; a cancellation (METHOD:CANCEL) names its organizer (RFC 5546).
+    organizer: str = ""
+    #: The recipient's address, for a cancellation addressed to one person.
+    attendee: str = ""
 
 
 def build_calendar(entries: Sequence[CalendarEntry], *, method: str = "PUBLISH") -> bytes:
@@ -47,6 +52,10 @@ def build_calendar(entries: Sequence[CalendarEntry], *, method: str = "PUBLISH")
         event.add("sequence", entry.sequence)
         event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
         event.add("transp", "OPAQUE")
+        if entry.organizer:
+            event.add("organizer", vCalAddress(f"mailto:{entry.organizer}"))
+        if entry.attendee and method == "CANCEL":
+            event.add("attendee", vCalAddress(f"mailto:{entry.attendee}"))
         calendar.add_component(event)
     calendar.add_missing_timezones()
     ical: bytes = calendar.to_ical()

@@ -10,26 +10,18 @@ from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.core.mail import Attachment, queue_mail
 from companion.programmes.models import Participant
-from companion.sessions.ics import CalendarEntry, build_calendar
+from companion.sessions.ics import build_calendar
 from companion.sessions.join_links import join_link_for, join_url
 from companion.sessions.models import JoinLink
+from companion.sessions.notices import calendar_entry
 
 
 def calendar_for(config: Config, participant: Participant, link: JoinLink) -> bytes:
     """An .ics with the participant's sessions that have not ended, each with their link."""
     url = join_url(config, link)
-    programme = participant.programme
+    # Each with its UID and current SEQUENCE, as the change notices carry them.
     entries = [
-        CalendarEntry(
-            uid=f"kollega-session-{s.id}@{config.base_url.split('://', 1)[-1]}",
-            title=f"{programme.name}: {s.title}",
-            starts_at=s.starts_at,
-            ends_at=s.ends_at,
-            timezone=programme.timezone,
-            url=url,
-            description=_("Join with your personal link: %(url)s", url=url),
-            cancelled=s.is_cancelled,
-        )
+        calendar_entry(config, s, url)
         for g in participant.groups
         for s in g.sessions
         if s.ends_at >= utcnow()

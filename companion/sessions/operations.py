@@ -8,7 +8,7 @@ join links, invitations and attendance have modules of their own beside this one
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -24,7 +24,7 @@ from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.meetings import operations as rooms
 from companion.programmes.models import Group, Participant, Programme
-from companion.sessions import attendance, lifecycle
+from companion.sessions import attendance, lifecycle, notices
 from companion.sessions.lifecycle import Action, Clock, Refusal, SessionState, TransitionRefused
 from companion.sessions.models import AgendaItem, AgendaKind, Session, SessionStatus
 from companion.sessions.schedule import local_to_utc, series
@@ -75,6 +75,33 @@ def session_for_actor(db: Db, actor: Actor, session_id: int) -> Session:
 # --- sessions and the schedule ----------------------------------------------------------
 
 
+def outside_dates(programme: Programme, starts: list[datetime]) -> str | None:
+    """A warning if any of the starts falls outside the programme's dates (None if all fit)."""
+    zone = _zone(programme)
+    days = [start.astimezone(zone).date() for start in starts]
+    early = programme.starts_on is not None and any(d < programme.starts_on for d in days)
+    late = programme.ends_on is not None and any(d > programme.ends_on for d in days)
+    if not (early or late):
+        return None
+    return _(
+        "This is outside the programme's dates (%(start)s–%(end)s). Tick the box to confirm.",
+        start=_day(programme.starts_on),
+        end=_day(programme.ends_on),
+    )
+
+
+def _day(value: date | None) -> str:
+    # As the pages show dates (d.M.yyyy).
+    return f"{value.day}.{value.month}.{value.year}" if value else "…"
+
+
+def _confirm_dates(programme: Programme, starts: list[datetime], confirmed: bool) -> None:
+    """Invalid (on the confirmation box) for dates outside the programme unless confirmed."""
+    warning = outside_dates(programme, starts)
+    if warning and not confirmed:
+        raise Invalid(warning, errors={"outside_dates_ok": warning})
+
+
 def _group_of(programme: Programme, group_id: int) -> Group:
     for group in programme.groups:
         if group.id == group_id:
@@ -101,6 +128,7 @@ def create_session(
     """A session at a local time in the programme's zone, with its room on the platform."""
     group = _group_of(programme, data.group_id)
     starts_at = local_to_utc(data.date, data.start_time, _zone(programme))
+    _confirm_dates(programme, [starts_at], data.outside_dates_ok)
     session = Session(
         group=group,
         title=data.title,
@@ -128,6 +156,7 @@ def create_schedule(
         count=data.count,
         every_weeks=data.every_weeks,
     )
+    _confirm_dates(programme, starts, data.outside_dates_ok)
     existing = len([s for s in group.sessions if not s.is_cancelled])
     created = []
     for index, starts_at in enumerate(starts, start=existing + 1):
@@ -222,34 +251,56 @@ def _lock(db: Db, session: Session) -> None:
     db.refresh(session, with_for_update=True)
 
 
-def move_session(db: Db, session: Session, data: SessionMove) -> Session:
-    """Give one session a new local time (the others stay); its room follows."""
+def require(session: Session, action: Action) -> None:
+    """Conflict, saying why, unless `action` is possible for the session now."""
+    _transition(session, action)
+
+
+def move_session(
+    db: Db, session: Session, data: SessionMove, *, notify: bool = True, dry_run: bool = False
+) -> Session:
+    """Give one session a new local time (the others stay); its room follows, and (`notify`)
+    the members get the new time with an updated calendar entry. `dry_run` only checks and
+    sets the new time on the object (for a preview; the caller rolls back)."""
     _transition(session, Action.MOVE)
     programme = session.group.programme
-    session.starts_at = local_to_utc(data.date, data.start_time, _zone(programme))
+    previous = (session.starts_at, session.duration_minutes, session.title)
+    new_start = local_to_utc(data.date, data.start_time, _zone(programme))
+    _confirm_dates(programme, [new_start], data.outside_dates_ok)
+    session.starts_at = new_start
     if data.title:
         session.title = data.title
     if data.duration_minutes:
         session.duration_minutes = data.duration_minutes
+    if dry_run or (session.starts_at, session.duration_minutes, session.title) == previous:
+        return session  # a preview, or nothing changed: nobody needs a new calendar entry
     session.calendar_sequence += 1
     db.flush()
     rooms.reschedule_room(db, session)
+    if notify:
+        notices.queue_change_notices(
+            db, _config(), session, "moved", previous_starts_at=previous[0]
+        )
     return session
 
 
-def cancel_session(db: Db, session: Session) -> Session:
-    """Call off one session; its room is removed from the platform."""
+def cancel_session(db: Db, session: Session, *, notify: bool = True) -> Session:
+    """Call off one session; its room is removed from the platform and (`notify`) the members
+    get a cancellation that removes it from their calendars."""
     if session.is_cancelled:
         return session
     session.status = _transition(session, Action.CANCEL)
     session.calendar_sequence += 1
     db.flush()
     rooms.remove_room(db, session)
+    if notify:
+        notices.queue_change_notices(db, _config(), session, "cancelled")
     return session
 
 
-def restore_session(db: Db, session: Session) -> Session:
-    """Undo a cancellation while the session has not happened; it gets a room again."""
+def restore_session(db: Db, session: Session, *, notify: bool = True) -> Session:
+    """Undo a cancellation while the session has not happened; it gets a room again and
+    (`notify`) the members get it back in their calendars."""
     if not session.is_cancelled:
         return session
     session.status = _transition(session, Action.RESTORE)
@@ -264,6 +315,8 @@ def restore_session(db: Db, session: Session) -> Session:
     db.flush()
     db.refresh(session)
     rooms.ensure_session_room(db, session, host)
+    if notify:
+        notices.queue_change_notices(db, _config(), session, "restored")
     return session
 
 

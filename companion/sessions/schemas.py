@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion.core.schema_types import HttpUrl, LongText, RequiredText, Text
+from companion.core.schema_types import Checkbox, HttpUrl, LongText, RequiredText, Text
 from companion.sessions.models import AgendaKind
 
 
@@ -21,6 +21,8 @@ class SessionIn(BaseModel):
     date: date
     start_time: time
     duration_minutes: int = Field(default=120, ge=15, le=8 * 60)
+    #: Confirms a date outside the programme's start and end dates (refused without it).
+    outside_dates_ok: Checkbox = False
 
 
 class SessionMove(BaseModel):
@@ -32,6 +34,8 @@ class SessionMove(BaseModel):
     date: date
     start_time: time
     duration_minutes: int | None = Field(default=None, ge=15, le=8 * 60)
+    #: Confirms a date outside the programme's start and end dates (refused without it).
+    outside_dates_ok: Checkbox = False
 
 
 class ScheduleIn(BaseModel):
@@ -48,6 +52,8 @@ class ScheduleIn(BaseModel):
     title: Text = ""
     #: Add the usual agenda (welcome, topic board, breakouts, closing) to each session.
     with_agenda: bool = True
+    #: Confirms a date outside the programme's start and end dates (refused without it).
+    outside_dates_ok: Checkbox = False
 
 
 class AgendaItemIn(BaseModel):

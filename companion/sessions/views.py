@@ -39,7 +39,7 @@ from companion.sessions import operations as ops
 from companion.sessions.blueprint import bp
 from companion.sessions.lifecycle import Action
 from companion.sessions.models import AgendaItem, AgendaKind, Session
-from companion.sessions.schemas import AgendaItemIn, ScheduleIn, SessionIn, SessionMove
+from companion.sessions.schemas import AgendaItemIn, ScheduleIn, SessionIn
 
 
 def _config() -> Config:
@@ -170,54 +170,6 @@ def show(session_id: int) -> str:
     """A session: its state, room, presence list, agenda, and each participant's join link."""
     facilitator = require_facilitator()
     return _session_page(ops.get_session(get_db(), facilitator, session_id))
-
-
-@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
-def edit_session(session_id: int) -> ResponseReturnValue:
-    """Move one session to another time; the others stay where they are."""
-    facilitator = require_facilitator()
-    db = get_db()
-    session = ops.get_session(db, facilitator, session_id)
-
-    def move(data: SessionMove) -> ResponseReturnValue:
-        ops.move_session(db, session, data)
-        flash(_("The session was moved."))
-        return redirect(url_for("sessions.show", session_id=session.id), code=303)
-
-    values, errors, response = submit_form(SessionMove, move, defaults=_local_parts(session))
-    if response is not None:
-        return response
-    return render_template(
-        "sessions/session_form.html",
-        programme=session.group.programme,
-        session=session,
-        values=values,
-        errors=errors,
-    )
-
-
-@bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
-def cancel(session_id: int) -> ResponseReturnValue:
-    """Call off one session."""
-    facilitator = require_facilitator()
-    db = get_db()
-    session = ops.get_session(db, facilitator, session_id)
-    ops.cancel_session(db, session)
-    db.commit()
-    flash(_("The session was cancelled."))
-    return redirect(url_for("sessions.show", session_id=session.id), code=303)
-
-
-@bp.route("/sessions/<int:session_id>/restore", methods=["POST"])
-def restore(session_id: int) -> ResponseReturnValue:
-    """Undo a cancellation."""
-    facilitator = require_facilitator()
-    db = get_db()
-    session = ops.get_session(db, facilitator, session_id)
-    ops.restore_session(db, session)
-    db.commit()
-    flash(_("The session is back on the schedule."))
-    return redirect(url_for("sessions.show", session_id=session.id), code=303)
 
 
 @bp.route("/sessions/<int:session_id>/room", methods=["POST"])

@@ -9,10 +9,11 @@ once. The worker reads the event back with the host's token:
 - deleted or cancelled in Outlook → the session is cancelled through `cancel_session`;
 and the session's facilitators get an email saying what happened. The session's lifecycle
 decides as it does for a change made in Kollega: a session that has started or been held is
-not moved, one that has been held is not cancelled; the facilitators are told instead. Whether
-Outlook told the participants (they are attendees of the event) is recorded with the change
-(`outlook_change.participants_told`) and is what `TeamsPlatform.sends_own_invitations` says,
-so Kollega's own calendar emails can leave them out.
+not moved, one that has been held is not cancelled; the facilitators are told instead. The
+participants hear of a change once: from Outlook when they are attendees of the event
+(`TeamsPlatform.sends_own_invitations`, so `sessions.notices` sends nothing), otherwise from
+Kollega's own change email; which one is recorded with the change
+(`outlook_change.participants_told`).
 Lifecycle (NOTES §3.3): `reauthorizationRequired` → renew; `subscriptionRemoved` → subscribe
 again and resync; `missed` → resync (read every watched event back).
 """
@@ -268,11 +269,11 @@ def apply_event(db: Db, config: Config, room: MeetingRoom) -> str:
     kept_end = start + timedelta(minutes=duration or session.duration_minutes)
     # The platform compares these with the session: equal, so the event is not patched back.
     room.data = {**room.data, "start": offset_time(start), "end": offset_time(kept_end)}
-    session_ops.move_session(
-        db,
-        session,
-        SessionMove(date=local.date(), start_time=local.time(), duration_minutes=duration),
+    # The host chose the time in Outlook: a day outside the programme's dates is theirs too.
+    move = SessionMove(
+        date=local.date(), start_time=local.time(), duration_minutes=duration, outside_dates_ok=True
     )
+    session_ops.move_session(db, session, move)
     tell_facilitators(db, config, room, "moved")
     return "done"
 

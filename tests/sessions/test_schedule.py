@@ -110,10 +110,12 @@ def test_moving_one_session_leaves_the_others(
     first = make_session(group, starts_at=datetime(2027, 3, 1, 7, 0, tzinfo=UTC))
     second = make_session(group, starts_at=datetime(2027, 3, 22, 7, 0, tzinfo=UTC))
     sign_in(client, programme.roles[0].facilitator)
-    response = client.post(
-        f"/sessions/{first.id}/edit",
-        data={"title": "Moved", "date": "2027-03-29", "start_time": "10:30"},
-    )
+    form = {"title": "Moved", "date": "2027-03-29", "start_time": "10:30"}
+    asked = client.post(f"/sessions/{first.id}/edit", data=form)
+    assert asked.status_code == 200 and "Move the session?" in asked.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(type(first), first.id).title != "Moved"  # asking changed nothing
+    response = client.post(f"/sessions/{first.id}/edit", data={**form, "confirm": "yes"})
     assert response.status_code == 303
     db.expire_all()
     moved = db.get(type(first), first.id)

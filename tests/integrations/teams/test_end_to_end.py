@@ -10,8 +10,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from companion.core.db import Db, utcnow
+from companion.core.mail import OutboxMessage
 from companion.sessions.models import Session
 from tests.integrations.teams.conftest import TeamsFakes, follow_microsoft
 
@@ -62,12 +64,16 @@ def test_connect_plan_open_the_panel_and_move(
 
     # Microsoft ends the access token before its time: Graph refuses it once, Kollega redeems
     # the refresh token (keeping the replacement) and the move reaches Outlook.
+    # The confirmation says Outlook tells the participants, so Kollega sends no email of its own.
+    new_time = {"date": day.isoformat(), "start_time": "10:00"}
+    preview = client.post(f"/sessions/{session.id}/edit?lang=en", data=new_time)
+    assert "sends its own updated invitation" in preview.get_data(as_text=True)
     teams.identity.expire_access_tokens()
-    moved = client.post(
-        f"/sessions/{session.id}/edit", data={"date": day.isoformat(), "start_time": "10:00"}
-    )
+    moved = client.post(f"/sessions/{session.id}/edit", data={**new_time, "confirm": "yes"})
     assert moved.status_code == 303, moved.get_data(as_text=True)
     patches = teams.graph.requests_to("PATCH", "/v1.0/me/events/*")
     assert [p.status for p in patches] == [401, 200]
     assert teams.identity.count("refresh") == 1
     assert patches[-1].json["start"]["dateTime"].endswith("T10:00:00")
+    db.rollback()
+    assert db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "schedule")).all() == []

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from companion.config import Config
 from companion.core.db import Db
-from companion.meetings.operations import platform_tells_participants
 from companion.meetings.platform import platform_names
 from companion.sessions import operations as session_ops
+from companion.sessions.notices import platform_sends_its_own
 from companion.sessions.schemas import SessionMove
 from integrations.teams.meetings import set_invitations
 from integrations.teams.panel import session_for_thread
@@ -91,6 +93,7 @@ def test_a_programme_can_leave_participants_uninvited(
 
 def test_outlook_tells_the_participants_only_of_an_event_they_are_invited_to(
     app: Flask,
+    config: Callable[[], Config],
     db: Db,
     teams: TeamsFakes,
     world: dict[str, Any],
@@ -101,18 +104,18 @@ def test_outlook_tells_the_participants_only_of_an_event_they_are_invited_to(
     teams_session: Any,
 ) -> None:
     with english(app):
-        assert platform_tells_participants(db, world["session"])
+        assert platform_sends_its_own(config(), db, world["session"])
         set_invitations(db, world["programme"], False)
         db.commit()
-        assert not platform_tells_participants(db, world["session"])
+        assert not platform_sends_its_own(config(), db, world["session"])
         # No event was made (the host has no Microsoft connection): nobody was invited.
         host = make_facilitator()
         failed = teams_session(teams_programme(host).groups[0], host)
         assert failed.rooms[0].status == "failed"
-        assert not platform_tells_participants(db, failed)
+        assert not platform_sends_its_own(config(), db, failed)
         # Other platforms do not say they send invitations: Kollega's emails are needed.
         jitsi = make_session(make_programme(facilitator=host).groups[0])
-        assert not platform_tells_participants(db, jitsi)
+        assert not platform_sends_its_own(config(), db, jitsi)
 
 
 def test_a_moved_session_moves_its_event(

@@ -3,6 +3,7 @@ an event moved or cancelled in Outlook, lifecycle events and renewal before expi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -11,11 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.core.jobs import Job, Worker
 from companion.core.mail import OutboxMessage
-from companion.meetings.operations import platform_tells_participants
 from companion.sessions import operations as session_ops
+from companion.sessions.notices import platform_sends_its_own
 from integrations.teams import meeting_views
 from integrations.teams.meetings import set_invitations
 from integrations.teams.models import TeamsNotification, TeamsSubscription
@@ -98,7 +100,7 @@ def test_a_repeated_notification_is_kept_once(
 
 
 def test_an_event_moved_in_outlook_moves_the_session(
-    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
+    app: Flask, config: Callable[[], Config], db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     session = subscribed["session"]
     sequence = session.calendar_sequence
@@ -118,15 +120,15 @@ def test_an_event_moved_in_outlook_moves_the_session(
     assert teams.graph.count("PATCH", "/v1.0/me/events/*") == 0
     assert session.room.data["outlook_change"]["participants_told"] is True
     with english(app):
-        assert platform_tells_participants(db, session)
+        assert platform_sends_its_own(config(), db, session)
     mails = db.scalars(select(OutboxMessage)).all()
-    assert [m.to_address for m in mails] == [subscribed["host"].email]
+    assert [m.to_address for m in mails] == [subscribed["host"].email]  # not the participants
     assert "moved in Outlook" in mails[0].subject
     assert "Outlook has already sent the participants the new time." in mails[0].text_body
 
 
-def test_a_move_in_outlook_without_invited_participants_says_nobody_was_told(
-    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
+def test_a_move_in_outlook_without_invited_participants_is_emailed_to_them_by_kollega(
+    app: Flask, config: Callable[[], Config], db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     session = subscribed["session"]
     with english(app):
@@ -143,9 +145,13 @@ def test_a_move_in_outlook_without_invited_participants_says_nobody_was_told(
     assert session.starts_at == new_start
     assert session.room.data["outlook_change"]["participants_told"] is False
     with english(app):
-        assert not platform_tells_participants(db, session)
-    [mail] = db.scalars(select(OutboxMessage)).all()
-    assert "so Outlook did not tell them" in mail.text_body
+        assert not platform_sends_its_own(config(), db, session)
+    mails = db.scalars(select(OutboxMessage)).all()
+    [told] = [m for m in mails if m.kind == "teams_outlook_change"]
+    assert "so Kollega emailed them the new time" in told.text_body
+    # Outlook did not tell them, so Kollega's change email with the calendar entry did.
+    schedule = [m for m in mails if m.kind == "schedule"]
+    assert sorted(m.to_address for m in schedule) == ["Aino.Aalto@example.fi", "eero@example.fi"]
 
 
 def test_a_started_session_moved_in_outlook_keeps_its_time_and_the_facilitator_is_told(
@@ -172,7 +178,7 @@ def test_a_started_session_moved_in_outlook_keeps_its_time_and_the_facilitator_i
 
 
 def test_an_event_cancelled_in_outlook_cancels_the_session(
-    app: Flask, db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
+    app: Flask, config: Callable[[], Config], db: Db, teams: TeamsFakes, subscribed: dict[str, Any]
 ) -> None:
     session = subscribed["session"]
     teams.graph.cancel_event_in_outlook(session.room.external_id, "Sairastuin")
@@ -183,7 +189,7 @@ def test_an_event_cancelled_in_outlook_cancels_the_session(
     assert session.is_cancelled
     assert teams.graph.count("POST", "/v1.0/me/events/*/cancel") == 0  # Outlook did it already
     with english(app):
-        assert platform_tells_participants(db, session)  # Outlook sent the cancellation
+        assert platform_sends_its_own(config(), db, session)  # Outlook sent the cancellation
     mails = db.scalars(select(OutboxMessage)).all()
     assert [m.to_address for m in mails] == [subscribed["host"].email]
     assert "cancelled in Outlook" in mails[0].subject

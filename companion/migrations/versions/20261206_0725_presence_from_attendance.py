@@ -6,7 +6,7 @@ Sessions whose summary already went out are marked "summary_sent".
 
 Revision ID: 5d2f8e41a7c0
 Revises: c43e20fa9b4c
-Create Date: 2026-12-06 08:00:00
+Create Date: 2026-12-06 07:25:00
 """
 
 from __future__ import annotations
