@@ -80,6 +80,7 @@ def rename_group(db: Db, group: BreakoutGroup, name: str) -> None:
     if any(g.name.casefold() == name.casefold() for g in group.round.groups if g is not group):
         raise Invalid(errors={"name": _("Another group of this round has this name.")})
     group.name = name
+    rooms.sync_breakouts(db, group.round.session)  # a pushing platform shows the names
     publish_round(db, group.round)
 
 

@@ -175,6 +175,22 @@ class PushOut(BaseModel):
     unmatched: list[str] = Field(default_factory=list)
     error: str = ""
     at: str = ""
+    #: Another round (or nothing) was pushed since: the platform no longer holds this one.
+    replaced: bool = False
+
+
+class HeldOut(BaseModel):
+    """What a pushing platform (Zoom) holds of the session's rounds now."""
+
+    #: "none", "current" (the current round as it is), "older" (anything else), "missing"
+    #: (nothing, though a round applies).
+    state: Literal["none", "current", "older", "missing"]
+    #: The platform's sentence, e.g. "Zoom holds round 2 (pushed 10:02)."
+    text: str
+    #: Why the last attempt to bring the platform in line failed, if it did.
+    error: str = ""
+    #: The round the platform should hold (the latest locked or running one), if any.
+    current_round_id: int | None = None
 
 
 class RoundOut(BaseModel):
@@ -194,6 +210,8 @@ class RoundOut(BaseModel):
     #: How the session's platform gets the groups: "push" (Zoom), "rooms" (Jitsi), "none".
     rooms: Literal["push", "rooms", "none"]
     push: PushOut | None = None
+    #: What the platform holds of the session's rounds (platforms that take pushed groups).
+    held: HeldOut | None = None
     warnings: list[str] = Field(default_factory=list)
 
 

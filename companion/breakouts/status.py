@@ -1,5 +1,6 @@
 """A round's way from draft to history: lock (rooms are made or the groups pushed to the
-platform), unlock, start, close, or delete it before it starts.
+platform), unlock, start, close, or delete it before it starts. After each step a pushing
+platform is brought in line with the session's current round (`rooms.sync_breakouts`).
 """
 
 from __future__ import annotations
@@ -93,7 +94,17 @@ def retry_platform(db: Db, round_: BreakoutRound) -> LockResult:
     if mode == "rooms":
         return LockResult(room_failures=rooms.ensure_group_rooms(db, round_))
     if mode == "push":
-        return LockResult(push=rooms.push_round(db, round_))
+        current = rooms.current_round(db, round_.session)
+        if current is not None and current.id != round_.id:
+            raise Conflict(
+                _(
+                    "The platform holds one set of breakout rooms per meeting: the latest locked "
+                    "round's, round %(n)s.",
+                    n=current.number,
+                )
+            )
+        rooms.sync_breakouts(db, round_.session, force=True)
+        return LockResult(push=round_.settings.get("push"))
     return LockResult()
 
 
@@ -103,6 +114,7 @@ def unlock_round(db: Db, round_: BreakoutRound) -> None:
         raise Conflict(_("Only a locked round that has not started can be unlocked."))
     round_.status = RoundStatus.DRAFT
     round_.locked_at = None
+    rooms.sync_breakouts(db, round_.session)
     publish_round(db, round_)
 
 
@@ -119,6 +131,7 @@ def start_round(db: Db, round_: BreakoutRound) -> None:
             publish_round(db, other)
     round_.status = RoundStatus.STARTED
     round_.started_at = utcnow()
+    rooms.sync_breakouts(db, round_.session)
     publish_round(db, round_)
 
 
@@ -128,6 +141,7 @@ def close_round(db: Db, round_: BreakoutRound) -> None:
         raise Conflict(_("Only a running round can be closed."))
     round_.status = RoundStatus.CLOSED
     round_.closed_at = utcnow()
+    rooms.sync_breakouts(db, round_.session)
     publish_round(db, round_)
 
 
@@ -137,7 +151,8 @@ def delete_round(db: Db, round_: BreakoutRound) -> None:
         raise Conflict(_("A round that has started is part of the programme's history."))
     for group in list(round_.groups):
         rooms.drop_group_room(db, group)
-    session_id, summary = round_.session_id, {"id": round_.id}
+    session, summary = round_.session, {"id": round_.id}
     db.delete(round_)
     db.flush()
-    append_event(db, channel_for(session_id), "round.deleted", summary)
+    rooms.sync_breakouts(db, session)
+    append_event(db, channel_for(session.id), "round.deleted", summary)

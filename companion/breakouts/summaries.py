@@ -23,6 +23,7 @@ from companion.breakouts.planning import Seat
 from companion.breakouts.schemas import (
     ChoiceOut,
     GroupOut,
+    HeldOut,
     MatrixOut,
     MemberOut,
     MetOut,
@@ -124,7 +125,21 @@ def round_out(db: Db, round_: BreakoutRound) -> RoundOut:
         absent=sorted((everyone[i].name for i in absent if i in everyone), key=str.casefold),
         rooms=mode,
         push=PushOut.model_validate(push) if isinstance(push, dict) else None,
+        held=held_out(db, round_.session),
         warnings=warnings,
+    )
+
+
+def held_out(db: Db, session: Session) -> HeldOut | None:
+    """What the session's platform holds of its rounds (None: it takes no pushed groups)."""
+    status = rooms.held_status(db, session)
+    if status is None:
+        return None
+    return HeldOut(
+        state=status.state,
+        text=status.text,
+        error=status.error,
+        current_round_id=status.current_round_id,
     )
 
 

@@ -122,6 +122,7 @@ def _session_page(
         errors=errors or {},
         field_errors={k: v for k, v in (errors or {}).items() if k != "form"},
         room_mode=rooms.room_mode(db, session),
+        held=summaries.held_out(db, session),
     )
     return html, status
 
@@ -184,6 +185,22 @@ def attendance(session_id: int) -> ResponseReturnValue:
         flash(" ".join([str(done), *repeats_said(change.plan)]))
     else:
         flash(_("Attendance saved."))
+    return redirect(url_for("breakouts.session_page", session_id=session.id), code=303)
+
+
+@bp.route("/sessions/<int:session_id>/breakouts/platform", methods=["POST"])
+def sync_platform(session_id: int) -> ResponseReturnValue:
+    """Push the current round to the platform again (or clear it there when none applies)."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = get_session(db, facilitator, session_id)
+    record = rooms.sync_breakouts(db, session, force=True)
+    db.commit()
+    if record is not None and record.get("error"):
+        flash(_("That did not work: %(error)s", error=record["error"]), "error")
+    else:
+        held = summaries.held_out(db, session)
+        flash(held.text if held is not None else _("Sent to the platform again."))
     return redirect(url_for("breakouts.session_page", session_id=session.id), code=303)
 
 

@@ -14,6 +14,24 @@ if TYPE_CHECKING:
     from companion.sessions.models import Session
 
 
+class RoomHost(Base):
+    """The facilitator who hosts a session's rooms on its platform (whose account makes them).
+
+    Kept apart from the rooms: a room row goes when its meeting is deleted (a cancellation, a
+    meeting made again), and the next room must still be made in the same account.
+    """
+
+    __tablename__ = "meeting_room_host"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("session.id", ondelete="CASCADE"), primary_key=True
+    )
+    facilitator_id: Mapped[int] = mapped_column(
+        ForeignKey("facilitator.id", ondelete="CASCADE"), index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class MeetingRoom(Base):
     """A room on a video platform: a session's plenary room or a breakout group's room."""
 

@@ -3,6 +3,10 @@
 A room row is written first ("pending"), then the platform is asked; success makes it
 "active", a failure makes it "failed" with the platform's message and queues a retry, so a
 platform outage never loses the session or leaves it half-created.
+
+Every room of a session is made in its host's account (`room_host`): the facilitator who
+scheduled it, remembered apart from the rooms (`RoomHost`), so a room made again after a
+cancellation, or retried by the worker, lands with the same host on every platform.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ import logging
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 
+from companion.accounts.models import Facilitator
 from companion.config import Config
 from companion.core.db import Db
 from companion.core.jobs import enqueue_job, job_handler
-from companion.meetings.models import MeetingRoom
+from companion.meetings.models import MeetingRoom, RoomHost
 from companion.meetings.platform import (
     Person,
     Platform,
@@ -59,20 +65,90 @@ def platform_for(db: Db, session: Session, host_facilitator_id: int | None = Non
     return get_platform(session.platform, _config(), db, host_facilitator_id)
 
 
+# --- who hosts ---------------------------------------------------------------------------------
+
+
+def _host_in(row: MeetingRoom) -> int | None:
+    host = row.data.get("host_facilitator_id")
+    return host if isinstance(host, int) else None
+
+
+def remember_host(db: Db, session: Session, facilitator_id: int) -> None:
+    """Make this facilitator the host of the session's rooms from now on."""
+    if db.get(Facilitator, facilitator_id) is None:
+        return  # a host named by an old room who has since been removed
+    row = db.get(RoomHost, session.id)
+    if row is None:
+        db.add(RoomHost(session_id=session.id, facilitator_id=facilitator_id))
+    elif row.facilitator_id != facilitator_id:
+        row.facilitator_id = facilitator_id
+    db.flush()
+
+
+def room_host(db: Db, session: Session) -> int | None:
+    """Who hosts the session's rooms: the remembered host, else the one its rooms name, else
+    the host of the group's nearest session on the same platform; None if nobody is known."""
+    remembered = db.get(RoomHost, session.id)
+    if remembered is not None:
+        return remembered.facilitator_id
+    # Plenary rooms first, the newest first: it was made last, by the host then.
+    for row in sorted(session.rooms, key=lambda r: (r.purpose != "plenary", -(r.id or 0))):
+        if (host := _host_in(row)) is not None:
+            return host
+    # Rooms made before hosts were remembered: a group's series is scheduled by one person.
+    others = sorted(
+        (
+            s
+            for s in session.group.sessions
+            if s.id != session.id and s.platform == session.platform
+        ),
+        key=lambda s: abs((s.starts_at - session.starts_at).total_seconds()),
+    )
+    if not others:
+        return None
+    hosts = {
+        row.session_id: row.facilitator_id
+        for row in db.scalars(
+            select(RoomHost).where(RoomHost.session_id.in_([s.id for s in others]))
+        )
+    }
+    for other in others:
+        if other.id in hosts:
+            return hosts[other.id]
+        for row in other.rooms:
+            if row.purpose == "plenary" and (host := _host_in(row)) is not None:
+                return host
+    return None
+
+
+def host_of(db: Db, row: MeetingRoom) -> int | None:
+    """The facilitator in whose account this room is: the one it names, else `room_host`."""
+    named = _host_in(row)
+    return named if named is not None else room_host(db, row.session)
+
+
 def ensure_session_room(
     db: Db, session: Session, host_facilitator_id: int | None = None
 ) -> MeetingRoom:
-    """Give the session its plenary room on its platform (idempotent)."""
+    """Give the session its plenary room on its platform (idempotent).
+
+    Hosted by `host_facilitator_id` when given (who then hosts the session's rooms from now
+    on), else by the session's host as `room_host` finds it.
+    """
     row = session.room or next((r for r in session.rooms if r.purpose == "plenary"), None)
+    if row is not None and row.status == "active":
+        return row
+    host = host_facilitator_id if host_facilitator_id is not None else room_host(db, session)
+    if host is not None:
+        remember_host(db, session, host)
     if row is None:
         row = MeetingRoom(session=session, purpose="plenary", platform=session.platform)
-        if host_facilitator_id is not None:
-            row.data = {"host_facilitator_id": host_facilitator_id}
+        row.data = {"host_facilitator_id": host} if host is not None else {}
         db.add(row)
         db.flush()
-    if row.status == "active":
-        return row
-    _create_on_platform(db, row, session, host_facilitator_id)
+    elif host is not None and _host_in(row) != host:
+        row.data = {**row.data, "host_facilitator_id": host}
+    _create_on_platform(db, row, session, host)
     return row
 
 
@@ -107,7 +183,7 @@ def reschedule_room(db: Db, session: Session) -> None:
         ensure_session_room(db, session)
         return
     try:
-        platform = platform_for(db, session, row.data.get("host_facilitator_id"))
+        platform = platform_for(db, session, host_of(db, row))
         room = platform.update_room(_as_room(row), room_spec(session))
     except PlatformError as exc:
         row.data = {**row.data, "error": exc.message, "needs_update": True}
@@ -125,7 +201,7 @@ def remove_room(db: Db, session: Session) -> None:
             row.status = "deleted"
             continue
         try:
-            platform = platform_for(db, session, row.data.get("host_facilitator_id"))
+            platform = platform_for(db, session, host_of(db, row))
             platform.delete_room(_as_room(row))
         except PlatformError as exc:
             row.data = {**row.data, "error": exc.message, "needs_delete": True}
@@ -140,7 +216,7 @@ def personal_join_url(db: Db, session: Session, person: Person) -> str | None:
     row = session.room
     if row is None or not row.join_url:
         return None
-    platform = platform_for(db, session, row.data.get("host_facilitator_id"))
+    platform = platform_for(db, session, host_of(db, row))
     return platform.join_url(_as_room(row), person)
 
 
@@ -151,7 +227,7 @@ def sync_room(db: Db, payload: dict[str, Any]) -> None:
     if row is None:
         return
     session = row.session
-    host = row.data.get("host_facilitator_id")
+    host = host_of(db, row)
     if row.data.get("needs_delete") or (session.is_cancelled and row.status == "active"):
         platform = platform_for(db, session, host)
         platform.delete_room(_as_room(row))

@@ -9,12 +9,14 @@ its stored credentials) and the facilitator who hosts the room.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from companion.config import Config
 from companion.core.db import Db
@@ -97,6 +99,45 @@ class BreakoutPushResult:
     message: str = ""
 
 
+def groups_fingerprint(groups: Sequence[BreakoutGroupSpec]) -> str:
+    """A short digest of breakout groups as a platform takes them: names and who is in each.
+
+    Two pushes with the same fingerprint put the same people in the same rooms, so a platform
+    holding this fingerprint needs no new push.
+    """
+    canonical = [
+        [
+            group.name.strip(),
+            sorted(
+                p.email.strip().lower() or f"#{p.participant_id}:{p.name}" for p in group.members
+            ),
+        ]
+        for group in groups
+    ]
+    digest = hashlib.sha256(json.dumps(canonical, ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]
+
+
+#: "none": the platform holds no breakout groups and no round applies; "current": it holds the
+#: session's current round as the round is now; "older": it holds a plan that is not that (an
+#: earlier round, groups changed since, or a round that no longer applies); "missing": it holds
+#: nothing though a round applies.
+HeldState = Literal["none", "current", "older", "missing"]
+
+
+@dataclass(frozen=True)
+class BreakoutStatus:
+    """What a platform holds of a session's breakout rounds, against what it should hold."""
+
+    state: HeldState
+    #: Number of the round the platform holds (None: nothing, or a plan not from a round).
+    held_round: int | None = None
+    #: Number of the session's current round (the latest locked or running one), if any.
+    current_round: int | None = None
+    #: When the held plan was pushed, as the page shows it (local time, e.g. "10:02").
+    pushed_at: str = ""
+
+
 @dataclass(frozen=True)
 class AttendanceRecord:
     """Someone the platform saw in the meeting."""
@@ -166,6 +207,12 @@ class Platform(Protocol):
 
     def push_breakouts(self, room: Room, groups: Sequence[BreakoutGroupSpec]) -> BreakoutPushResult:
         """Put the groups into the platform's breakout rooms, where it has them."""
+
+    def clear_breakouts(self, room: Room) -> None:
+        """Take away the breakout groups pushed to the room (none pushed: nothing to do)."""
+
+    def breakout_status(self, status: BreakoutStatus) -> str:
+        """One sentence, in the platform's words, saying what it holds of the breakout rounds."""
 
     def fetch_attendance(self, room: Room) -> list[AttendanceRecord]:
         """Who attended, where the platform reports it."""

@@ -305,16 +305,12 @@ def restore_session(db: Db, session: Session, *, notify: bool = True) -> Session
         return session
     session.status = _transition(session, Action.RESTORE)
     session.calendar_sequence += 1
-    host: int | None = None
     for row in session.rooms:
         if row.status == "deleted" and row.purpose == "plenary":
-            # The new room is hosted as the old one was (a platform account may be needed).
-            kept = row.data.get("host_facilitator_id")
-            host = kept if isinstance(kept, int) else host
             db.delete(row)
     db.flush()
     db.refresh(session)
-    rooms.ensure_session_room(db, session, host)
+    rooms.ensure_session_room(db, session)
     if notify:
         notices.queue_change_notices(db, _config(), session, "restored")
     return session

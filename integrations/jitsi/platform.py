@@ -24,6 +24,7 @@ from companion.meetings.platform import (
     AttendanceRecord,
     BreakoutGroupSpec,
     BreakoutPushResult,
+    BreakoutStatus,
     Capability,
     Person,
     Room,
@@ -122,6 +123,13 @@ class JitsiPlatform:
     def push_breakouts(self, room: Room, groups: Sequence[BreakoutGroupSpec]) -> BreakoutPushResult:
         """Jitsi has no pre-assignment API: each breakout group gets its own room instead."""
         return BreakoutPushResult(pushed=False, message="per-group rooms")
+
+    def clear_breakouts(self, room: Room) -> None:
+        """Nothing was pushed: each group has a room of its own."""
+
+    def breakout_status(self, status: BreakoutStatus) -> str:
+        """Jitsi holds no pushed groups (each group has a room of its own)."""
+        return ""
 
     def fetch_attendance(self, room: Room) -> list[AttendanceRecord]:
         """Jitsi reports no attendance; join links record it."""

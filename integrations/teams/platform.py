@@ -39,6 +39,7 @@ from companion.meetings.platform import (
     AttendanceRecord,
     BreakoutGroupSpec,
     BreakoutPushResult,
+    BreakoutStatus,
     Capability,
     Person,
     Room,
@@ -347,6 +348,13 @@ class TeamsPlatform:
     def push_breakouts(self, room: Room, groups: Sequence[BreakoutGroupSpec]) -> BreakoutPushResult:
         """Teams takes no pushed groups (NOTES §2.6): each group has a meeting of its own."""
         return BreakoutPushResult(pushed=False, message="per-group meetings")
+
+    def clear_breakouts(self, room: Room) -> None:
+        """Nothing was pushed: each group has a meeting of its own."""
+
+    def breakout_status(self, status: BreakoutStatus) -> str:
+        """Teams holds no pushed groups (each group has a meeting of its own)."""
+        return ""
 
     # --- attendance ------------------------------------------------------------------------------
 

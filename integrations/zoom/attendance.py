@@ -1,4 +1,5 @@
-"""Attendance from Zoom: past participants merged into a session's attendance (NOTES §3).
+"""Attendance from Zoom: past participants of every run of the meeting, as the session's
+platform presence (NOTES §3).
 
 Importing this module registers the job `zoom.import_attendance`. Like every operations module
 here: no `flask.request`; the caller commits and checks access.
@@ -18,7 +19,7 @@ from companion.core.jobs import job_handler
 from companion.meetings import operations as rooms
 from companion.meetings.platform import PlatformError
 from companion.programmes.models import Participant
-from companion.sessions.attendance import clear_platform_presence, record_platform_presence
+from companion.sessions import attendance
 from companion.sessions.models import Session
 from integrations.zoom.configuration import PLATFORM
 from integrations.zoom.session_meeting import as_room, domain_error, require_zoom_session
@@ -44,55 +45,54 @@ def members_by_email(session: Session) -> dict[str, Participant]:
 
 
 def import_attendance(db: Db, session: Session) -> AttendanceImport:
-    """Merge Zoom's past participants into the session's attendance (NOTES §3).
+    """Read Zoom's past participants of every run of the meeting into the session's presence.
 
-    Matched by email (Zoom leaves it empty for people outside the host's account); each
-    person's visits fold into one row: earliest join, latest leave, minutes added up.
+    Matched by email (Zoom leaves it empty for people outside the host's account, NOTES §3).
+    Zoom's earlier report of the session is replaced: each visit of each run is recorded,
+    so minutes add up over visits and runs, and the earliest join and the latest leave win.
     """
     require_zoom_session(session)
     row = session.room
     if row is None:
         raise Conflict(_("The session has no Zoom meeting."))
-    platform = rooms.platform_for(db, session, row.data.get("host_facilitator_id"))
+    platform = rooms.platform_for(db, session, rooms.host_of(db, row))
     try:
         records = platform.fetch_attendance(as_room(row))
     except PlatformError as exc:
         raise domain_error(exc) from None
     members = members_by_email(session)
-    visits: dict[int, list[Any]] = {}
+    matched: set[int] = set()
     unmatched: list[str] = []
+    if records:
+        # An empty answer replaces nothing: Zoom lists nobody for a one-person meeting and
+        # nothing for a free account (NOTES §3), and the webhooks' report is better than none.
+        attendance.clear_platform_presence(db, session, platform=PLATFORM)
     for record in records:
         participant = members.get(record.email) if record.email else None
         if participant is None:
             if record.name and record.name not in unmatched:
                 unmatched.append(record.name)
             continue
-        visits.setdefault(participant.id, []).append(record)
-    # Zoom's report is the whole truth of the platform's side: it replaces what the live
-    # participant events said (so importing twice counts nobody's minutes twice).
-    clear_platform_presence(db, session, platform="zoom")
-    for participant_id, person_visits in visits.items():
-        lefts = [v.left_at for v in person_visits if v.left_at is not None]
-        minutes = [v.minutes for v in person_visits if v.minutes is not None]
-        record_platform_presence(
+        attendance.record_platform_presence(
             db,
             session,
-            participant_id,
-            platform="zoom",
-            joined_at=min(v.joined_at for v in person_visits),
-            left_at=max(lefts) if lefts else None,
-            minutes=sum(minutes) if minutes else None,
+            participant.id,
+            platform=PLATFORM,
+            joined_at=record.joined_at,
+            left_at=record.left_at,
+            minutes=record.minutes,
         )
+        matched.add(participant.id)
     row.data = {
         **row.data,
         "attendance_import": {
             "at": utcnow().isoformat(),
-            "matched": len(visits),
+            "matched": len(matched),
             "unmatched": unmatched[:50],
         },
     }
     db.flush()
-    return AttendanceImport(matched=len(visits), unmatched=unmatched)
+    return AttendanceImport(matched=len(matched), unmatched=unmatched)
 
 
 @job_handler("zoom.import_attendance")

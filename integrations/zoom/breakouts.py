@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from flask_babel import gettext as _
 
+from companion.breakouts.rooms import HELD
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid
 from companion.meetings import operations as rooms
@@ -17,6 +18,7 @@ from companion.meetings.platform import (
     BreakoutPushResult,
     Person,
     PlatformError,
+    groups_fingerprint,
 )
 from companion.programmes.models import Participant
 from companion.sessions.models import Session
@@ -48,19 +50,27 @@ def push_breakout_round(
     row = session.room
     if row is None:
         raise Conflict(_("The session's Zoom meeting is not ready yet. Create it first."))
-    platform = rooms.platform_for(db, session, row.data.get("host_facilitator_id"))
+    platform = rooms.platform_for(db, session, rooms.host_of(db, row))
     try:
         result = platform.push_breakouts(as_room(row), groups)
     except ZoomError as exc:
         raise domain_error(exc) from None
     except PlatformError as exc:
         raise Invalid(exc.message) from None
+    pushed_at = utcnow().isoformat()
     row.data = {
         **row.data,
         "breakouts": {
-            "pushed_at": utcnow().isoformat(),
+            "pushed_at": pushed_at,
             "rooms": [{"name": g.name, "people": len(g.members)} for g in groups],
             "unmatched": [p.name for p in result.unmatched],
+        },
+        # Zoom now holds these groups, not a round's: the breakout pages say so.
+        HELD: {
+            "round_id": None,
+            "round_number": None,
+            "fingerprint": groups_fingerprint(groups),
+            "pushed_at": pushed_at,
         },
     }
     db.flush()

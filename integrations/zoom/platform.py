@@ -17,7 +17,6 @@ import string
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -31,6 +30,7 @@ from companion.meetings.platform import (
     AttendanceRecord,
     BreakoutGroupSpec,
     BreakoutPushResult,
+    BreakoutStatus,
     Capability,
     Person,
     PlatformError,
@@ -40,10 +40,19 @@ from companion.meetings.platform import (
 from integrations.zoom.client import ZoomApi, read_json
 from integrations.zoom.errors import ZoomError, ZoomUncertain
 from integrations.zoom.models import ZoomConnection, ZoomMeetingInstance
+from integrations.zoom.past_meetings import (
+    LIST_MAX_PAGES,
+    LIST_PAGE_SIZE,
+    encode_uuid,
+    past_instances,
+    past_participants,
+)
 from integrations.zoom.tokens import AccountTokens, TokenSource, UserTokens, is_sqlite
 from integrations.zoom.usage import block_host, check_quota, count_meeting_write
 
 log = logging.getLogger(__name__)
+
+__all__ = ["ZoomPlatform", "default_settings", "encode_uuid", "record_instance"]
 
 #: NOTES §2.1: topic ≤ 200, agenda ≤ 2000 characters.
 TOPIC_MAX = 200
@@ -53,9 +62,6 @@ AGENDA_MAX = 2000
 #: push never fails halfway inside Zoom.
 BREAKOUT_MAX_ROOMS = 50
 BREAKOUT_MAX_PEOPLE = 200
-#: Meetings listed when looking for one we may have made already (300 per page, NOTES §3).
-LIST_PAGE_SIZE = 300
-LIST_MAX_PAGES = 10
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PASSCODE_ALPHABET = string.ascii_letters + string.digits
@@ -64,14 +70,6 @@ _PASSCODE_ALPHABET = string.ascii_letters + string.digits
 def default_settings() -> dict[str, bool]:
     """The meeting settings a new Zoom session starts with (the facilitator can change them)."""
     return {"waiting_room": True, "join_before_host": False, "passcode": True}
-
-
-def encode_uuid(uuid: str) -> str:
-    """A meeting UUID as a path segment, double-encoded if it starts with / or has // (NOTES §3)."""
-    once = quote(uuid, safe="")
-    if uuid.startswith("/") or "//" in uuid:
-        return quote(once, safe="")
-    return once
 
 
 def record_instance(db: Db, uuid: str, meeting_id: int) -> None:
@@ -89,16 +87,6 @@ def record_instance(db: Db, uuid: str, meeting_id: int) -> None:
 def _zoom_time(value: datetime) -> str:
     # NOTES §2.1: `yyyy-MM-ddTHH:mm:ssZ` in UTC.
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class ZoomPlatform:
@@ -138,12 +126,16 @@ class ZoomPlatform:
         )
         if self.server_to_server:
             return AccountTokens(self.db, self.config, facilitator.email if facilitator else None)
-        connection = (
-            self.db.scalar(
-                select(ZoomConnection).where(ZoomConnection.facilitator_id == facilitator.id)
+        if facilitator is None:
+            raise ZoomError(
+                _(
+                    "Kollega does not know whose Zoom account this session's meeting belongs "
+                    "in. Create the meeting on the session's Zoom page: it is made in your "
+                    "account."
+                )
             )
-            if facilitator is not None
-            else None
+        connection = self.db.scalar(
+            select(ZoomConnection).where(ZoomConnection.facilitator_id == facilitator.id)
         )
         if connection is None:
             raise ZoomError(
@@ -392,18 +384,8 @@ class ZoomPlatform:
             }
             for group in groups
         ]
-        meeting_id = int(room.external_id)
-        if self.api.get(f"/meetings/{meeting_id}").get("status") == "started":
-            # NOTES §2.3: a started meeting cannot be updated through the API.
-            raise ZoomError(
-                _(
-                    "The meeting has already started, and Zoom takes pre-assigned breakout "
-                    "rooms only before that. Use the breakout rooms window in Zoom instead."
-                )
-            )
         # The full list replaces what Zoom had: one pre-assignment per meeting (NOTES §2.2).
-        body = {"settings": {"breakout_room": {"enable": True, "rooms": rooms}}}
-        self._write("PATCH", f"/meetings/{meeting_id}", body)
+        self._set_breakout_rooms(room, {"enable": True, "rooms": rooms})
         placed = sum(len(r["participants"]) for r in rooms)
         message = _(
             "%(placed)s people pre-assigned to %(rooms)s breakout rooms in Zoom. Zoom places "
@@ -413,34 +395,58 @@ class ZoomPlatform:
         )
         return BreakoutPushResult(pushed=True, unmatched=tuple(unmatched), message=message)
 
+    def clear_breakouts(self, room: Room) -> None:
+        """Take away the pre-assignment: `enable: false` with no rooms (spec: PATCH
+        `settings.breakout_room`; an empty `rooms` list replaces the old one, NOTES §2.2)."""
+        if not room.external_id:
+            return
+        self._set_breakout_rooms(room, {"enable": False, "rooms": []})
+
+    def _set_breakout_rooms(self, room: Room, breakout_room: dict[str, Any]) -> None:
+        meeting_id = int(room.external_id)
+        if self.api.get(f"/meetings/{meeting_id}").get("status") == "started":
+            # NOTES §2.3: a started meeting cannot be updated through the API.
+            raise ZoomError(
+                _(
+                    "The meeting has already started, and Zoom takes pre-assigned breakout "
+                    "rooms only before that. Use the breakout rooms window in Zoom instead."
+                )
+            )
+        self._write(
+            "PATCH", f"/meetings/{meeting_id}", {"settings": {"breakout_room": breakout_room}}
+        )
+
+    def breakout_status(self, status: BreakoutStatus) -> str:
+        """What Zoom holds of the session's breakout rounds, in a sentence."""
+        if status.state == "current" and status.held_round is not None:
+            return _(
+                "Zoom holds round %(n)s (pushed %(time)s).",
+                n=status.held_round,
+                time=status.pushed_at,
+            )
+        if status.state == "missing" and status.current_round is not None:
+            return _("Zoom holds no breakout rooms yet: push round %(n)s.", n=status.current_round)
+        if status.state == "older":
+            if status.held_round is not None:
+                return _(
+                    "Zoom holds an older plan (round %(n)s, pushed %(time)s): push again.",
+                    n=status.held_round,
+                    time=status.pushed_at,
+                )
+            return _(
+                "Zoom holds an older plan (pushed %(time)s): push again.", time=status.pushed_at
+            )
+        return _("Zoom holds no breakout rooms.")
+
     # --- attendance ---------------------------------------------------------------------------
 
     def fetch_attendance(self, room: Room) -> list[AttendanceRecord]:
-        """Past participants of the meeting's last instance (NOTES §3), one record per visit."""
-        key = str(room.data.get("last_uuid") or room.external_id)
-        path = f"/past_meetings/{encode_uuid(key)}/participants"
+        """Past participants of every instance of the meeting (NOTES §3), one record per visit.
+
+        A meeting that ran twice (ended and started again) has a UUID per run; asking with the
+        meeting id gives the last run only, so every instance is read.
+        """
         records: list[AttendanceRecord] = []
-        token: str | None = None
-        for _page in range(LIST_MAX_PAGES):
-            params: dict[str, Any] = {"page_size": LIST_PAGE_SIZE}
-            if token:
-                params["next_page_token"] = token
-            answer = self.api.get(path, **params)
-            for item in answer.get("participants") or []:
-                joined = _parse_time(item.get("join_time"))
-                if joined is None:
-                    continue
-                duration = item.get("duration")
-                records.append(
-                    AttendanceRecord(
-                        email=str(item.get("user_email") or "").strip().lower(),
-                        name=str(item.get("name") or ""),
-                        joined_at=joined,
-                        left_at=_parse_time(item.get("leave_time")),
-                        minutes=round(duration / 60) if isinstance(duration, int) else None,
-                    )
-                )
-            token = answer.get("next_page_token") or None
-            if not token:
-                break
+        for key in past_instances(self.api, room):
+            records += past_participants(self.api, key)
         return records

@@ -32,6 +32,7 @@ from flask_babel import ngettext
 
 from companion.accounts import identity
 from companion.accounts.identity import require_facilitator
+from companion.breakouts.summaries import held_out
 from companion.config import Config
 from companion.core.api import api_view
 from companion.core.db import get_db, writes
@@ -339,6 +340,7 @@ def meeting(session_id: int) -> ResponseReturnValue:
             low_quota=LOW_QUOTA,
             is_host=row is not None
             and row.data.get("host_facilitator_id") in (None, facilitator.id),
+            held=held_out(db, zoom_session),
         ),
         422 if errors else 200,
     )

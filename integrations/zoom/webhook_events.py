@@ -148,7 +148,7 @@ def _participant_event(db: Db, session: Session, obj: Mapping[str, Any], joined:
         db,
         session,
         participant.id,
-        platform="zoom",
+        platform=PLATFORM,
         joined_at=joined_at or left_at or utcnow(),
         left_at=None if joined else left_at,
         minutes=None,

@@ -41,7 +41,8 @@ def _start_live(app: Flask, redis_url: str, port: int, instance: Path) -> subpro
         process = subprocess.Popen(
             [*command, "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
         )
-    deadline = time.monotonic() + 15
+    # Generous: a loaded machine takes a while to import the app in a fresh interpreter.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -51,6 +52,7 @@ def _start_live(app: Flask, redis_url: str, port: int, instance: Path) -> subpro
                 raise RuntimeError(log.read_text()) from None
             time.sleep(0.05)
     process.kill()
+    process.wait(timeout=10)
     raise RuntimeError("companion live did not start")
 
 

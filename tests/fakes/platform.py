@@ -45,6 +45,12 @@ class FakePlatform:
     def push_breakouts(self, room: Room, groups: Any) -> Any:
         raise AssertionError(f"{self.name} takes no pushed breakout rooms")
 
+    def clear_breakouts(self, room: Room) -> None:
+        raise AssertionError(f"{self.name} takes no pushed breakout rooms")
+
+    def breakout_status(self, status: Any) -> str:
+        return ""
+
     def fetch_attendance(self, room: Room) -> list[Any]:
         return []
 

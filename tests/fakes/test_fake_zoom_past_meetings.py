@@ -109,3 +109,30 @@ def test_every_operation_answers_within_the_spec(fake_zoom: FakeZoom) -> None:
     fake_zoom.start_meeting(mid)
     assert requests.delete(f"{api}/meetings/{mid}", headers=h).json()["code"] == 3002
     assert fake_zoom.self_violations == []
+
+
+def test_a_meeting_that_ran_twice_has_two_instances(fake_zoom: FakeZoom) -> None:
+    """Each run has its own UUID and participants; the id alone names the latest run."""
+    tokens = login(fake_zoom)
+    h = bearer(tokens)
+    api = fake_zoom.api_url
+    mid = create(fake_zoom, tokens).json()["id"]
+    first = fake_zoom.end_meeting(
+        mid, [{"name": "A"}, {"name": "B"}], next_uuid="/second//run+uuid=="
+    )
+    second = fake_zoom.end_meeting(mid, [{"name": "C"}, {"name": "D"}])
+    assert second == "/second//run+uuid=="
+    listed = requests.get(f"{api}/past_meetings/{mid}/instances", headers=h).json()
+    assert [m["uuid"] for m in listed["meetings"]] == [first, second]
+    for uuid, names in ((first, ["A", "B"]), (second, ["C", "D"])):
+        r = requests.get(f"{api}/past_meetings/{double_encode(uuid)}/participants", headers=h)
+        assert [p["name"] for p in r.json()["participants"]] == names
+    latest = requests.get(f"{api}/past_meetings/{mid}/participants", headers=h).json()
+    assert [p["name"] for p in latest["participants"]] == ["C", "D"]
+    # Zoom answers "not found" for a single-encoded UUID that starts with "/", in reports too.
+    once = quote(second, safe="")
+    for path in (f"/past_meetings/{once}/participants", f"/report/meetings/{once}/participants"):
+        assert requests.get(api + path, headers=h).status_code == 404
+    assert len(fake_zoom.take_violations()) == 2
+    unknown = requests.get(f"{api}/past_meetings/12345678901/instances", headers=h)
+    assert unknown.status_code == 404

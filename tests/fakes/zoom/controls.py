@@ -115,18 +115,25 @@ class FakeControls(ZoomState):
             self._meetings[int(meeting_id)].data["status"] = "started"
 
     def end_meeting(
-        self, meeting_id: int | str, participants: Iterable[Mapping[str, Any]] = ()
+        self,
+        meeting_id: int | str,
+        participants: Iterable[Mapping[str, Any]] = (),
+        *,
+        next_uuid: str | None = None,
     ) -> str:
-        """End the current instance of a meeting, store its participants, return its UUID.
+        """End the current instance (run) of a meeting, store its participants, return its UUID.
 
-        The meeting gets a fresh UUID for its next instance, as with recurring meetings.
+        The meeting gets a fresh UUID for its next run, as Zoom gives every run its own
+        (NOTES §3): ``next_uuid`` chooses it (e.g. one starting with ``/``, which callers
+        must double-encode). Ending a meeting twice leaves two past instances, each with its
+        own participants, listed by ``GET /past_meetings/{id}/instances``.
         """
         with self._lock:
             meeting = self._meetings[int(meeting_id)]
             uuid = meeting.data["uuid"]
             self._add_past(uuid, int(meeting_id), participants)
             meeting.data["status"] = "waiting"
-            meeting.data["uuid"] = new_uuid()
+            meeting.data["uuid"] = next_uuid or new_uuid()
             return uuid
 
     def add_past_participants(

@@ -86,7 +86,14 @@ class PastMeetingRoutes(ZoomState):
         self, request: Request, ctx: ApiContext, params: dict[str, str]
     ) -> Response:
         with self._lock:
-            uuids = self._past_by_meeting.get(int(params["id"]), [])
+            meeting_id = int(params["id"])
+            stored = self._meetings.get(meeting_id)
+            if meeting_id not in self._past_by_meeting and (
+                stored is None or stored.account_id != ctx.user.account_id
+            ):
+                # [guess] an id Zoom never had answers like the other past-meeting calls.
+                raise ErrorAnswer(404, 3001, "This meeting is not available or ID is not valid.")
+            uuids = self._past_by_meeting.get(meeting_id, [])
             insts = [
                 self._past[u] for u in uuids if self._past[u].account_id == ctx.user.account_id
             ]

@@ -41,7 +41,8 @@ class SpecValidation(ZoomState):
             problems.append(("does not match meetings-openapi.json:", kind))
             problems.extend((f"  {d}", "detail") for d in details)
             request.environ["fakezoom.fields"] = fields
-        if route is not None and route[0] in ("_past_parts", "_past_meeting", "_report_meeting"):
+        uuid_routes = ("_past_parts", "_past_meeting", "_report_meeting", "_report_participants")
+        if route is not None and route[0] in uuid_routes:
             _, ok = decode_meeting_key(route[1])
             if not ok:
                 # Spec text (NOTES §3): "double encode your UUID ... begins with '/' or
