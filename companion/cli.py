@@ -31,6 +31,22 @@ def command_app() -> Flask:
     return _app()
 
 
+def _local_base_url(host: str, port: int) -> str | None:
+    """The address links should use when serving on host:port, or None when the base URL is
+    configured (COMPANION_BASE_URL or the instance file), which then wins."""
+    from companion.config import load_config
+
+    try:
+        configured = "base_url" in load_config().model_fields_set
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if configured:
+        return None
+    # Listening on every address: links still need one a browser can open.
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+
+
 def _upgrade(app: Flask) -> None:
     from companion.core.db import get_database, upgrade_database
 
@@ -149,7 +165,7 @@ def demo(no_serve: bool, host: str, port: int) -> None:
     """Create (once) a realistic demo programme, print how to sign in, then serve it."""
     from companion.demo import create_demo
 
-    app = _app()
+    app = _app(base_url=_local_base_url(host, port))
     _upgrade(app)
     with app.app_context():
         summary = create_demo(app)

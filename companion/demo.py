@@ -2,7 +2,9 @@
 
 Two groups of solo entrepreneurs from Southwest Finland (invented people and companies),
 six sessions every three weeks from next Monday at 9:00 Helsinki time on Jitsi, and a
-facilitator account whose password is generated once and kept in the instance folder.
+facilitator account whose password is generated once and kept in the instance folder. The
+programme is named after the season most of its sessions fall in, so the name fits whenever
+the demo is made.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import os
 import random
 import secrets
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time, timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -62,6 +66,15 @@ PEOPLE = [
     ("Noora", "Salonen", "Noora Coaching", "Konsultointi", "Turku", 1),
 ]
 
+#: The demo's schedule: six sessions, one every three weeks.
+SESSIONS, EVERY_WEEKS = 6, 3
+
+#: Finnish seasons by month (winter from December to February).
+SEASONS = {
+    12: "talvi", 1: "talvi", 2: "talvi", 3: "kevät", 4: "kevät", 5: "kevät",
+    6: "kesä", 7: "kesä", 8: "kesä", 9: "syksy", 10: "syksy", 11: "syksy",
+}  # fmt: skip
+
 INTERESTS = [
     "ajanhallinta, hinnoittelu",
     "markkinointi somessa",
@@ -97,6 +110,22 @@ class DemoSummary:
         ]
         lines += [f"    {name}: {url}" for name, url in self.join_links]
         return "\n".join(lines)
+
+
+def programme_name(days: Sequence[date]) -> str:
+    """The name for a programme meeting on `days`, e.g. "eKollega, kevät 2027".
+
+    The season most of the days fall in (the earlier one on a tie: `max` keeps the first of
+    equals, and a Counter counts in order of first appearance); a winter across the new year is
+    named by both years ("eKollega, talvi 2026–2027").
+    """
+    counts = Counter(SEASONS[day.month] for day in days)
+    season = max(counts, key=counts.__getitem__)
+    in_season = [day for day in days if SEASONS[day.month] == season]
+    if season == "talvi":
+        first = min(day.year if day.month == 12 else day.year - 1 for day in in_season)
+        return f"eKollega, talvi {first}–{first + 1}"
+    return f"eKollega, {season} {in_season[0].year}"
 
 
 def _demo_password(config: Config) -> str:
@@ -153,11 +182,12 @@ def _build_programme(db: Db, config: Config, facilitator: Facilitator) -> None:
     rng = random.Random(2026)  # noqa: S311 - invented demo data, not security
     today = utcnow().astimezone(zone("Europe/Helsinki")).date()
     first_monday = next_weekday(today, 0)
+    days = [first_monday + timedelta(weeks=EVERY_WEEKS * n) for n in range(SESSIONS)]
     programme = programme_ops.create_programme(
         db,
         facilitator,
         ProgrammeIn(
-            name="eKollega, kevät",
+            name=programme_name(days),
             description="Vertaismentorointia yksinyrittäjille: teemoja, asiantuntijatietoiskuja "
             "ja uusia tuttavuuksia joka kolmas viikko.",
             language="fi",
@@ -201,8 +231,8 @@ def _build_programme(db: Db, config: Config, facilitator: Facilitator) -> None:
                 group_id=group.id,
                 first_date=first_monday,
                 start_time=time(9, 0),
-                count=6,
-                every_weeks=3,
+                count=SESSIONS,
+                every_weeks=EVERY_WEEKS,
                 duration_minutes=120,
             ),
             host=facilitator,

@@ -86,6 +86,20 @@ class PollIn(BaseModel):
     answer: Literal["up", "down"]
 
 
+#: What a client may send as a request id: random letters, digits, `-` or `_`.
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+class VoteQuery(BaseModel):
+    """An optional id the client makes up for this request, echoed in the vote's event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Random and used once, so it tells the others nothing about who voted; the client that
+    #: made it knows its own vote in the event even before the HTTP reply comes back.
+    request_id: str | None = Field(default=None, pattern=REQUEST_ID_PATTERN)
+
+
 class TopicOut(BaseModel):
     """A topic as everyone on the board sees it (voters by opaque per-board keys)."""
 
@@ -173,6 +187,8 @@ class VoteOut(BaseModel):
     count: int
     #: The voter's votes left on the board.
     left: int
+    #: The `request_id` the voter's client sent with the vote (null when it sent none).
+    request_id: str | None = None
 
 
 class WriteOut(BaseModel):

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import generate_csrf
 
 from companion.accounts.identity import current_actor, require_actor
@@ -20,6 +21,7 @@ from companion.board.schemas import (
     TimerIn,
     TopicEdit,
     TopicIn,
+    VoteQuery,
     WriteOut,
 )
 from companion.core.api import api_view
@@ -43,7 +45,7 @@ def _app() -> Any:
     return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
-def js_strings() -> dict[str, str]:
+def js_strings() -> dict[str, Any]:
     """The texts the board's scripts show, in the page's language."""
     return {
         "connecting": _("Connecting…"),
@@ -54,11 +56,18 @@ def js_strings() -> dict[str, str]:
         "discussing": _("Discussing now"),
         "done": _("Done"),
         "nothing_discussed": _("No topic is being discussed yet."),
+        "nothing_discussed_now": _("No topic is being discussed right now."),
         "no_topics": _("No topics yet. Propose the first one!"),
         "vote": _("Vote"),
         "vote_for": _("Vote for %(title)s"),
         "unvote": _("Take back a vote from %(title)s"),
-        "votes_count": _("%(n)s votes"),
+        # A phrase with a number comes in its forms by CLDR plural category, which the script
+        # picks with Intl.PluralRules (Finnish and English have "one" and "other"); the
+        # script fills in `n` itself.
+        "votes_count": {
+            "one": ngettext("%(n)s vote", "%(n)s votes", 1, n="%(n)s"),
+            "other": ngettext("%(n)s vote", "%(n)s votes", 2, n="%(n)s"),
+        },
         "your_votes": _("your votes: %(n)s"),
         "votes_left": _("Votes left: %(n)s of %(total)s"),
         "propose": _("Propose a topic"),
@@ -75,6 +84,7 @@ def js_strings() -> dict[str, str]:
         "move_done": _("Done"),
         "move_back": _("Back to the list"),
         "merge_into": _("Merge into…"),
+        "merge_label": _("Merge %(title)s into another topic"),
         "merge": _("Merge"),
         "remove": _("Remove"),
         "timer": _("Time left"),
@@ -234,23 +244,24 @@ def remove(topic_id: int) -> WriteOut:
 
 
 @api.post("/topics/<int:topic_id>/vote")
-@api_view(summary="Vote for a topic", response=WriteOut, tags=("board",))
-def vote(topic_id: int) -> WriteOut:
-    """One more dot vote (409 when the budget or the per-topic cap is used up)."""
+@api_view(summary="Vote for a topic", query=VoteQuery, response=WriteOut, tags=("board",))
+def vote(topic_id: int, query: VoteQuery) -> WriteOut:
+    """One more dot vote (409 when the budget or the per-topic cap is used up); the event
+    echoes `request_id`, so the voter's client can tell its own vote from the others'."""
     actor = require_actor()
     db = get_db()
-    event = votes.cast_vote(db, actor, topic_id)
+    event = votes.cast_vote(db, actor, topic_id, query.request_id)
     db.commit()
     return _written(event)
 
 
 @api.delete("/topics/<int:topic_id>/vote")
-@api_view(summary="Take back a vote", response=WriteOut, tags=("board",))
-def unvote(topic_id: int) -> WriteOut:
-    """One dot vote less."""
+@api_view(summary="Take back a vote", query=VoteQuery, response=WriteOut, tags=("board",))
+def unvote(topic_id: int, query: VoteQuery) -> WriteOut:
+    """One dot vote less (`request_id` as for a vote)."""
     actor = require_actor()
     db = get_db()
-    event = votes.retract_vote(db, actor, topic_id)
+    event = votes.retract_vote(db, actor, topic_id, query.request_id)
     db.commit()
     return _written(event)
 

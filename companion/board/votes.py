@@ -116,7 +116,9 @@ _COUNT_DOWN = update(_VOTE).where(_THIS_VOTE).values(count=_VOTE.c.count - 1)
 _DELETE_VOTE = delete(_VOTE).where(_THIS_VOTE)
 
 
-def _change_vote(db: Db, actor: Actor, topic_id: int, delta: int) -> LiveEvent:
+def _change_vote(
+    db: Db, actor: Actor, topic_id: int, delta: int, request_id: str | None
+) -> LiveEvent:
     connection: Connection = db.connection()
     postgresql = connection.dialect.name == "postgresql"
     board = check_access(
@@ -160,16 +162,19 @@ def _change_vote(db: Db, actor: Actor, topic_id: int, delta: int) -> LiveEvent:
         voter=public_key(board.id, voter),
         count=count,
         left=rules.votes_left(board.vote_budget, mine, columns),
+        request_id=request_id,
     )
     kind = "vote.cast" if delta > 0 else "vote.retracted"
     return append_event(db, f"{CHANNEL_PREFIX}:{board.id}", kind, {"vote": vote.model_dump()})
 
 
-def cast_vote(db: Db, actor: Actor, topic_id: int) -> LiveEvent:
-    """One more dot vote from the actor on the topic, within the budget and per-topic cap."""
-    return _change_vote(db, actor, topic_id, +1)
+def cast_vote(db: Db, actor: Actor, topic_id: int, request_id: str | None = None) -> LiveEvent:
+    """One more dot vote from the actor on the topic, within the budget and per-topic cap.
+
+    `request_id` (the client's own, opaque) is echoed in the event: see `VoteOut`."""
+    return _change_vote(db, actor, topic_id, +1, request_id)
 
 
-def retract_vote(db: Db, actor: Actor, topic_id: int) -> LiveEvent:
-    """Take one of the actor's votes back from the topic."""
-    return _change_vote(db, actor, topic_id, -1)
+def retract_vote(db: Db, actor: Actor, topic_id: int, request_id: str | None = None) -> LiveEvent:
+    """Take one of the actor's votes back from the topic (`request_id` as for a vote)."""
+    return _change_vote(db, actor, topic_id, -1, request_id)

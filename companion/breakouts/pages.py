@@ -115,7 +115,9 @@ def status_action(round_: BreakoutRound, action: str) -> str | None:
         return str(_("The round is closed."))
     if action == "replan":
         planned = replan(db, round_)
-        done = _("Planned again (%(n)s rounds).", n=len(planned.rounds))
+        done = ngettext(
+            "Planned again (%(num)s round).", "Planned again (%(num)s rounds).", len(planned.rounds)
+        )
         return " ".join([str(done), *repeats_said(planned.plan)])
     if action == "assign":
         assign_rest(db, round_)

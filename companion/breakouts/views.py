@@ -13,6 +13,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from companion.accounts.identity import require_facilitator
 from companion.breakouts import (
@@ -149,7 +150,11 @@ def session_page(session_id: int) -> ResponseReturnValue:
         return _session_page(session, values=values, errors={"form": str(exc.detail)}, status=409)
     rounds = planned.rounds
     if len(rounds) > 1:
-        done = _("Planned %(n)s rounds: this session and the later ones.", n=len(rounds))
+        done = ngettext(
+            "Planned %(num)s round: this session.",
+            "Planned %(num)s rounds: this session and the later ones.",
+            len(rounds),
+        )
     else:
         done = _("The round is planned. Adjust it, then lock it.")
     flash(" ".join([str(done), *repeats_said(planned.plan)]))

@@ -94,6 +94,12 @@ def common_timezones() -> Iterator[str]:
     yield "UTC"
 
 
+def first_name(full_name: str) -> str:
+    """How Kollega greets a person, in pages and emails alike: by the first of their names."""
+    names = full_name.split()
+    return names[0] if names else full_name
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel with the merged catalogues and add the template helpers."""
     config = app.extensions["companion.config"]
@@ -102,5 +108,6 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
 
     app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["first_name"] = first_name
     app.jinja_env.globals["current_language"] = lambda: str(get_locale() or config.default_language)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES

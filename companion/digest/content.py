@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from companion.notes.plain_text import html_to_text
+
 
 @dataclass(frozen=True)
 class SessionFacts:
@@ -36,6 +38,11 @@ class NoteLine:
     html: str
     text: str
 
+    @property
+    def plain(self) -> str:
+        """The note as readable plain text (the email's text part): no Markdown, no tags."""
+        return html_to_text(self.html)
+
 
 @dataclass(frozen=True)
 class SpaceNotes:
@@ -52,6 +59,11 @@ class SpaceNotes:
     members: frozenset[int] | None = None
     #: Its place among the session's small groups (1, 2, ...), for "Small group 2".
     number: int | None = None
+
+    @property
+    def summary_plain(self) -> str:
+        """The summary as readable plain text (the email's text part)."""
+        return html_to_text(self.summary_html)
 
     @property
     def is_empty(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from companion.accounts.identity import require_facilitator
 from companion.accounts.operations import visible_programmes
@@ -10,6 +10,7 @@ from companion.core.api import api_view
 from companion.core.db import get_db
 from companion.programmes import operations as ops
 from companion.programmes.models import Group, Participant
+from companion.programmes.platform_choice import require_ready_platform
 from companion.programmes.schemas import (
     GroupIn,
     GroupOut,
@@ -63,6 +64,7 @@ def api_programmes() -> list[ProgrammeOut]:
 def api_create_programme(body: ProgrammeIn) -> ProgrammeOut:
     """A new programme facilitated by the caller."""
     facilitator = require_facilitator()
+    require_ready_platform(current_app.extensions["companion.config"], body.platform)
     db = get_db()
     programme = ops.create_programme(db, facilitator, body)
     db.commit()

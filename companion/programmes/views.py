@@ -30,6 +30,7 @@ from companion.programmes import import_views, public_views  # noqa: F401  (thei
 from companion.programmes import operations as ops
 from companion.programmes.blueprint import bp, error_summary
 from companion.programmes.models import Participant, Programme
+from companion.programmes.platform_choice import require_ready_platform
 from companion.programmes.schemas import GroupIn, ParticipantIn, ProgrammeIn
 from companion.sessions.operations import upcoming_sessions
 
@@ -74,6 +75,7 @@ def new_programme() -> ResponseReturnValue:
     facilitator = require_facilitator()
 
     def create(data: ProgrammeIn) -> ResponseReturnValue:
+        require_ready_platform(current_app.extensions["companion.config"], data.platform)
         programme = ops.create_programme(get_db(), facilitator, data)
         flash(_("Programme created. Next, add its groups."))
         return redirect(url_for("programmes.show", programme_id=programme.id), code=303)

@@ -16,6 +16,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from companion.accounts.identity import enter_as_participant, require_facilitator
 from companion.config import Config
@@ -69,7 +70,7 @@ def schedule(programme_id: int) -> ResponseReturnValue:
 
     def generate(data: ScheduleIn) -> ResponseReturnValue:
         created = ops.create_schedule(db, programme, data, host=facilitator)
-        flash(_("%(n)s sessions scheduled.", n=len(created)))
+        flash(ngettext("%(num)s session scheduled.", "%(num)s sessions scheduled.", len(created)))
         return redirect(url_for("sessions.schedule", programme_id=programme.id), code=303)
 
     first_date = programme.starts_on or (utcnow() + timedelta(days=7)).date()
@@ -257,7 +258,13 @@ def send_invitations(programme_id: int) -> ResponseReturnValue:
     queued = sum(invitations.queue_invitation(db, _config(), p) for p in people)
     db.commit()
     if queued:
-        flash(_("%(n)s invitations are on their way. See the outbox.", n=queued))
+        flash(
+            ngettext(
+                "%(num)s invitation is on its way. See the outbox.",
+                "%(num)s invitations are on their way. See the outbox.",
+                queued,
+            )
+        )
     else:
         flash(_("Everyone already has an invitation with their current link."))
     return redirect(

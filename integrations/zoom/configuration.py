@@ -16,6 +16,18 @@ def configured(config: Config) -> bool:
     return bool(config.zoom_client_id and config.zoom_client_secret)
 
 
+def missing_settings(config: Config) -> list[str]:
+    """The settings an administrator still has to give before Zoom works ([] when set up)."""
+    return [
+        name
+        for name, value in (
+            ("COMPANION_ZOOM_CLIENT_ID", config.zoom_client_id),
+            ("COMPANION_ZOOM_CLIENT_SECRET", config.zoom_client_secret),
+        )
+        if not value
+    ]
+
+
 def server_to_server(config: Config) -> bool:
     """Whether meetings go through the organisation's Server-to-Server app (NOTES §1.2)."""
     return configured(config) and bool(config.zoom_account_id)

@@ -37,6 +37,7 @@ from companion.meetings.platform import (
     Room,
     RoomSpec,
 )
+from integrations.zoom import configuration
 from integrations.zoom.client import ZoomApi, read_json
 from integrations.zoom.errors import ZoomError, ZoomUncertain
 from integrations.zoom.models import ZoomConnection, ZoomMeetingInstance
@@ -97,6 +98,9 @@ class ZoomPlatform:
     #: The session's meeting page (linked from the session page).
     session_page = "zoom.meeting"
     capabilities = frozenset({Capability.ROOMS, Capability.BREAKOUT_PUSH, Capability.ATTENDANCE})
+
+    #: What the programme form asks before offering Zoom (`platform_missing_settings`).
+    missing_settings = staticmethod(configuration.missing_settings)
 
     def __init__(self, config: Config, db: Db, host_facilitator_id: int | None = None) -> None:
         self.config = config

@@ -2,10 +2,17 @@
 // One module for both the full board (mode "full") and the side panel (mode "panel").
 
 import { AccessDenied, LiveClient, tokenFetcher } from "../live/client.js";
+import { morph } from "./morph.js";
 import { BoardStore, ordered } from "./state.js";
 
 function format(text, values = {}) {
   return text.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+}
+
+/** "1 vote" / "2 votes": the page gives each phrase's forms by CLDR plural category. */
+function plural(forms, n, lang) {
+  const category = new Intl.PluralRules(lang).select(n);
+  return format(forms[category] || forms.other, { n });
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -144,11 +151,12 @@ export class BoardApp {
 
   // -- writes ---------------------------------------------------------------------------------
 
+  /** Send a write; `path` may be a function of the pending change (for its request id). */
   async write(change, method, path, body) {
     const pending = change ? this.store.addPending(change) : null;
     this.showError("");
     try {
-      const result = await this.request(method, path, body);
+      const result = await this.request(method, typeof path === "function" ? path(pending) : path, body);
       if (pending) this.store.confirm(pending, result.seq);
       if (result.seq > this.store.seq && this.liveState !== "live") {
         // Offline: the response is the freshest news we have; the channel catches up later.
@@ -162,15 +170,13 @@ export class BoardApp {
     }
   }
 
-  vote(topic, delta) {
-    const path = `/topics/${topic.id}/vote`;
-    return this.write({ type: "vote", topicId: topic.id, delta }, delta > 0 ? "POST" : "DELETE", path);
+  vote(topicId, delta) {
+    const method = delta > 0 ? "POST" : "DELETE";
+    return this.write({ type: "vote", topicId, delta }, method, (pending) => `/topics/${topicId}/vote?request_id=${pending.requestId}`);
   }
 
-  move(topic, column) {
-    return this.write({ type: "move", topicId: topic.id, column }, "POST", `/topics/${topic.id}/move`, {
-      column,
-    });
+  move(topicId, column) {
+    return this.write({ type: "move", topicId, column }, "POST", `/topics/${topicId}/move`, { column });
   }
 
   boardPath(suffix = "") {
@@ -224,16 +230,42 @@ export class BoardApp {
 
   render() {
     if (!this.store.board) return;
-    const focused = document.activeElement && document.activeElement.dataset.key;
+    const active = document.activeElement;
+    const inside = active && active !== this.content && this.content.contains(active);
+    const focusKey = inside ? active.dataset.key : null;
+    const focusTopic = inside ? active.closest("[data-topic-id]")?.dataset.topicId : null;
     const topics = this.store.view();
     const parts = this.mode === "panel" ? this.renderPanel(topics) : this.renderFull(topics);
-    this.content.replaceChildren(...parts.filter((part) => part));  // (null would show as "null")
-    if (focused) {
-      const again = this.content.querySelector(`[data-key="${CSS.escape(focused)}"]`);
-      if (again && !again.disabled) again.focus();
-    }
+    // The live nodes are patched, not replaced: focus and typing survive every live event.
+    const next = el("div", { class: "board-content", "data-seq": this.store.seq }, parts.filter((part) => part));
+    morph(this.content, next);
+    const slot = this.content.querySelector("[data-key=propose-slot]");
+    if (slot && this.form.parentNode !== slot) slot.append(this.form);
+    if (focusKey) this.keepFocus(focusKey, focusTopic);
     this.tick();
     if (this.liveState === "offline") this.setLiveState("offline");
+  }
+
+  /** After a redraw: focus stays on the control it was on, or goes to its neighbour when the
+   *  control was disabled (a vote button at the cap) or went away (the topic moved). */
+  keepFocus(key, topicId) {
+    const usable = (node) => node && !node.disabled && node.isConnected;
+    const target = this.content.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (usable(target)) {
+      if (document.activeElement !== target) target.focus();
+      return;
+    }
+    const candidates = [];
+    if (target) {
+      for (let node = target.nextElementSibling; node; node = node.nextElementSibling) candidates.push(node);
+      for (let node = target.previousElementSibling; node; node = node.previousElementSibling) candidates.push(node);
+    }
+    const item = topicId ? this.content.querySelector(`[data-topic-id="${CSS.escape(topicId)}"]`) : null;
+    if (item) candidates.push(...item.querySelectorAll("button, select, input, a[href]"));
+    const neighbour = candidates.find((node) => usable(node) && node.matches("button, select, input, a[href]"));
+    // Nothing left to press on the topic (it went to done): keep the place in the list.
+    if (neighbour) neighbour.focus();
+    else if (item) item.focus();
   }
 
   renderPanel(topics) {
@@ -261,7 +293,7 @@ export class BoardApp {
             el("ol", { class: "topics" }, done.map((t) => this.topicItem(t))),
           )
         : null,
-      el("p", { class: "small" }, el("a", { href: this.boot.full_board_url, target: "_blank", rel: "noopener", text: this.t.full_board })),
+      el("p", { class: "small" }, el("a", { href: this.boot.full_board_url, target: "_blank", rel: "noopener", "data-key": "full-board", text: this.t.full_board })),
     ];
   }
 
@@ -277,6 +309,8 @@ export class BoardApp {
         extra,
         items.length ? el("ol", { class: "topics" }, items.map((t) => this.topicItem(t, queue))) : null,
       );
+    // The topic being discussed is in the card at the top (with its tools), not in a column
+    // of its own: one "Discussing now" on the page.
     return [
       this.currentCard(byColumn("discussing")[0]),
       this.store.me.facilitator ? this.facilitatorTools() : null,
@@ -285,7 +319,6 @@ export class BoardApp {
         "div",
         { class: "board-columns" },
         column("to_discuss", queue, this.proposeBlock()),
-        column("discussing", byColumn("discussing")),
         column("done", byColumn("done")),
       ),
     ];
@@ -295,11 +328,14 @@ export class BoardApp {
     if (this.store.board.proposing_locked && !this.store.me.facilitator) {
       return el("p", { class: "notice", text: this.t.locked });
     }
-    const details = el("details", { class: "propose", open: this.mode === "full" || this.proposeOpen }, el("summary", { text: this.t.propose }), this.form);
-    details.addEventListener("toggle", () => {
-      this.proposeOpen = details.open;
-    });
-    return details;
+    // The form itself is one node kept for good (render() puts it into the slot), so what
+    // someone is typing survives the redraws.
+    return el(
+      "details",
+      { class: "propose", "data-key": "propose", open: this.mode === "full" || this.proposeOpen, ontoggle: (event) => (this.proposeOpen = event.target.open) },
+      el("summary", { text: this.t.propose }),
+      el("div", { "data-key": "propose-slot", "data-morph-keep": true }),
+    );
   }
 
   votesLine(topics) {
@@ -315,13 +351,20 @@ export class BoardApp {
 
   currentCard(topic) {
     const board = this.store.board;
-    const card = el("section", { class: "current card", "aria-labelledby": "current-h" });
+    const card = el("section", { class: "current card", "aria-labelledby": "current-h", "data-key": "current" });
     card.append(el("h2", { id: "current-h", class: "current-label", text: this.t.discussing }));
     if (!topic) {
-      card.append(el("p", { class: "muted", text: this.t.nothing_discussed }));
+      // "yet" only while nothing has been discussed; after a topic is done, "right now".
+      const some = [...this.store.topics.values()].some((t) => t.column === "done" || t.moved_at);
+      card.append(el("p", { class: "muted", text: some ? this.t.nothing_discussed_now : this.t.nothing_discussed }));
     } else {
       card.append(el("p", { class: "current-title", text: topic.title }));
       if (topic.description) card.append(el("p", { class: "small", text: topic.description }));
+      if (this.mode === "full" && this.store.me.facilitator && topic.id > 0) {
+        const tools = this.topicTools(topic);
+        tools.dataset.topicId = topic.id;
+        card.append(tools);
+      }
     }
     if (board.timer) {
       card.append(el("p", { class: "timer", "data-timer": board.timer.ends_at, "aria-live": "off" }));
@@ -343,8 +386,8 @@ export class BoardApp {
       el(
         "div",
         { class: "poll-buttons" },
-        el("button", { type: "button", class: mine === "up" ? "" : "secondary", "aria-pressed": String(mine === "up"), "data-key": "poll-up", onclick: () => answer("up") }, "👍 ", this.t.thumbs_up),
-        el("button", { type: "button", class: mine === "down" ? "" : "secondary", "aria-pressed": String(mine === "down"), "data-key": "poll-down", onclick: () => answer("down") }, "👎 ", this.t.thumbs_down),
+        el("button", { type: "button", class: mine === "up" ? "" : "secondary", "aria-pressed": String(mine === "up"), "data-key": "poll-up", onclick: () => answer("up") }, el("span", { "aria-hidden": "true", text: "👍 " }), this.t.thumbs_up),
+        el("button", { type: "button", class: mine === "down" ? "" : "secondary", "aria-pressed": String(mine === "down"), "data-key": "poll-down", onclick: () => answer("down") }, el("span", { "aria-hidden": "true", text: "👎 " }), this.t.thumbs_down),
       ),
       el("p", { class: "small", text: format(this.t.poll_result, poll) }),
     );
@@ -360,7 +403,7 @@ export class BoardApp {
       this.write(null, "POST", this.boardPath("/timer"), { action, minutes: Number(minutes.value) || 5 });
     return el(
       "div",
-      { class: "timer-controls" },
+      { class: "timer-controls", "data-key": "timer-controls" },
       el("label", { for: "timer-minutes", text: this.t.minutes }),
       minutes,
       el("button", { type: "button", class: "secondary", "data-key": "timer-start", onclick: () => send("start"), text: this.t.start_timer }),
@@ -372,24 +415,26 @@ export class BoardApp {
   }
 
   facilitatorTools() {
+    // (Listeners read the board when they run: the nodes outlive this drawing.)
     const board = this.store.board;
     const budget = el("input", { id: "vote-budget", type: "number", min: 1, max: 20, value: board.vote_budget, class: "minutes" });
     const cap = el("input", { id: "vote-cap", type: "number", min: 1, max: 20, value: board.votes_per_topic, class: "minutes" });
     return el(
       "div",
-      { class: "facilitator-tools actions" },
+      { class: "facilitator-tools actions", "data-key": "facilitator-tools" },
       el("button", {
         type: "button",
         class: "secondary",
         "data-key": "lock",
         "aria-pressed": String(board.proposing_locked),
-        onclick: () => this.write(null, "PATCH", this.boardPath(), { proposing_locked: !board.proposing_locked }),
+        onclick: () => this.write(null, "PATCH", this.boardPath(), { proposing_locked: !this.store.board.proposing_locked }),
         text: board.proposing_locked ? this.t.unlock : this.t.lock,
       }),
       el(
         "form",
         {
           class: "settings-form",
+          "data-key": "settings-form",
           onsubmit: (event) => {
             event.preventDefault();
             this.write(null, "PATCH", this.boardPath(), { vote_budget: Number(budget.value), votes_per_topic: Number(cap.value) });
@@ -399,12 +444,12 @@ export class BoardApp {
         budget,
         el("label", { for: "vote-cap", text: this.t.cap }),
         cap,
-        el("button", { type: "submit", class: "secondary", text: this.t.save }),
+        el("button", { type: "submit", class: "secondary", "data-key": "settings-save", text: this.t.save }),
       ),
     );
   }
 
-  topicItem(topic, queue = []) {
+  topicItem(topic) {
     const mine = this.store.myVotes(topic);
     const open = topic.column === "to_discuss";
     const temp = topic.id < 0;
@@ -412,9 +457,11 @@ export class BoardApp {
     const canVote = open && !temp && mine < this.store.board.votes_per_topic && left > 0;
     const own = topic.author_key && topic.author_key === this.store.me.key;
     const byline = topic.author ? format(this.t.by, { name: topic.author }) : this.t.anonymous_author;
+    const lang = this.store.me.language || document.documentElement.lang;
     const item = el(
       "li",
-      { class: `topic${topic.pending ? " pending" : ""}`, "data-topic-id": topic.id },
+      // (tabindex -1: focus can rest on the topic when it has no control left to hold it.)
+      { class: `topic${topic.pending ? " pending" : ""}`, "data-topic-id": topic.id, "data-key": `topic-${topic.id}`, tabindex: -1 },
       el(
         "div",
         { class: "topic-text" },
@@ -424,7 +471,9 @@ export class BoardApp {
       el(
         "div",
         { class: "topic-votes" },
-        el("span", { class: "vote-count", "aria-label": format(this.t.votes_count, { n: topic.votes }) }, String(topic.votes)),
+        // The figure is for the eye; a screen reader reads the phrase ("1 vote") instead.
+        el("span", { class: "vote-count", "aria-hidden": "true", text: String(topic.votes) }),
+        el("span", { class: "visually-hidden", text: plural(this.t.votes_count, topic.votes, lang) }),
         open
           ? el(
               "span",
@@ -435,7 +484,7 @@ export class BoardApp {
                 "data-key": `unvote-${topic.id}`,
                 "aria-label": format(this.t.unvote, topic),
                 disabled: temp || mine === 0,
-                onclick: () => this.vote(topic, -1),
+                onclick: () => this.vote(topic.id, -1),
                 text: "−",
               }),
               el(
@@ -446,7 +495,7 @@ export class BoardApp {
                   "data-key": `vote-${topic.id}`,
                   "aria-label": format(this.t.vote_for, topic),
                   disabled: !canVote,
-                  onclick: () => this.vote(topic, 1),
+                  onclick: () => this.vote(topic.id, 1),
                 },
                 `+ ${this.t.vote}`,
               ),
@@ -455,11 +504,13 @@ export class BoardApp {
         mine ? el("span", { class: "my-votes small", text: format(this.t.your_votes, { n: mine }) }) : null,
       ),
     );
-    if (this.store.me.facilitator && !temp) item.append(this.topicTools(topic, queue));
+    if (this.store.me.facilitator && !temp) item.append(this.topicTools(topic));
     return item;
   }
 
-  topicTools(topic, queue) {
+  topicTools(topic) {
+    // Every control has a key of its own: a redraw keeps the node and its listener.
+    const id = topic.id;
     const moves = [];
     if (topic.column !== "discussing") moves.push(["discussing", this.t.move_discussing]);
     if (topic.column !== "done") moves.push(["done", this.t.move_done]);
@@ -468,14 +519,14 @@ export class BoardApp {
       "div",
       { class: "topic-tools" },
       moves.map(([column, label]) =>
-        el("button", { type: "button", class: "secondary small-button", "data-key": `move-${column}-${topic.id}`, onclick: () => this.move(topic, column), text: label }),
+        el("button", { type: "button", class: "secondary small-button", "data-key": `move-${column}-${id}`, onclick: () => this.move(id, column), text: label }),
       ),
     );
-    const others = [...this.store.view().values()].filter((t) => t.id !== topic.id && t.id > 0);
+    const others = [...this.store.view().values()].filter((t) => t.id !== id && t.id > 0);
     if (this.mode === "full" && others.length) {
       const select = el(
         "select",
-        { "aria-label": `${this.t.merge_into} ${topic.title}`, class: "merge-select" },
+        { "aria-label": format(this.t.merge_label, topic), class: "merge-select", "data-key": `merge-into-${id}` },
         el("option", { value: "", text: this.t.merge_into }),
         others.map((t) => el("option", { value: t.id, text: t.title })),
       );
@@ -484,10 +535,10 @@ export class BoardApp {
         el("button", {
           type: "button",
           class: "secondary small-button",
-          onclick: () => {
-            if (select.value) {
-              this.write({ type: "remove", topicId: topic.id }, "POST", `/topics/${topic.id}/merge`, { into: Number(select.value) });
-            }
+          "data-key": `merge-${id}`,
+          onclick: (event) => {
+            const into = Number(event.currentTarget.previousElementSibling.value);
+            if (into) this.write({ type: "remove", topicId: id }, "POST", `/topics/${id}/merge`, { into });
           },
           text: this.t.merge,
         }),
@@ -497,7 +548,8 @@ export class BoardApp {
       el("button", {
         type: "button",
         class: "danger small-button",
-        onclick: () => this.write({ type: "remove", topicId: topic.id }, "DELETE", `/topics/${topic.id}`),
+        "data-key": `remove-${id}`,
+        onclick: () => this.write({ type: "remove", topicId: id }, "DELETE", `/topics/${id}`),
         text: this.t.remove,
       }),
     );

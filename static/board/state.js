@@ -1,10 +1,20 @@
 // The board's state on the client: what the server confirmed (snapshot + events in seq order)
 // plus the person's own changes still on their way (optimistic). A pending change is dropped
 // once the server's sequence has reached the seq its request answered with, or when it fails.
+// A vote's event often comes over the live channel before the HTTP reply: the vote request
+// carries a random `request_id` that its event echoes, so the event that already counts the
+// vote settles it at once (else the board would show the vote twice until the reply).
 
 export const COLUMNS = ["to_discuss", "discussing", "done"];
 
 let nextTempId = -1;
+
+/** A random id for one request: it tells the other people on the board nothing. */
+export function newRequestId() {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 export class BoardStore {
   constructor(onChange) {
@@ -40,10 +50,16 @@ export class BoardStore {
   /** A vote event: the topic's new total and one voter's new count on it. */
   applyVote(vote) {
     const topic = this.topics.get(vote.topic_id);
+    const own = vote.request_id && this.pending.find((p) => p.requestId === vote.request_id);
+    if (own) this.pending = this.pending.filter((p) => p !== own); // this event counts it
     if (!topic) return;
     const voters = { ...topic.voters };
-    if (vote.count > 0) voters[vote.voter] = vote.count;
-    else delete voters[vote.voter];
+    // Our own vote (by its request id) is ours whatever key the event names the voter by.
+    const voter = own && this.me ? this.me.key : vote.voter;
+    if (voter) {
+      if (vote.count > 0) voters[voter] = vote.count;
+      else delete voters[voter];
+    }
     this.topics.set(topic.id, { ...topic, votes: vote.votes, voters });
   }
 
@@ -55,6 +71,7 @@ export class BoardStore {
   /** Show a change before the server confirms it; returns its handle. */
   addPending(change) {
     const pending = { ...change, seq: null, tempId: nextTempId-- };
+    if (change.type === "vote") pending.requestId = newRequestId();
     this.pending.push(pending);
     this.onChange();
     return pending;

@@ -8,7 +8,10 @@ function pad(value) {
 
 if (element) {
   const target = Date.parse(element.dataset.countdown);
-  const daysLabel = element.dataset.labelDays || "d";
+  // "1 day" / "2 days": the page gives both forms; Intl.PluralRules picks one (as the board).
+  const rules = new Intl.PluralRules(document.documentElement.lang || undefined);
+  const dayForms = { one: element.dataset.daysOne, other: element.dataset.daysOther || "%(n)s d" };
+  const daysText = (n) => (dayForms[rules.select(n)] || dayForms.other).replace("%(n)s", String(n));
   const tick = () => {
     const left = Math.max(0, Math.round((target - Date.now()) / 1000));
     if (left === 0) {
@@ -21,7 +24,7 @@ if (element) {
     const minutes = Math.floor((left % 3600) / 60);
     const seconds = left % 60;
     const clock = `${pad(hours)}:${pad(minutes)}:${pad(seconds)}`;
-    element.textContent = days > 0 ? `${days} ${daysLabel} ${clock}` : clock;
+    element.textContent = days > 0 ? `${daysText(days)} ${clock}` : clock;
     window.setTimeout(tick, 1000 - (Date.now() % 1000));
   };
   tick();

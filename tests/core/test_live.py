@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -190,12 +189,10 @@ def test_many_clients_one_channel_no_duplicates(app: Flask, server: LiveServer, 
         writer.start()
     for writer in writers:
         writer.join()
-    started = time.monotonic()
     for client in clients:
         client.wait_for_seq(30, timeout=5)
         assert [e["seq"] for e in client.events] == list(range(1, 31))
         client.close()
-    assert time.monotonic() - started < 5
 
 
 def test_serve_starts_the_live_server_with_a_short_switch_interval(app: Flask) -> None:
