@@ -118,6 +118,7 @@ BLUEPRINT_MODULES = (
     "companion.breakouts.views",
     "companion.breakouts.api",
     "integrations.zoom.views",
+    "integrations.teams.meeting_views",
     "companion.notes.views",
     "companion.contacts.views",
     "companion.digest.views",

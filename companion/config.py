@@ -157,6 +157,14 @@ class Config(BaseSettings):
     teams_login_url: str = "https://login.microsoftonline.com"
     #: Microsoft Graph v1.0; settable for testing.
     teams_graph_url: str = "https://graph.microsoft.com/v1.0"
+    #: Seconds to wait for one answer from Microsoft Graph before treating it as timed out.
+    teams_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    #: Retries after a timeout, a 5xx or a short 429/503 (with backoff) before giving up.
+    teams_retries: int = Field(default=3, ge=0, le=10)
+    #: First backoff pause in seconds; it doubles with every retry.
+    teams_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: Longest Retry-After (seconds) waited for inside a request; longer waits become an error.
+    teams_max_wait_seconds: float = Field(default=20.0, ge=0, le=300)
     #: Minutes after a session's scheduled end when it is ended automatically (if nobody pressed
     #: "End session"); its summary then waits `summary_delay_minutes` for review.
     digest_grace_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)

@@ -25,7 +25,7 @@ from companion.core.i18n import zone
 from companion.core.security import safe_next
 from companion.core.validation import form, query, submit_form
 from companion.meetings import operations as rooms
-from companion.meetings.platform import Person, platform_label
+from companion.meetings.platform import Person, platform_label, platform_page
 from companion.programmes import operations as programme_ops
 
 # The session's life (end, reopen, presence) is served from life_views on the same blueprint.
@@ -167,6 +167,7 @@ def _session_page(
         agenda_values=agenda_values or {},
         agenda_errors=agenda_errors or {},
         platform_label=platform_label(session.platform),
+        platform_page=platform_page(session.platform),
     )
 
 
