@@ -122,6 +122,8 @@ BLUEPRINT_MODULES = (
     "companion.notes.views",
     "companion.contacts.views",
     "companion.digest.views",
+    "companion.experts.views",
+    "companion.experts.api",
 )
 
 

@@ -24,7 +24,7 @@ from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.meetings import operations as rooms
 from companion.programmes.models import Group, Participant, Programme
-from companion.sessions import attendance, lifecycle, notices
+from companion.sessions import agenda, attendance, lifecycle, notices
 from companion.sessions.lifecycle import Action, Clock, Refusal, SessionState, TransitionRefused
 from companion.sessions.models import AgendaItem, AgendaKind, Session, SessionStatus
 from companion.sessions.schedule import local_to_utc, series
@@ -115,6 +115,7 @@ def _add_default_agenda(session: Session, language: str) -> None:
             session.agenda.append(
                 AgendaItem(position=position, kind=kind, title=str(title), duration_minutes=minutes)
             )
+    agenda.fit_to_length(session)  # a session shorter than the default agenda
 
 
 def create_session(
@@ -267,6 +268,7 @@ def move_session(
     previous = (session.starts_at, session.duration_minutes, session.title)
     new_start = local_to_utc(data.date, data.start_time, _zone(programme))
     _confirm_dates(programme, [new_start], data.outside_dates_ok)
+    agenda.require_fits_length(session, data.duration_minutes)
     session.starts_at = new_start
     if data.title:
         session.title = data.title

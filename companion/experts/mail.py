@@ -1,0 +1,154 @@
+"""The expert's emails: the invitation with their personal link, and the session's reminders.
+
+Both are written in the expert's language and carry their link, which is personal: it opens
+their slot's page, where they find the join button, the upload and their reminder setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from companion.accounts.models import Facilitator
+from companion.config import Config
+from companion.core.db import Db
+from companion.core.i18n import local_datetime
+from companion.core.mail import OutboxMessage, queue_mail
+from companion.experts.links import expert_url
+from companion.experts.models import Expert
+from companion.sessions.agenda import slot_of
+from companion.sessions.models import Session
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    """An email ready for the outbox."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def talk_context(config: Config, expert: Expert) -> dict[str, Any]:
+    """What the expert's emails and page say about their session and slot."""
+    item = expert.agenda_item
+    session = item.session
+    programme = session.group.programme
+    return {
+        "expert": expert,
+        "item": item,
+        "session": session,
+        "programme": programme,
+        "organisation_name": programme.organisation.name,
+        "timezone": programme.timezone,
+        "slot": slot_of(item),
+        "slot_count": len(session.agenda),
+        "page_url": expert_url(config, expert),
+        "opens_minutes": config.join_opens_minutes,
+        "reminder_hours": config.reminder_hours,
+    }
+
+
+def _render(name: str, subject: str, context: dict[str, Any]) -> RenderedMail:
+    text = render_template(f"experts/email/{name}.txt", **context)
+    html = render_template(f"experts/email/{name}.html", subject=subject, **context)
+    return RenderedMail(subject, text, html)
+
+
+def render_invitation(
+    config: Config, expert: Expert, invited_by: Facilitator | None = None
+) -> RenderedMail:
+    """The invitation in the expert's language."""
+    context = talk_context(config, expert)
+    with force_locale(expert.language):
+        when = local_datetime(context["session"].starts_at, context["timezone"], "EEE d.M.yyyy")
+        subject = _(
+            "Invitation to give an expert talk: %(programme)s, %(when)s",
+            programme=context["programme"].name,
+            when=when,
+        )
+        return _render("invitation", subject, {**context, "invited_by": invited_by})
+
+
+def queue_invitation(
+    db: Db, config: Config, expert: Expert, *, invited_by: Facilitator | None
+) -> OutboxMessage | None:
+    """Queue the invitation (once per invitation time, so a double click sends one)."""
+    email = render_invitation(config, expert, invited_by)
+    stamp = expert.invited_at.strftime("%Y%m%d%H%M%S") if expert.invited_at else ""
+    return queue_mail(
+        db,
+        to_address=expert.email,
+        to_name=expert.name,
+        subject=email.subject,
+        text_body=email.text,
+        html_body=email.html,
+        kind="expert_invitation",
+        programme_id=expert.agenda_item.session.group.programme_id,
+        dedupe_key=f"expert-invitation-{expert.id}-{stamp}",
+    )
+
+
+def render_expert_reminder(config: Config, expert: Expert, hours: int) -> RenderedMail:
+    """The reminder of the session, in the expert's language, with their link."""
+    context = talk_context(config, expert)
+    with force_locale(expert.language):
+        subject = _(
+            "Reminder: your expert talk %(when)s",
+            when=local_datetime(context["slot"].starts_at, context["timezone"], "EEE d.M. HH:mm"),
+        )
+        return _render("reminder", subject, {**context, "hours": hours})
+
+
+def expert_reminder_key(hours: int, session: Session, expert: Expert) -> str:
+    """Dedupe key of one expert's reminder; a moved session gets its reminders again."""
+    stamp = session.starts_at.strftime("%Y%m%d%H%M")
+    return f"reminder-{hours}h-{session.id}-x{expert.id}-{stamp}"
+
+
+def queue_expert_reminders(
+    db: Db, config: Config, session: Session, hours: int, now: datetime | None = None
+) -> int:
+    """Queue the due reminder to each of the session's experts who wants it; how many."""
+    ids = [item.id for item in session.agenda]
+    experts = list(
+        db.scalars(
+            select(Expert)
+            .where(
+                Expert.agenda_item_id.in_(ids),
+                Expert.revoked_at.is_(None),
+                Expert.reminders.is_(True),
+            )
+            .order_by(Expert.id)
+        )
+    )
+    keys = {expert_reminder_key(hours, session, e): e for e in experts}
+    if not keys:
+        return 0
+    existing = set(
+        db.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))
+    )
+    queued = 0
+    for key, expert in keys.items():
+        if key in existing:
+            continue
+        email = render_expert_reminder(config, expert, hours)
+        message = queue_mail(
+            db,
+            to_address=expert.email,
+            to_name=expert.name,
+            subject=email.subject,
+            text_body=email.text,
+            html_body=email.html,
+            kind="reminder",
+            programme_id=session.group.programme_id,
+            dedupe_key=key,
+        )
+        queued += message is not None
+    return queued
