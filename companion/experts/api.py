@@ -9,7 +9,7 @@ from companion.accounts.identity import require_actor, require_facilitator
 from companion.config import Config
 from companion.core.api import api_view
 from companion.core.db import get_db
-from companion.core.errors import Conflict
+from companion.core.errors import Conflict, NotFound
 from companion.experts import materials, operations, public
 from companion.experts.schemas import AgendaLineOut, AgendaOut, ExpertIn, ExpertOut, MaterialOut
 from companion.sessions.agenda import agenda_minutes
@@ -49,6 +49,7 @@ def api_agenda(session_id: int) -> AgendaOut:
                 starts_at=line.starts_at,
                 ends_at=line.ends_at,
                 speaker_name=line.speaker_name,
+                speaker_bio=line.speaker_bio,
                 description=line.description,
                 material_url=next((m.url for m in line.materials if m.kind == "link"), ""),
                 materials=[
@@ -70,6 +71,20 @@ def api_agenda(session_id: int) -> AgendaOut:
 
 def _expert_out(expert: object) -> ExpertOut:
     return ExpertOut.model_validate(expert, from_attributes=True)
+
+
+@api.get("/agenda/<int:item_id>/expert")
+@api_view(summary="A talk's expert and their answer", response=ExpertOut, tags=("sessions",))
+def api_expert(item_id: int) -> ExpertOut:
+    """The expert invited to the talk: whether they confirmed or declined, opened their page,
+    and what they told about themselves (404 if nobody has been invited)."""
+    facilitator = require_facilitator()
+    db = get_db()
+    item = operations.item_for_facilitator(db, facilitator, item_id)
+    expert = operations.expert_of(db, item)
+    if expert is None:
+        raise NotFound(_("Nobody has been invited to this talk yet."))
+    return _expert_out(expert)
 
 
 @api.post("/agenda/<int:item_id>/expert")

@@ -8,22 +8,24 @@ they are, so these forms carry no CSRF token: a forged form would have to know i
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from companion.config import Config
 from companion.core.db import get_db, utcnow, writes
 from companion.core.errors import Invalid
+from companion.core.i18n import common_timezones
 from companion.core.security import csrf_exempt
 from companion.core.validation import form_data, parse
 from companion.experts import materials, operations, public, sniff
 from companion.experts.blueprint import bp
 from companion.experts.files import receive_upload, serve_material, upload_status
 from companion.experts.links import ExpertLinkInvalid, resolve_expert_token
-from companion.experts.mail import talk_context
+from companion.experts.mail import expert_calendar, talk_context
 from companion.experts.models import Expert, Material
-from companion.experts.schemas import MaterialLinkIn, RemindersIn
+from companion.experts.schemas import AnswerIn, MaterialLinkIn, RemindersIn, TalkIn, TimeZoneIn
 from companion.meetings import operations as rooms
 from companion.meetings.platform import Person
 from companion.sessions import lifecycle
@@ -59,6 +61,9 @@ def _page(
     link_errors: dict[str, str] | None = None,
     link_value: str | None = None,
     upload_errors: dict[str, str] | None = None,
+    talk_values: dict[str, str] | None = None,
+    talk_errors: dict[str, str] | None = None,
+    zone_errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
     db = get_db()
@@ -89,6 +94,11 @@ def _page(
         link_value=item.material_url if link_value is None else link_value,
         link_errors=link_errors or {},
         upload_errors=upload_errors or {},
+        talk_values=talk_values
+        or {"title": item.title, "abstract": item.description, "bio": expert.bio},
+        talk_errors=talk_errors or {},
+        zone_errors=zone_errors or {},
+        zones=[(name, name.replace("_", " ")) for name in common_timezones()],
         **talk_context(config, expert),
     ), status
 
@@ -217,3 +227,78 @@ def expert_reminders(token: str) -> ResponseReturnValue:
     db.commit()
     flash(_("Reminders are on.") if data.reminders else _("Reminders are off."))
     return redirect(_page_url(token, "#reminders"), code=303)
+
+
+@bp.route("/x/<token>/answer", methods=["POST"])
+@csrf_exempt
+def expert_answer(token: str) -> ResponseReturnValue:
+    """The expert confirms that they come, or declines."""
+    try:
+        expert = _expert(token)
+    except ExpertLinkInvalid as exc:
+        return _invalid(exc)
+    db = get_db()
+    data = parse(AnswerIn, form_data(request.form))
+    operations.answer_invitation(db, expert, data.answer)
+    db.commit()
+    if data.answer == "confirm":
+        flash(_("Thank you! The organisers see that you are coming."))
+    else:
+        flash(_("Thank you for letting us know. The organisers see that you cannot come."))
+    return redirect(_page_url(token), code=303)
+
+
+@bp.route("/x/<token>/talk", methods=["POST"])
+@csrf_exempt
+def expert_talk(token: str) -> ResponseReturnValue:
+    """The expert gives their talk's title and abstract and a few lines about themselves."""
+    try:
+        expert = _expert(token)
+    except ExpertLinkInvalid as exc:
+        return _invalid(exc)
+    db = get_db()
+    values = form_data(request.form)
+    try:
+        operations.describe_talk(db, expert, parse(TalkIn, values))
+        db.commit()
+    except Invalid as exc:
+        db.rollback()
+        given = {k: str(values.get(k, "")) for k in ("title", "abstract", "bio")}
+        return _page(expert, token, talk_values=given, talk_errors=dict(exc.errors), status=422)
+    flash(_("Your talk's details were saved. Participants see them in the agenda."))
+    return redirect(_page_url(token, "#talk"), code=303)
+
+
+@bp.route("/x/<token>/timezone", methods=["POST"])
+@csrf_exempt
+def expert_timezone(token: str) -> ResponseReturnValue:
+    """The expert chooses the zone their page and emails show times in."""
+    try:
+        expert = _expert(token)
+    except ExpertLinkInvalid as exc:
+        return _invalid(exc)
+    db = get_db()
+    try:
+        data = parse(TimeZoneIn, form_data(request.form))
+    except Invalid as exc:
+        return _page(expert, token, zone_errors=dict(exc.errors), status=422)
+    operations.set_timezone(db, expert, data.timezone)
+    db.commit()
+    flash(_("Times are now shown in %(zone)s.", zone=data.timezone.replace("_", " ")))
+    return redirect(_page_url(token), code=303)
+
+
+@bp.route("/x/<token>/calendar.ics")
+def expert_calendar_file(token: str) -> ResponseReturnValue:
+    """The session as a calendar file with the expert's slot and page link."""
+    try:
+        expert = _expert(token)
+    except ExpertLinkInvalid as exc:
+        return _invalid(exc)
+    with force_locale(expert.language):
+        attachment = expert_calendar(_config(), expert)
+    return Response(
+        attachment.content,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="kollega.ics"'},
+    )

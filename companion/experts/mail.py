@@ -6,7 +6,7 @@ their slot's page, where they find the join button, the upload and their reminde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +19,13 @@ from companion.accounts.models import Facilitator
 from companion.config import Config
 from companion.core.db import Db
 from companion.core.i18n import local_datetime
-from companion.core.mail import OutboxMessage, queue_mail
+from companion.core.mail import Attachment, OutboxMessage, queue_mail
 from companion.experts.links import expert_url
 from companion.experts.models import Expert
 from companion.sessions.agenda import slot_of
+from companion.sessions.ics import build_calendar
 from companion.sessions.models import Session
+from companion.sessions.notices import calendar_entry
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class RenderedMail:
     subject: str
     text: str
     html: str
+    #: The session's calendar entry, for the invitation.
+    calendar: Attachment | None = None
 
 
 def talk_context(config: Config, expert: Expert) -> dict[str, Any]:
@@ -46,13 +50,34 @@ def talk_context(config: Config, expert: Expert) -> dict[str, Any]:
         "session": session,
         "programme": programme,
         "organisation_name": programme.organisation.name,
-        "timezone": programme.timezone,
+        # Their own zone when they chose one; the programme's zone is named beside it.
+        "timezone": expert.zone(programme.timezone),
+        "programme_timezone": programme.timezone,
         "slot": slot_of(item),
         "slot_count": len(session.agenda),
         "page_url": expert_url(config, expert),
         "opens_minutes": config.join_opens_minutes,
         "reminder_hours": config.reminder_hours,
     }
+
+
+def expert_calendar(config: Config, expert: Expert) -> Attachment:
+    """The session as a calendar entry (the session's UID and SEQUENCE, as participants'
+    calendars hold it) with the expert's slot and page link; call in their locale."""
+    context = talk_context(config, expert)
+    slot, zone = context["slot"], context["timezone"]
+    entry = calendar_entry(config, context["session"], context["page_url"])
+    description = _(
+        "Your expert talk: %(title)s, about %(start)s–%(end)s (%(zone)s).\n"
+        "Your page (join, material, reminders): %(url)s",
+        title=expert.agenda_item.title or _("Expert talk"),
+        start=local_datetime(slot.starts_at, zone, "HH:mm"),
+        end=local_datetime(slot.ends_at, zone, "HH:mm"),
+        zone=zone.replace("_", " "),
+        url=context["page_url"],
+    )
+    ics = build_calendar([replace(entry, description=description)])
+    return Attachment("kollega.ics", "text/calendar; method=PUBLISH", ics.decode())
 
 
 def _render(name: str, subject: str, context: dict[str, Any]) -> RenderedMail:
@@ -73,7 +98,8 @@ def render_invitation(
             programme=context["programme"].name,
             when=when,
         )
-        return _render("invitation", subject, {**context, "invited_by": invited_by})
+        rendered = _render("invitation", subject, {**context, "invited_by": invited_by})
+        return replace(rendered, calendar=expert_calendar(config, expert))
 
 
 def queue_invitation(
@@ -91,6 +117,7 @@ def queue_invitation(
         html_body=email.html,
         kind="expert_invitation",
         programme_id=expert.agenda_item.session.group.programme_id,
+        attachments=[email.calendar] if email.calendar else [],
         dedupe_key=f"expert-invitation-{expert.id}-{stamp}",
     )
 
@@ -124,6 +151,7 @@ def queue_expert_reminders(
                 Expert.agenda_item_id.in_(ids),
                 Expert.revoked_at.is_(None),
                 Expert.reminders.is_(True),
+                Expert.status != "declined",
             )
             .order_by(Expert.id)
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from companion.core.db import Base, utcnow
@@ -32,6 +32,14 @@ class Expert(Base):
     nonce: Mapped[str] = mapped_column(String(64))
     #: Whether they get the session's reminders (they can turn them off on their page).
     reminders: Mapped[bool] = mapped_column(default=True)
+    #: Their answer to the invitation: "invited" (none yet), "confirmed" or "declined".
+    status: Mapped[str] = mapped_column(String(20), default="invited")
+    #: When they last confirmed or declined.
+    responded_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: A few lines about themselves, shown with their talk.
+    bio: Mapped[str] = mapped_column(Text, default="")
+    #: The IANA zone they read times in; empty: the programme's zone.
+    timezone: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: When the last invitation email was queued.
     invited_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -45,6 +53,10 @@ class Expert(Base):
     def active(self) -> bool:
         """Whether the link still works."""
         return self.revoked_at is None
+
+    def zone(self, programme_zone: str) -> str:
+        """The zone their times are shown in: their own choice, else the programme's."""
+        return self.timezone or programme_zone
 
 
 class Material(Base):

@@ -17,7 +17,7 @@ from companion.core.errors import Conflict, NotFound
 from companion.experts import mail
 from companion.experts.links import new_nonce
 from companion.experts.models import Expert
-from companion.experts.schemas import ExpertIn
+from companion.experts.schemas import ExpertIn, TalkIn
 from companion.sessions import lifecycle
 from companion.sessions import operations as session_ops
 from companion.sessions.models import AgendaItem, AgendaKind, Session
@@ -81,6 +81,10 @@ def invite_expert(
         expert.revoked_at = None
         expert.seen_at = None
         expert.reminders = True
+        expert.status, expert.responded_at = "invited", None
+        expert.bio, expert.timezone = "", ""
+    if expert.status == "declined":
+        expert.status, expert.responded_at = "invited", None  # asked again: a new answer
     expert.name, expert.email, expert.language = data.name, data.email, data.language
     item.speaker_name, item.speaker_email = data.name, data.email
     expert.invited_at = utcnow()
@@ -105,6 +109,37 @@ def revoke_expert(db: Db, expert: Expert) -> Expert:
     expert.revoked_at = utcnow()
     db.flush()
     return expert
+
+
+def answer_invitation(db: Db, expert: Expert, answer: str, now: datetime | None = None) -> None:
+    """The expert confirms or declines. Participants see a speaker who has not declined: a
+    decline takes their name off the slot, a later confirmation puts it back."""
+    _require_coming(expert.agenda_item.session)
+    item = expert.agenda_item
+    expert.status = "confirmed" if answer == "confirm" else "declined"
+    expert.responded_at = now or utcnow()
+    if expert.status == "declined":
+        if item.speaker_email == expert.email:
+            item.speaker_name, item.speaker_email = "", ""
+    else:
+        item.speaker_name, item.speaker_email = expert.name, expert.email
+    db.flush()
+
+
+def describe_talk(db: Db, expert: Expert, data: TalkIn) -> None:
+    """The expert's title and abstract become the slot's; the bio is theirs."""
+    if expert.status == "declined":
+        raise Conflict(_("You have declined this talk. Confirm it first to describe it."))
+    item = expert.agenda_item
+    item.title, item.description = data.title, data.abstract
+    expert.bio = data.bio
+    db.flush()
+
+
+def set_timezone(db: Db, expert: Expert, zone: str) -> None:
+    """The zone the expert reads times in (their page and their emails)."""
+    expert.timezone = zone
+    db.flush()
 
 
 def set_reminders(db: Db, expert: Expert, on: bool) -> None:

@@ -15,13 +15,14 @@ from datetime import datetime
 
 from flask import url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from companion.accounts.identity import Actor
 from companion.config import Config
 from companion.core.db import Db
 from companion.digest.links import personal_urls
 from companion.experts.materials import materials_of
-from companion.experts.models import Material
+from companion.experts.models import Expert, Material
 from companion.sessions.agenda import slots
 from companion.sessions.join_links import join_link_for
 from companion.sessions.models import AgendaKind, JoinLink, Session
@@ -56,6 +57,8 @@ class AgendaLine:
     speaker_name: str
     description: str
     materials: tuple[MaterialLink, ...] = ()
+    #: What the speaker tells about themselves (experts who have not declined).
+    speaker_bio: str = ""
 
     @property
     def is_talk(self) -> bool:
@@ -94,6 +97,22 @@ def _host(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0]
 
 
+def _bios(db: Db, session: Session) -> dict[int, str]:
+    """Each talk slot's expert's bio, for experts whose link works and who have not declined."""
+    ids = [item.id for item in session.agenda if item.kind == AgendaKind.EXPERT_TALK]
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Expert.agenda_item_id, Expert.bio).where(
+            Expert.agenda_item_id.in_(ids),
+            Expert.revoked_at.is_(None),
+            Expert.status != "declined",
+            Expert.bio != "",
+        )
+    )
+    return {item_id: bio for item_id, bio in rows}
+
+
 def agenda_lines(
     db: Db,
     session: Session,
@@ -107,6 +126,7 @@ def agenda_lines(
     by_item: dict[int, list[Material]] = {}
     for material in files:
         by_item.setdefault(material.agenda_item_id, []).append(material)
+    bios = _bios(db, session)
     lines = []
     for slot in slots(session):
         item = slot.item
@@ -133,6 +153,7 @@ def agenda_lines(
                 speaker_name=item.speaker_name,
                 description=item.description,
                 materials=tuple(links),
+                speaker_bio=bios.get(item.id, ""),
             )
         )
     return lines

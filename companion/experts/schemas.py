@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion.core.schema_types import Checkbox, Email, Language, RequiredText
+from companion.core.schema_types import (
+    Checkbox,
+    Email,
+    Language,
+    LongText,
+    RequiredText,
+    TimeZoneName,
+)
 from companion.sessions.schemas import HttpsUrl
 
 
@@ -29,6 +37,32 @@ class MaterialLinkIn(BaseModel):
     material_url: HttpsUrl = ""
 
 
+class AnswerIn(BaseModel):
+    """The expert's answer to the invitation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Literal["confirm", "decline"]
+
+
+class TalkIn(BaseModel):
+    """What the expert tells about their talk: its title, an abstract and a short bio."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: RequiredText
+    abstract: LongText = ""
+    bio: LongText = ""
+
+
+class TimeZoneIn(BaseModel):
+    """The zone the expert reads times in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: TimeZoneName
+
+
 class RemindersIn(BaseModel):
     """Whether the expert gets the session's reminders."""
 
@@ -48,6 +82,11 @@ class ExpertOut(BaseModel):
     email: str
     language: str
     reminders: bool
+    #: "invited", "confirmed" or "declined".
+    status: str
+    responded_at: datetime | None
+    bio: str
+    timezone: str
     invited_at: datetime | None
     seen_at: datetime | None
     active: bool
@@ -74,6 +113,7 @@ class AgendaLineOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     speaker_name: str
+    speaker_bio: str = ""
     description: str
     material_url: str
     materials: list[MaterialOut] = Field(default_factory=list)
