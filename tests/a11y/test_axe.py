@@ -145,6 +145,18 @@ PAGES: dict[str, list[Visit] | NotAPage] = {
     "digest.digest": [Visit(FACILITATOR, lambda s: f"/sessions/{s.past}/digest")],
     "digest.preview_html": NotAPage("an email's HTML part, shown as it will be sent"),
     "digest.send_now": [Visit(FACILITATOR, lambda s: f"/sessions/{s.past}/digest/send")],
+    "sessions.edit_agenda": [Visit(FACILITATOR, lambda s: f"/agenda/{s.talk_item}/edit")],
+    "experts.talk_page": [Visit(FACILITATOR, lambda s: f"/agenda/{s.talk_item}/expert")],
+    "experts.expert_page": [
+        Visit(NEWCOMER, lambda s: f"/x/{s.expert_token}"),
+        Visit(NEWCOMER, lambda s: "/x/not-a-real-link", status=404),
+    ],
+    "experts.panel_agenda": [Visit(PARTICIPANT, lambda s: f"/panel/sessions/{s.session}/agenda")],
+    "experts.agenda_part": NotAPage("a part of the side panel's agenda, fetched by its script"),
+    "experts.expert_calendar_file": NotAPage("a calendar file (.ics)"),
+    "experts.expert_join": REDIRECT,
+    "experts.expert_material": NotAPage("a talk's material file"),
+    "experts.material": NotAPage("a talk's material file"),
     "zoom.connection": [Visit(FACILITATOR, lambda s: "/integrations/zoom/connection")],
     "zoom.meeting": [Visit(FACILITATOR, lambda s: f"/integrations/zoom/sessions/{s.zoom_session}")],
     "zoom.app_home": [
