@@ -10,12 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from companion.core.schema_types import (
     Checkbox,
     Email,
+    HttpsUrl,
     Language,
     LongText,
     RequiredText,
     TimeZoneName,
 )
-from companion.sessions.schemas import HttpsUrl
 
 
 class ExpertIn(BaseModel):
