@@ -61,12 +61,13 @@ def talk_context(config: Config, expert: Expert) -> dict[str, Any]:
     }
 
 
-def expert_calendar(config: Config, expert: Expert) -> Attachment:
+def expert_calendar(config: Config, expert: Expert, *, method: str = "PUBLISH") -> Attachment:
     """The session as a calendar entry (the session's UID and SEQUENCE, as participants'
-    calendars hold it) with the expert's slot and page link; call in their locale."""
+    calendars hold it) with the expert's slot and page link; call in their locale.
+    `method` CANCEL removes it from their calendar (a cancelled session)."""
     context = talk_context(config, expert)
     slot, zone = context["slot"], context["timezone"]
-    entry = calendar_entry(config, context["session"], context["page_url"])
+    entry = calendar_entry(config, context["session"], context["page_url"], attendee=expert.email)
     description = _(
         "Your expert talk: %(title)s, about %(start)s–%(end)s (%(zone)s).\n"
         "Your page (join, material, reminders): %(url)s",
@@ -76,8 +77,8 @@ def expert_calendar(config: Config, expert: Expert) -> Attachment:
         zone=zone.replace("_", " "),
         url=context["page_url"],
     )
-    ics = build_calendar([replace(entry, description=description)])
-    return Attachment("kollega.ics", "text/calendar; method=PUBLISH", ics.decode())
+    ics = build_calendar([replace(entry, description=description)], method=method)
+    return Attachment("kollega.ics", f"text/calendar; method={method}", ics.decode())
 
 
 def _render(name: str, subject: str, context: dict[str, Any]) -> RenderedMail:

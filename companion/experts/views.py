@@ -27,6 +27,7 @@ from companion.core.db import get_db, utcnow
 from companion.core.errors import Conflict, Invalid
 from companion.core.validation import submit_form
 from companion.experts import (
+    changes,  # noqa: F401 - registers the experts' schedule-change emails with sessions
     expert_views,  # noqa: F401 - registers the expert's own pages
     materials,
     operations,

@@ -181,3 +181,37 @@ def test_a_link_for_one_talk_cannot_answer_or_describe_another(
     old = browser.post(f"/x/{other_token}/answer", data={"answer": "confirm"})
     assert old.status_code == 410
     assert other.expert().status == "invited"
+
+
+def test_a_moved_and_a_cancelled_session_reach_the_expert_with_the_calendar_entry(
+    app: Flask,
+    talk: Talk,
+    use_smtp: SmtpServer,  # noqa: F811
+) -> None:
+    token = talk.invite(language="en")
+    run_worker(app)  # the invitation
+    facilitator = talk.world.client("facilitator")
+    new_day = (talk.session.starts_at + timedelta(days=7)).astimezone(ZoneInfo("Europe/Helsinki"))
+    form = {"date": new_day.date().isoformat(), "start_time": "13:00", "confirm": "yes"}
+    assert facilitator.post(f"/sessions/{talk.session.id}/edit", data=form).status_code == 303
+    run_worker(app)
+    moved = by_recipient(use_smtp, "New time for your expert talk")["eeva@asiantuntija.fi"]
+    assert len(moved) == 1
+    text, html = parts(moved[0])
+    assert "13:00" in text and "was " in text and f"/x/{token}" in text and f"/x/{token}" in html
+    ics = next(p for p in moved[0].walk() if p.get_content_type() == "text/calendar")
+    event = next(iter(Calendar.from_ical(ics.get_content()).walk("VEVENT")))
+    assert event.decoded("dtstart").astimezone(ZoneInfo("Europe/Helsinki")).hour == 13
+    assert int(event["sequence"]) >= 1
+
+    assert facilitator.post(f"/sessions/{talk.session.id}/cancel").status_code == 303
+    run_worker(app)
+    cancelled = by_recipient(use_smtp, "Cancelled:")["eeva@asiantuntija.fi"]
+    assert len(cancelled) == 1
+    ics = next(p for p in cancelled[0].walk() if p.get_content_type() == "text/calendar")
+    calendar = Calendar.from_ical(ics.get_content())
+    assert str(calendar["method"]) == "CANCEL"
+    assert str(next(iter(calendar.walk("VEVENT")))["status"]) == "CANCELLED"
+    # A cancelled session takes no answers.
+    answer = app.test_client().post(f"/x/{token}/answer", data={"answer": "confirm"})
+    assert answer.status_code == 409
