@@ -19,7 +19,7 @@ from companion.core.errors import Invalid
 from companion.core.i18n import common_timezones
 from companion.core.security import csrf_exempt
 from companion.core.validation import form_data, parse
-from companion.experts import materials, operations, public, sniff
+from companion.experts import mail, materials, operations, public, sniff
 from companion.experts.blueprint import bp
 from companion.experts.files import receive_upload, serve_material, upload_status
 from companion.experts.links import ExpertLinkInvalid, resolve_expert_token
@@ -240,6 +240,7 @@ def expert_answer(token: str) -> ResponseReturnValue:
     db = get_db()
     data = parse(AnswerIn, form_data(request.form))
     operations.answer_invitation(db, expert, data.answer)
+    mail.queue_answer_notice(db, _config(), expert)
     db.commit()
     if data.answer == "confirm":
         flash(_("Thank you! The organisers see that you are coming."))

@@ -181,3 +181,48 @@ def queue_expert_reminders(
         )
         queued += message is not None
     return queued
+
+
+def queue_answer_notice(db: Db, config: Config, expert: Expert) -> int:
+    """Tell the programme's facilitators (not observers) that the expert confirmed or declined;
+    once per answer. Returns how many emails were queued."""
+    item = expert.agenda_item
+    session = item.session
+    programme = session.group.programme
+    stamp = expert.responded_at.strftime("%Y%m%d%H%M%S") if expert.responded_at else ""
+    queued = 0
+    for role in programme.roles:
+        if role.role == "observer":
+            continue
+        facilitator = role.facilitator
+        with force_locale(facilitator.language or programme.language):
+            when = local_datetime(session.starts_at, programme.timezone, "EEE d.M.yyyy HH:mm")
+            values = {"name": expert.name, "session": session.title, "when": when}
+            subject = (
+                _("%(name)s confirmed the expert talk: %(session)s, %(when)s", **values)
+                if expert.status == "confirmed"
+                else _("%(name)s cannot give the expert talk: %(session)s, %(when)s", **values)
+            )
+            context = {
+                "expert": expert,
+                "item": item,
+                "session": session,
+                "programme": programme,
+                "facilitator": facilitator,
+                "talk_url": config.external_url(f"/agenda/{item.id}/expert"),
+            }
+            text = render_template("experts/email/answer.txt", **context)
+            html = render_template("experts/email/answer.html", subject=subject, **context)
+        message = queue_mail(
+            db,
+            to_address=facilitator.email,
+            to_name=facilitator.name,
+            subject=subject,
+            text_body=text,
+            html_body=html,
+            kind="expert_answer",
+            programme_id=programme.id,
+            dedupe_key=f"expert-answer-{expert.id}-{facilitator.id}-{expert.status}-{stamp}",
+        )
+        queued += message is not None
+    return queued

@@ -116,11 +116,19 @@ def test_a_declining_expert_leaves_the_agenda_and_gets_no_reminder(
     db: Db,
     world: World,
     make_session: Any,
+    use_smtp: SmtpServer,  # noqa: F811
 ) -> None:
     soon = make_talk(app, db, world, make_session, starts_in=timedelta(hours=20))
     token = soon.invite(language="en")
     expert = app.test_client()
     assert expert.post(f"/x/{token}/answer", data={"answer": "decline"}).status_code == 303
+    # The facilitators hear of it by email, with the way to the talk's page.
+    run_worker(app)
+    told = by_recipient(use_smtp)[world.facilitator.email.lower()]
+    answer = next(m for m in told if "Eeva Asiantuntija" in str(m["Subject"]))
+    text, html = parts(answer)
+    assert "eeva@asiantuntija.fi" in text and f"/agenda/{soon.item.id}/expert" in text
+    assert f"/agenda/{soon.item.id}/expert" in html and f"/x/{token}" not in text
     assert soon.expert().status == "declined"
     assert _agenda_talk(soon)["speaker_name"] == ""
     page = world.client("facilitator").get(f"/agenda/{soon.item.id}/expert")
@@ -129,9 +137,11 @@ def test_a_declining_expert_leaves_the_agenda_and_gets_no_reminder(
     # A declined talk cannot be described, and no reminder goes to them.
     refused = expert.post(f"/x/{token}/talk", data={"title": "Something"})
     assert refused.status_code == 409
+    reminded = by_recipient(use_smtp, "Reminder")  # the worker's due reminders: members only
+    assert "eeva@asiantuntija.fi" not in reminded and len(reminded) == 3
     with app.app_context():
         db.rollback()
-        assert send_due_reminders(db, soon.session.starts_at - timedelta(hours=20)) == 3
+        assert send_due_reminders(db, soon.session.starts_at - timedelta(hours=20)) == 0
         db.commit()
     # They can come after all: their name is back on the slot.
     assert expert.post(f"/x/{token}/answer", data={"answer": "confirm"}).status_code == 303
