@@ -3,7 +3,8 @@
 `gather.py` reads the database into these dataclasses once per session; `build_digest`
 decides, per person, what goes in: the plenary notes, their own breakout group's notes (other
 groups' only when shared to the plenary), their action items, contact requests waiting for
-them, new mutual contacts with the details the other chose to share, and the next session.
+them, new mutual contacts with the details the other chose to share, whom in their breakout
+groups they might talk with about what, and the next session.
 """
 
 from __future__ import annotations
@@ -104,6 +105,15 @@ class ContactLine:
 
 
 @dataclass(frozen=True)
+class TalkLine:
+    """ "You might talk with `name` about `themes`": someone of the recipient's breakout group
+    whose offers and needs fit theirs, both having chosen to show them (`companion.needs`)."""
+
+    name: str
+    themes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class NextSession:
     """The recipient's next session, with their personal join link."""
 
@@ -144,6 +154,7 @@ class DigestInput:
     preferences_url: str = ""
     notes_url: str = ""
     contacts_url: str = ""
+    talk_hints: Sequence[TalkLine] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +175,7 @@ class DigestContent:
     preferences_url: str
     notes_url: str
     contacts_url: str
+    talk_hints: tuple[TalkLine, ...] = ()
 
     @property
     def has_notes(self) -> bool:
@@ -201,4 +213,5 @@ def build_digest(data: DigestInput) -> DigestContent:
         preferences_url=data.preferences_url,
         notes_url=data.notes_url,
         contacts_url=data.contacts_url,
+        talk_hints=tuple(data.talk_hints),
     )

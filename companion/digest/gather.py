@@ -27,9 +27,11 @@ from companion.digest.content import (
     Recipient,
     SessionFacts,
     SpaceNotes,
+    TalkLine,
 )
 from companion.digest.links import personal_urls
 from companion.digest.topics import topics_for_digest
+from companion.needs.operations import hints_for, showing
 from companion.notes import membership
 from companion.notes.markdown import render_markdown
 from companion.notes.models import ActionItem, NoteItem, NoteSpace
@@ -199,6 +201,7 @@ def digest_inputs(
                 mutual[me].append(_contact_line(other, contact.kind, preferences.get(other.id)))
 
     links = _join_links(db, people)
+    shown = showing(db, ids)
     upcoming = next_session_of(session)
     agenda = tuple(item.title for item in upcoming.agenda if item.title) if upcoming else ()
     inputs = []
@@ -254,9 +257,25 @@ def digest_inputs(
                 preferences_url=preferences_url,
                 notes_url=notes_url,
                 contacts_url=contacts_url,
+                talk_hints=_talk_lines(db, session, person) if person.id in shown else [],
             )
         )
     return inputs
+
+
+def _talk_lines(db: Db, session: Session, person: Participant) -> list[TalkLine]:
+    """Whom of the person's breakout groups in the session they might talk with about what
+    (only people who, like them, chose to show their offers and needs)."""
+    ids: set[int] = set()
+    for group_id in membership.own_breakout_groups(db, session, person.id):
+        ids |= membership.group_members_of(db, session, group_id)
+    ids.discard(person.id)
+    if not ids:
+        return []
+    others = db.scalars(
+        select(Participant).where(Participant.id.in_(ids)).order_by(Participant.name)
+    ).all()
+    return [TalkLine(name=h.name, themes=h.themes) for h in hints_for(db, person, others)]
 
 
 def _join_links(db: Db, people: list[Participant]) -> dict[int, JoinLink]:

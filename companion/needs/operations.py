@@ -169,6 +169,21 @@ def profile_of(participant: Participant) -> Profile:
     )
 
 
+def showing(db: Db, participant_ids: Iterable[int]) -> set[int]:
+    """Of `participant_ids`, those who chose to show their offers and needs (one query, for
+    the digest's many recipients)."""
+    ids = list(participant_ids)
+    if not ids:
+        return set()
+    return set(
+        db.scalars(
+            select(ParticipantNeeds.participant_id).where(
+                ParticipantNeeds.participant_id.in_(ids), ParticipantNeeds.shown.is_(True)
+            )
+        )
+    )
+
+
 def hints_for(
     db: Db, participant: Participant, others: Iterable[Participant], language: str | None = None
 ) -> list[TalkHint]:
