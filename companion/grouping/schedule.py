@@ -57,6 +57,8 @@ FIRST_PHASE = 0.8
 PORTFOLIO = 2
 #: Seed offset between the searches of the portfolio (the first uses the problem's seed).
 PORTFOLIO_SEED_STEP = 7_919
+#: Share of the needs weight in phase one: none, so that phase one (repeats first) searches
+#: exactly as without offers and needs, and needs count only among schedules of its R.
 NEEDS_FIRST_PHASE = 0.0
 
 

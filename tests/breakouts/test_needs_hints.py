@@ -107,3 +107,25 @@ def test_summary_email_line_in_both_languages(app: Flask, db: Db, world: World) 
     with app.test_request_context():
         content, email = preview_digest(db, config, world.session, aino, missed=False)
     assert content.talk_hints == () and "Voisit jutella" not in email.text
+
+
+def test_a_contact_with_someone_who_fits_suggests_the_kind(
+    app: Flask, db: Db, world: World
+) -> None:
+    aino, bertta, cecilia = world.person("aino"), world.person("bertta"), world.person("cecilia")
+    _set(app, db, aino, needs=("pricing",), offers=("it",))
+    _set(app, db, bertta, offers=("pricing",))  # helps Aino: a customer relationship
+    _set(app, db, cecilia, offers=("pricing",), needs=("it",))  # both ways: business partners
+    client = world.client("aino")
+    page = client.get(f"/me/contacts?person_id={bertta.id}").get_data(as_text=True)
+    assert f'<option value="{bertta.id}" selected>' in page
+    assert '<input type="radio" name="kind" value="customer" checked>' in page
+    assert "data-suggested-kinds" in page
+    page = client.get(f"/me/contacts?person_id={cecilia.id}").get_data(as_text=True)
+    assert '<input type="radio" name="kind" value="business" checked>' in page
+    # Nothing suggested for someone who does not show theirs, or who is not a candidate.
+    _set(app, db, bertta, offers=("pricing",), shown=False)
+    page = client.get(f"/me/contacts?person_id={bertta.id}").get_data(as_text=True)
+    assert '<input type="radio" name="kind" value="customer" checked>' not in page
+    page = client.get(f"/me/contacts?person_id={world.olli.id}").get_data(as_text=True)
+    assert f'value="{world.olli.id}"' not in page
