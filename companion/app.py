@@ -124,6 +124,7 @@ BLUEPRINT_MODULES = (
     "companion.digest.views",
     "companion.experts.views",
     "companion.experts.api",
+    "companion.needs.views",
 )
 
 

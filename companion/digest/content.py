@@ -3,7 +3,8 @@
 `gather.py` reads the database into these dataclasses once per session; `build_digest`
 decides, per person, what goes in: the plenary notes, their own breakout group's notes (other
 groups' only when shared to the plenary), their action items, contact requests waiting for
-them, new mutual contacts with the details the other chose to share, and the next session.
+them, new mutual contacts with the details the other chose to share, whom in their breakout
+groups they might talk with about what, and the next session.
 """
 
 from __future__ import annotations
@@ -116,6 +117,15 @@ class TalkLine:
 
 
 @dataclass(frozen=True)
+class HintLine:
+    """ "You might talk with `name` about `themes`": someone of the recipient's breakout group
+    whose offers and needs fit theirs, both having chosen to show them (`companion.needs`)."""
+
+    name: str
+    themes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class NextSession:
     """The recipient's next session, with their personal join link."""
 
@@ -157,6 +167,7 @@ class DigestInput:
     notes_url: str = ""
     contacts_url: str = ""
     talks: Sequence[TalkLine] = ()
+    talk_hints: Sequence[HintLine] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +190,7 @@ class DigestContent:
     contacts_url: str
     #: The session's expert talks with their material.
     talks: tuple[TalkLine, ...] = ()
+    talk_hints: tuple[HintLine, ...] = ()
 
     @property
     def has_notes(self) -> bool:
@@ -217,4 +229,5 @@ def build_digest(data: DigestInput) -> DigestContent:
         notes_url=data.notes_url,
         contacts_url=data.contacts_url,
         talks=tuple(data.talks),
+        talk_hints=tuple(data.talk_hints),
     )

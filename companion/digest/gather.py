@@ -22,6 +22,7 @@ from companion.digest.content import (
     ActionLine,
     ContactLine,
     DigestInput,
+    HintLine,
     NextSession,
     NoteLine,
     Recipient,
@@ -34,6 +35,7 @@ from companion.digest.topics import topics_for_digest
 from companion.experts.materials import materials_of
 from companion.experts.models import Material
 from companion.experts.public import material_target
+from companion.needs.operations import hints_for, showing
 from companion.notes import membership
 from companion.notes.markdown import render_markdown
 from companion.notes.models import ActionItem, NoteItem, NoteSpace
@@ -203,6 +205,7 @@ def digest_inputs(
                 mutual[me].append(_contact_line(other, contact.kind, preferences.get(other.id)))
 
     links = _join_links(db, people)
+    shown = showing(db, ids)
     upcoming = next_session_of(session)
     agenda = (
         tuple(_agenda_title(item) for item in upcoming.agenda if item.title) if upcoming else ()
@@ -268,6 +271,7 @@ def digest_inputs(
                 notes_url=notes_url,
                 contacts_url=contacts_url,
                 talks=_talks(talk_items, files, file_urls),
+                talk_hints=_hint_lines(db, session, person) if person.id in shown else [],
             )
         )
     return inputs
@@ -294,6 +298,21 @@ def _talks(items: list[AgendaItem], files: list[Material], urls: list[str]) -> l
                 TalkLine(item.title, item.speaker_name, item.duration_minutes, tuple(links))
             )
     return talks
+
+
+def _hint_lines(db: Db, session: Session, person: Participant) -> list[HintLine]:
+    """Whom of the person's breakout groups in the session they might talk with about what
+    (only people who, like them, chose to show their offers and needs)."""
+    ids: set[int] = set()
+    for group_id in membership.own_breakout_groups(db, session, person.id):
+        ids |= membership.group_members_of(db, session, group_id)
+    ids.discard(person.id)
+    if not ids:
+        return []
+    others = db.scalars(
+        select(Participant).where(Participant.id.in_(ids)).order_by(Participant.name)
+    ).all()
+    return [HintLine(name=h.name, themes=h.themes) for h in hints_for(db, person, others)]
 
 
 def _join_links(db: Db, people: list[Participant]) -> dict[int, JoinLink]:

@@ -22,6 +22,8 @@ from companion.accounts.operations import can_manage_programme, grant_programme
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.core.jobs import periodic
+from companion.needs.operations import set_needs, themes_of
+from companion.needs.schemas import NEEDS_FIELDS, NeedsFields
 from companion.privacy.models import AuditEntry, Consent
 from companion.programmes.importing import (
     FIELDS,
@@ -51,7 +53,7 @@ from companion.programmes.schemas import (
 )
 
 #: Version of the consent text on the intake survey and interest form; bump when it changes.
-CONSENT_VERSION = "2026-11-v1"
+CONSENT_VERSION = "2026-11-v2"
 
 
 # --- access -----------------------------------------------------------------------------
@@ -313,9 +315,8 @@ def submit_intake(db: Db, group: Group, data: IntakeIn) -> Participant | None:
     programme = group.programme
     if _email_taken(db, programme, data.email):
         return None
-    participant = Participant(
-        programme_id=programme.id, source="survey", **data.model_dump(exclude={"consent"})
-    )
+    fields = data.model_dump(exclude={"consent", *NEEDS_FIELDS})  # offers and needs: the view
+    participant = Participant(programme_id=programme.id, source="survey", **fields)
     try:
         # Two identical answers sent at once: the unique email decides, the loser is "known".
         with db.begin_nested():
@@ -442,7 +443,12 @@ def preview_import(
     if default_group_id is not None and default_group_id not in groups.values():
         default_group_id = None
     return check_rows(
-        table, clean, groups=groups, existing_emails=existing, default_group_id=default_group_id
+        table,
+        clean,
+        groups=groups,
+        existing_emails=existing,
+        default_group_id=default_group_id,
+        themes=themes_of(db, programme),
     )
 
 
@@ -476,6 +482,8 @@ def commit_import(
             {**check.values, "group_ids": [check.group_id] if check.group_id else []}
         )
         participant = add_participant(db, programme, data, source="import")
+        if check.offers or check.needs:
+            set_needs(db, participant, NeedsFields(offers=check.offers, needs=check.needs))
         if consent_collected:
             record_consent(
                 db, participant, "programme", source="import", text_version="organiser-collected"

@@ -10,6 +10,8 @@ from companion.accounts.identity import require_facilitator
 from companion.core.db import get_db
 from companion.core.security import limiter, rate_limited
 from companion.core.validation import submit_form
+from companion.needs.operations import set_needs
+from companion.needs.schemas import NEEDS_LISTS
 from companion.programmes import operations as ops
 from companion.programmes.blueprint import bp, error_summary
 from companion.programmes.schemas import IntakeIn, InterestIn
@@ -30,12 +32,14 @@ def intake(token: str) -> ResponseReturnValue:
         ), status
 
     def submit(data: IntakeIn) -> ResponseReturnValue:
-        ops.submit_intake(db, group, data)
+        participant = ops.submit_intake(db, group, data)
+        if participant is not None:
+            set_needs(db, participant, data)
         # Thank by the name typed: a known email must not reveal the stored name.
         return render_template("programmes/intake_done.html", group=group, name=data.name)
 
     values, errors, response = submit_form(
-        IntakeIn, submit, defaults={"language": group.programme.language}
+        IntakeIn, submit, lists=NEEDS_LISTS, defaults={"language": group.programme.language}
     )
     if response is not None:
         return response

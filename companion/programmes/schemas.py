@@ -34,6 +34,7 @@ from companion.core.schema_types import (
 )
 from companion.core.schema_types import TimeZoneName as _TimeZoneName
 from companion.meetings.platform import platform_names
+from companion.needs.schemas import NeedsFields
 
 #: C0 control characters except tab and line breaks; PostgreSQL refuses NUL in text columns.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -220,8 +221,9 @@ class ParticipantOut(BaseModel):
     created_at: datetime
 
 
-class IntakeIn(Input):
-    """An answer to a group's intake survey (the public form)."""
+class IntakeIn(NeedsFields, Input):
+    """An answer to a group's intake survey (the public form), with what the person offers
+    and looks for (`companion.needs`)."""
 
     model_config = ConfigDict(extra="ignore")
 

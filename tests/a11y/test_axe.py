@@ -141,6 +141,11 @@ PAGES: dict[str, list[Visit] | NotAPage] = {
         Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/contacts")
     ],
     "digest.me": [Visit(PARTICIPANT, lambda s: "/me")],
+    "needs.my_needs": [Visit(PARTICIPANT, lambda s: "/me/offers-needs")],
+    "needs.themes": [Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/themes")],
+    "needs.participant_needs": [
+        Visit(FACILITATOR, lambda s: f"/participants/{s.participant}/offers-needs")
+    ],
     "digest.personal_link": REDIRECT,
     "digest.digest": [Visit(FACILITATOR, lambda s: f"/sessions/{s.past}/digest")],
     "digest.preview_html": NotAPage("an email's HTML part, shown as it will be sent"),
