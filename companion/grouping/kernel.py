@@ -8,7 +8,7 @@ its work allowance, and says which. Everything that is not per-iteration (constr
 restarts, exact costs, optimality) stays in Python; `solve_weighted` uses `mdgp_steps` the same
 way. `warmup.py` compiles both ahead of the first search.
 
-The compiled functions stay together in this one file on purpose: numba caches each one next
+Long because the compiled functions stay together in this one file on purpose: numba caches each one next
 to the file that defines it and checks only that file for changes, so a helper such as `_below`
 moved to another module could change without its callers being recompiled (numba's documented
 cache limitation), and stale machine code would run.
