@@ -17,6 +17,7 @@ from companion.core.events import current_seq
 from companion.core.live import live_origin
 from companion.core.validation import form_data, parse
 from companion.notes import access, action_items, channel, note_items, payloads, sharing, summary
+from companion.notes import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.notes.models import ActionItem, NoteSpace
 from companion.notes.schemas import (
     ActionIn,

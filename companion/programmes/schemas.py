@@ -113,6 +113,24 @@ class ProgrammePatch(Input):
     ends_on: date | None = None
 
 
+class ProgrammeCopyIn(Input):
+    """A copy of a programme for its next round: a new name and dates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: RequiredText
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    @field_validator("ends_on")
+    @classmethod
+    def _dates_in_order(cls, value: date | None, info: ValidationInfo) -> date | None:
+        starts_on = info.data.get("starts_on")
+        if value and starts_on and value < starts_on:
+            raise kollega_error(_("The programme cannot end before it starts."))
+        return value
+
+
 class ProgrammeOut(BaseModel):
     """A programme as the API shows it."""
 

@@ -26,8 +26,9 @@ from companion.meetings.platform import (
     platform_names,
 )
 from companion.privacy.models import Consent
-from companion.programmes import import_views, public_views  # noqa: F401  (their pages)
+from companion.programmes import import_views, public_views, round_views  # noqa: F401  (their pages)
 from companion.programmes import operations as ops
+from companion.programmes import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.programmes.blueprint import bp, error_summary
 from companion.programmes.models import Participant, Programme
 from companion.programmes.platform_choice import require_ready_platform
