@@ -114,6 +114,7 @@ BLUEPRINT_MODULES = (
     "companion.notes.views",
     "companion.contacts.views",
     "companion.digest.views",
+    "companion.privacy.views",
 )
 
 

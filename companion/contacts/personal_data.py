@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
 
 from companion.contacts.models import FollowUpContact, ParticipantPreferences
-from companion.core.db import Db
+from companion.core.db import Db, utcnow
 from companion.privacy.registry import Section, register_personal_data
 
 
@@ -121,10 +121,23 @@ def identifying_contacts(db: Db, participant_id: int) -> list[str]:
     return [preferences.phone, preferences.website, preferences.linkedin]
 
 
+def stop_sharing(db: Db, participant_id: int) -> None:
+    """The consent to share contact details was withdrawn: nothing is shared any more."""
+    preferences = db.get(ParticipantPreferences, participant_id)
+    if preferences is not None:
+        preferences.share_email = False
+        preferences.share_phone = False
+        preferences.share_website = False
+        preferences.share_linkedin = False
+        preferences.updated_at = utcnow()
+        db.flush()
+
+
 register_personal_data(
     "contacts",
     tables=("follow_up_contact", "participant_preferences"),
     export_participant=export_contacts,
     erase_participant=erase_contacts,
     identifying_texts=identifying_contacts,
+    withdraw_consent={"contact_sharing": stop_sharing},
 )

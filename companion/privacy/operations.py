@@ -7,18 +7,22 @@ from collections.abc import Iterable
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
-from companion.contacts.models import ParticipantPreferences
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, NotFound
 from companion.privacy.audit import record_audit
 from companion.privacy.erasure import erase_participant
 from companion.privacy.models import Consent, EmailOptOut
+from companion.privacy.registry import consent_withdrawals
 from companion.programmes.models import Participant
 
 #: The outbox kind of the summary email after each session.
 SUMMARY_EMAIL = "digest"
-#: Consents a participant withdraws here; withdrawing "programme" means leaving: erasure.
-WITHDRAWABLE = frozenset({"contact_sharing"})
+
+
+def withdrawable() -> frozenset[str]:
+    """Consents a participant withdraws on their page (packages register them); withdrawing
+    the one to take part ("programme") means leaving: erasure."""
+    return frozenset(consent_withdrawals())
 
 
 def wants_summary_email(db: Db, participant: Participant) -> bool:
@@ -74,23 +78,19 @@ def consents_of(db: Db, participant: Participant) -> list[Consent]:
 def withdraw_consent(db: Db, participant: Participant, consent_id: int) -> Consent:
     """Withdraw one of the person's consents and stop what it allowed.
 
-    Sharing details with contacts stops (nothing is shared any more). The consent to take
-    part is not withdrawn here: without it nothing may be kept, so that is erasure.
+    The package owning the purpose stops what it allowed (contacts: nothing is shared any
+    more). The consent to take part is not withdrawn here: without it nothing may be kept, so
+    that is erasure.
     """
     consent = db.get(Consent, consent_id)
     if consent is None or consent.participant_id != participant.id:
         raise NotFound(_("No such consent."))
     if consent.withdrawn_at is not None:
         return consent
-    if consent.purpose not in WITHDRAWABLE:
+    stop = consent_withdrawals().get(consent.purpose)
+    if stop is None:
         raise Conflict(_("Withdrawing this consent means erasing your data."))
-    preferences = db.get(ParticipantPreferences, participant.id)
-    if preferences is not None:
-        preferences.share_email = False
-        preferences.share_phone = False
-        preferences.share_website = False
-        preferences.share_linkedin = False
-        preferences.updated_at = utcnow()
+    stop(db, participant.id)
     consent.withdrawn_at = utcnow()
     record_audit(
         db,

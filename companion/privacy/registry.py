@@ -27,6 +27,8 @@ A package registers its share once, at import (beside its views, as jobs are reg
   that no foreign key shows (the board's votes are keyed "p:<id>"). A person who took part in
   nothing (no row anywhere refers to them, no package says so) is deleted outright instead of
   being kept as an anonymous stand-in.
+- `withdraw_consent` maps a consent purpose the package owns to what stops when the person
+  withdraws it, `(db, participant_id) -> None` (contacts: nothing is shared any more).
 - `tables` names the tables holding participant references or their text; a test checks that
   every table with a foreign key to `participant` (or an email column) is named by someone.
 """
@@ -62,6 +64,7 @@ EraseParticipant = Callable[[Db, int], None]
 EraseProgramme = Callable[[Db, int], None]
 IdentifyingTexts = Callable[[Db, int], Sequence[str]]
 TookPart = Callable[[Db, int], bool]
+WithdrawConsent = Callable[[Db, int], None]
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class PersonalData:
     erase_programme: EraseProgramme | None = None
     identifying_texts: IdentifyingTexts | None = None
     took_part: TookPart | None = None
+    withdraw_consent: Mapping[str, WithdrawConsent] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, PersonalData] = {}
@@ -89,6 +93,7 @@ def register_personal_data(
     erase_programme: EraseProgramme | None = None,
     identifying_texts: IdentifyingTexts | None = None,
     took_part: TookPart | None = None,
+    withdraw_consent: Mapping[str, WithdrawConsent] | None = None,
 ) -> PersonalData:
     """Register (or replace, on re-import) a package's share of the personal data."""
     entry = PersonalData(
@@ -99,6 +104,7 @@ def register_personal_data(
         erase_programme=erase_programme,
         identifying_texts=identifying_texts,
         took_part=took_part,
+        withdraw_consent=dict(withdraw_consent or {}),
     )
     _REGISTRY[key] = entry
     return entry
@@ -112,3 +118,12 @@ def contributions() -> list[PersonalData]:
 def covered_tables() -> set[str]:
     """The tables some package has declared it exports and erases."""
     return {table for entry in _REGISTRY.values() for table in entry.tables}
+
+
+def consent_withdrawals() -> dict[str, WithdrawConsent]:
+    """Consent purposes a person may withdraw on their own page, and what each one stops."""
+    return {
+        purpose: stop
+        for entry in _REGISTRY.values()
+        for purpose, stop in entry.withdraw_consent.items()
+    }

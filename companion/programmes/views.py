@@ -25,6 +25,7 @@ from companion.meetings.platform import (
     platform_missing_settings,
     platform_names,
 )
+from companion.privacy.audit import record_audit
 from companion.privacy.models import Consent
 from companion.programmes import import_views, public_views, round_views  # noqa: F401  (their pages)
 from companion.programmes import operations as ops
@@ -226,6 +227,16 @@ def participants(programme_id: int) -> str:
             or query in p.company.lower()
             or query in p.industry.lower()
         ]
+    db = get_db()
+    record_audit(
+        db,
+        "participants.view",
+        organisation_id=programme.organisation_id,
+        facilitator=facilitator,
+        programme_id=programme.id,
+        count=len(people),
+    )
+    db.commit()
     return render_template(
         "programmes/participants.html", programme=programme, people=people, query=query
     )
@@ -291,7 +302,18 @@ def new_participant(programme_id: int) -> ResponseReturnValue:
 def edit_participant(participant_id: int) -> ResponseReturnValue:
     """Change a participant's details or groups."""
     facilitator = require_facilitator()
-    participant = ops.get_participant(get_db(), facilitator, participant_id)
+    db = get_db()
+    participant = ops.get_participant(db, facilitator, participant_id)
+    if request.method == "GET":
+        record_audit(
+            db,
+            "participant.view",
+            organisation_id=participant.programme.organisation_id,
+            facilitator=facilitator,
+            programme_id=participant.programme_id,
+            participant_id=participant.id,
+        )
+        db.commit()
     return _participant_form(participant.programme, participant)
 
 
