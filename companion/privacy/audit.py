@@ -31,6 +31,7 @@ ACTION_LABELS: dict[str, Any] = {
     "participants.view": _l("Viewed the participant list"),
     "participant.view": _l("Viewed a participant"),
     "participant.export": _l("Exported a participant's data"),
+    "participant.download": _l("A participant downloaded their data"),
     "participant.remove": _l("Removed a participant"),
     "participant.erase": _l("A participant erased their data"),
     "participants.import": _l("Imported participants"),

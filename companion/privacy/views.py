@@ -105,7 +105,16 @@ def my_data_json() -> ResponseReturnValue:
     participant = _participant()
     if participant is None:
         return _who_are_you()
-    gathered = export.export_participant(get_db(), participant)
+    db = get_db()
+    gathered = export.export_participant(db, participant)
+    audit.record_audit(
+        db,
+        "participant.download",
+        organisation_id=participant.programme.organisation_id,
+        participant_id=participant.id,
+        programme_id=participant.programme_id,
+    )
+    db.commit()
     return Response(
         export.export_json(gathered),
         mimetype="application/json",
