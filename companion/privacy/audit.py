@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from companion.accounts.models import Facilitator
 from companion.core.db import Db, utcnow
@@ -110,7 +110,9 @@ def audit_actions(db: Db, organisation_id: int) -> list[str]:
     """The actions the organisation's log holds, and the known ones, sorted."""
     found = set(
         db.scalars(
-            select(distinct(AuditEntry.action)).where(AuditEntry.organisation_id == organisation_id)
+            select(AuditEntry.action)
+            .where(AuditEntry.organisation_id == organisation_id)
+            .distinct()
         )
     )
     return sorted(found | set(ACTION_LABELS))

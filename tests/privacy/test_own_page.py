@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from companion.contacts.models import ParticipantPreferences
 from companion.core.db import Db
+from companion.core.mail import OutboxMessage
 from companion.privacy.models import AuditEntry, Consent, EmailOptOut
 from companion.programmes.models import ERASED, Participant
 from tests.privacy.conftest import EMAIL, NAME, PHONE, PRIVATE_TEXTS, SHARED_TOPIC, World, enter_as
@@ -115,3 +116,21 @@ def test_erasing_myself_needs_the_word_and_ends_my_links(
     assert client.get("/me/data").status_code == 401
     actions = list(db.scalars(select(AuditEntry.action)))
     assert "participant.erase" in actions
+
+
+def test_no_summary_email_after_opting_out(app: Flask, db: Db, world: World, client: Any) -> None:
+    from companion.digest.operations import send_digest
+    from companion.sessions.models import Session
+
+    enter_as(app, db, client, world.hannele)
+    client.post("/me/data/summary-email", data={"summary_email": "off"})
+    with app.app_context():
+        session = db.get_one(Session, world.session.id)
+        assert send_digest(db, app.extensions["companion.config"], session) == 2
+        db.commit()
+        digests = db.scalars(
+            select(OutboxMessage.to_address).where(
+                OutboxMessage.kind == "digest", OutboxMessage.dedupe_key.is_not(None)
+            )
+        ).all()
+    assert sorted(digests) == ["bob@example.fi", "carol@example.fi"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -16,7 +16,7 @@ from companion.privacy.retention import add_months, run_retention
 from companion.programmes.models import ERASED, Participant, Programme
 from tests.privacy.conftest import EMAIL, NAME, PHONE, World, traces
 
-NOW = datetime(2027, 12, 20, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2027, 12, 20, 9, 0, tzinfo=UTC)
 
 
 def _config(app: Flask) -> Config:
@@ -42,7 +42,7 @@ def test_warned_thirty_days_before_then_erased(app: Flask, db: Db, world: World)
     # Ended 15 Jan 2027: due at the start of 16 Jan 2028 in Helsinki (22:00 UTC the day
     # before), so warned from 30 days before that.
     _end_programme(db, world, date(2027, 1, 15))
-    warn_at = datetime(2027, 12, 16, 22, 0, tzinfo=timezone.utc)
+    warn_at = datetime(2027, 12, 16, 22, 0, tzinfo=UTC)
     with app.app_context():
         early = run_retention(db, config, warn_at - timedelta(minutes=1))
         assert early.warned == [] and early.erased == []
