@@ -67,8 +67,12 @@ def _programme_form_context() -> dict[str, Any]:
 def index() -> str:
     """The facilitator's programmes."""
     facilitator = require_facilitator()
-    programmes = visible_programmes(get_db(), facilitator)
-    return render_template("programmes/index.html", programmes=programmes)
+    db = get_db()
+    return render_template(
+        "programmes/index.html",
+        programmes=visible_programmes(db, facilitator, archived=False),
+        archived=visible_programmes(db, facilitator, archived=True),
+    )
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])

@@ -107,6 +107,8 @@ def test_an_archived_programme_is_read_only_and_listed_apart(
     assert db.get(ProgrammeArchive, world.programme.id) is not None
     page = client.get(f"/programmes/{world.programme.id}?lang=en").get_data(as_text=True)
     assert "archived" in page
+    listing = client.get("/programmes?lang=en").get_data(as_text=True)
+    assert listing.index("Archived (1)") < listing.index(world.programme.name)
     refused = client.post(
         f"/programmes/{world.programme.id}/participants/new",
         data={"name": "New Person", "email": "new@example.fi"},
