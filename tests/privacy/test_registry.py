@@ -12,7 +12,8 @@ from companion.core.db import Base
 from companion.privacy.registry import contributions, covered_tables
 
 #: Tables that name people but are not participants' data: facilitators' own accounts and
-#: platform connections, and the audit log (ids only). Anything else must be declared by its package.
+#: platform connections, and the audit log (ids only). Anything else must be declared by its
+#: package.
 NOT_PARTICIPANT_DATA = frozenset(
     {"facilitator", "audit_entry", "organisation", "zoom_connection", "teams_connection"}
 )
