@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from companion.meetings.platform import (
     platform_names,
 )
 from companion.privacy.audit import record_audit
+from companion.privacy.export import export_json, export_participant
 from companion.privacy.models import Consent
 from companion.programmes import import_views, public_views, round_views  # noqa: F401  (their pages)
 from companion.programmes import operations as ops
@@ -319,6 +320,32 @@ def edit_participant(participant_id: int) -> ResponseReturnValue:
         )
         db.commit()
     return _participant_form(participant.programme, participant)
+
+
+@bp.route("/participants/<int:participant_id>/data.json")
+def participant_data(participant_id: int) -> ResponseReturnValue:
+    """Everything held about a participant, for answering their request by other means."""
+    facilitator = require_facilitator()
+    db = get_db()
+    participant = ops.get_participant(db, facilitator, participant_id)
+    document = export_json(export_participant(db, participant))
+    record_audit(
+        db,
+        "participant.export",
+        organisation_id=participant.programme.organisation_id,
+        facilitator=facilitator,
+        programme_id=participant.programme_id,
+        participant_id=participant.id,
+    )
+    db.commit()
+    return Response(
+        document,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="participant-{participant.id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.route("/participants/<int:participant_id>/remove", methods=["POST"])

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from companion.core.db import Db, utcnow
 from companion.core.mail.outbox import OutboxMessage
 from companion.programmes import operations as programme_ops
+from companion.programmes.models import InterestSubmission
 from companion.programmes.schemas import InterestIn
 from companion.sessions.join_links import join_link_for, join_token
 from tests.breakouts.conftest import World
@@ -40,6 +41,7 @@ class Site:
     over_token: str = ""
     zoom_session: int = 0
     cancelled: int = 0
+    interest_id: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -177,7 +179,10 @@ def build_site(
                 name="Iida Innokas", email="iida@example.fi", company="Innokas Oy", consent=True
             ),
         )
+        # The facilitator is their organisation's admin too (the audit log's page).
+        db.merge(world.facilitator).is_admin = True
         db.commit()
+        site.interest_id = db.scalars(select(InterestSubmission.id)).one()
         site.tokens["interest"] = organisation.interest_token
         site.tokens["intake"] = world.group.intake_token
         message = db.scalar(select(OutboxMessage).order_by(OutboxMessage.id))

@@ -34,11 +34,14 @@ def test_views_of_personal_data_are_recorded(
     message = db.scalar(select(OutboxMessage).where(OutboxMessage.to_address == EMAIL))
     assert message is not None
     assert client.get(f"/outbox/{message.id}").status_code == 200
+    download = client.get(f"/participants/{world.hannele.id}/data.json")
+    assert download.status_code == 200 and EMAIL in download.get_data(as_text=True)
     assert _actions(db) == [
         ("participants.view", fid),
         ("participant.view", fid),
         ("interest.view", fid),
         ("outbox.view", fid),
+        ("participant.export", fid),
     ]
     entries = list(db.scalars(select(AuditEntry)))
     assert entries[1].details == {
