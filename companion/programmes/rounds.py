@@ -207,6 +207,9 @@ def archive_programme(db: Db, facilitator: Facilitator, programme: Programme) ->
     if coming_sessions(db, programme):
         raise Conflict(_("The programme still has coming sessions: archive it once they are over."))
     programme.archive = ProgrammeArchive(archived_by_id=facilitator.id, archived_at=utcnow())
+    # Nobody joins a programme that is over (unarchiving leaves the surveys closed).
+    for group in programme.groups:
+        group.intake_open = False
     db.flush()
 
 

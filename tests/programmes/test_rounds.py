@@ -66,6 +66,8 @@ def test_the_interest_list_is_invited_in_one_step(
     assert db.scalar(select(func.count(OutboxMessage.id))) == 2
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "interest.invite"))
     assert entry is not None and entry.details["count"] == 2
+    listing = client.get("/interest?lang=en").get_data(as_text=True)
+    assert listing.count("Invited to eKollega autumn, Group 1") == 2
 
 
 def test_a_copy_has_groups_agenda_and_settings_but_no_people(
@@ -105,6 +107,7 @@ def test_an_archived_programme_is_read_only_and_listed_apart(
     sign_in(client, world.facilitator)
     assert client.post(f"/programmes/{world.programme.id}/archive").status_code == 303
     assert db.get(ProgrammeArchive, world.programme.id) is not None
+    assert [g.intake_open for g in db.get_one(Programme, world.programme.id).groups] == [False]
     page = client.get(f"/programmes/{world.programme.id}?lang=en").get_data(as_text=True)
     assert "archived" in page
     listing = client.get("/programmes?lang=en").get_data(as_text=True)
