@@ -71,6 +71,22 @@ def erase_date(programme: Programme, rules: RetentionRules) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(programme.timezone))
 
 
+def retention_notice(db: Db, config: Config, programme: Programme) -> tuple[str, date] | None:
+    """What the programme page says about its data: ("due", day) when it is to be erased,
+    ("erased", day) once it was; None without an end date."""
+    state = db.get(ProgrammeRetention, programme.id)
+    zone = ZoneInfo(programme.timezone)
+    if state is not None and state.erased_at is not None:
+        return "erased", state.erased_at.astimezone(zone).date()
+    due = erase_date(programme, RetentionRules.of(config))
+    if due is None:
+        return None
+    if state is not None and state.erase_after is not None:
+        later = state.erase_after
+        due = max(due, later if later.tzinfo else later.replace(tzinfo=due.tzinfo))
+    return "due", due.astimezone(zone).date()
+
+
 @dataclass(frozen=True)
 class RetentionRun:
     """What one run did, by programme id."""

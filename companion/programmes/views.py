@@ -28,6 +28,7 @@ from companion.meetings.platform import (
 from companion.privacy.audit import record_audit
 from companion.privacy.export import export_json, export_participant
 from companion.privacy.models import Consent
+from companion.privacy.retention import retention_notice
 from companion.programmes import import_views, public_views, round_views  # noqa: F401  (their pages)
 from companion.programmes import operations as ops
 from companion.programmes import personal_data as _personal_data  # noqa: F401  (registers its share)
@@ -112,6 +113,7 @@ def show(programme_id: int) -> str:
         "programmes/show.html",
         programme=programme,
         upcoming=upcoming_sessions(programme)[:6],
+        retention=retention_notice(db, current_app.extensions["companion.config"], programme),
         group_values={},
         group_errors={},
         group_summary={},

@@ -125,3 +125,12 @@ def test_retention_rules_are_configurable(app: Flask, db: Db, world: World) -> A
     with app.app_context():
         assert run_retention(db, config, NOW).warned == [world.programme.id]
         assert run_retention(db, config, NOW + timedelta(days=5)).erased == [world.programme.id]
+
+
+def test_the_programme_page_tells_when_the_data_goes(
+    app: Flask, db: Db, world: World, client: Any, sign_in: Any
+) -> None:
+    _end_programme(db, world, date(2027, 1, 15))
+    sign_in(client, world.facilitator)
+    page = client.get(f"/programmes/{world.programme.id}?lang=en").get_data(as_text=True)
+    assert "will be deleted on 16.1.2028" in page
