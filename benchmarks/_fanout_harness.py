@@ -31,7 +31,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_port(port: int, timeout: float = 30) -> None:
+def wait_port(port: int, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -68,6 +68,8 @@ def config(
         "live_port": live_port,
         "base_url": "http://127.0.0.1:5000",
         "serve_worker": False,
+        # Every simulated client is the same facilitator: lift the per-person cap.
+        "live_connections_per_person": 100000,
     }
 
 
@@ -90,7 +92,12 @@ def role_web(args: argparse.Namespace) -> None:
 
 
 def role_baseline(args: argparse.Namespace) -> None:
-    """The floor: a bare websockets server; a bare WSGI POST on waitress triggers broadcast()."""
+    """The floor: a bare websockets server; a bare WSGI POST on waitress triggers broadcast().
+
+    With `--redis-url` it takes the product's shape through Redis instead: `--floor-part http`
+    is only the bare WSGI app, publishing each frame on a Redis channel; `--floor-part ws` is
+    only a bare websockets server subscribed to it (run two for two live processes).
+    """
     import logging
 
     from waitress.server import create_server
@@ -117,16 +124,38 @@ def role_baseline(args: argparse.Namespace) -> None:
             ready.set()
             await asyncio.Future()
 
-    threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
-    ready.wait()
+    def push(frame: str) -> None:
+        channel = json.loads(frame)["channel"]
+        targets = subscribers.get(channel, set())
+        loop_holder[0].call_soon_threadsafe(broadcast, set(targets), frame)
+
+    part = getattr(args, "floor_part", "")
+    if part != "http":
+        threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
+        ready.wait()
+    if part == "ws":
+        import redis
+
+        pubsub = redis.Redis.from_url(args.redis_url).pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe("floor")
+        for item in pubsub.listen():
+            push(item["data"].decode())
+        return
+    publisher = None
+    if part == "http":
+        import redis
+
+        publisher = redis.Redis.from_url(args.redis_url)
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length)
         message = json.loads(body)
         frame = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-        targets = subscribers.get(message["channel"], set())
-        loop_holder[0].call_soon_threadsafe(broadcast, set(targets), frame)
+        if publisher is not None:
+            publisher.publish("floor", frame)
+        else:
+            push(frame)
         start_response("200 OK", [("Content-Type", "application/json")])
         return [b'{"ok":true}']
 
@@ -145,28 +174,44 @@ def role_clients(args: argparse.Namespace) -> None:
     async def one(
         index: int, spec: dict[str, Any], opened: asyncio.Event, count: list[int]
     ) -> None:
-        async with connect(spec["url"], compression=None, open_timeout=60, max_queue=None) as ws:
-            if spec["token"]:
-                await ws.send(json.dumps({"type": "auth", "token": spec["token"]}))
-                await ws.recv()
-                await ws.send(
-                    json.dumps(
-                        {"type": "subscribe", "channel": spec["channel"], "since": spec["since"]}
-                    )
-                )
-            else:
-                await ws.send(json.dumps({"type": "subscribe", "channel": spec["channel"]}))
-            while json.loads(await ws.recv())["type"] != "subscribed":
-                pass
-            count[0] += 1
-            if count[0] == len(plan):
-                opened.set()
-            mine = received[index]
-            async for raw in ws:
-                now = time.monotonic()
-                message = json.loads(raw)
-                if message.get("type") == "event":
-                    mine.append((message["seq"], now))
+        # Thousands of handshakes on a busy machine: one may time out or be refused. Try again
+        # (from the last event received) rather than leave the run waiting for it.
+        mine = received[index]
+        counted = False
+        for attempt in range(20):
+            since = mine[-1][0] if mine else spec["since"]
+            try:
+                async with connect(
+                    spec["url"], compression=None, open_timeout=60, max_queue=None
+                ) as ws:
+                    if spec["token"]:
+                        await ws.send(json.dumps({"type": "auth", "token": spec["token"]}))
+                        await ws.recv()
+                        subscribe = {
+                            "type": "subscribe",
+                            "channel": spec["channel"],
+                            "since": since,
+                        }
+                        await ws.send(json.dumps(subscribe))
+                    else:
+                        await ws.send(json.dumps({"type": "subscribe", "channel": spec["channel"]}))
+                    while json.loads(await ws.recv())["type"] != "subscribed":
+                        pass
+                    if not counted:
+                        counted = True
+                        count[0] += 1
+                        if count[0] == len(plan):
+                            opened.set()
+                    async for raw in ws:
+                        now = time.monotonic()
+                        message = json.loads(raw)
+                        if message.get("type") == "event":
+                            mine.append((message["seq"], now))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await asyncio.sleep(0.5 + attempt * 0.5)
 
     async def main() -> None:
         opened = asyncio.Event()
@@ -309,9 +354,10 @@ def measure(
 
 
 def setup_product(
-    instance: Path, database_url: str, boards: int, voters: int
-) -> tuple[list[str], list[dict[str, Any]], dict[str, int]]:
-    """Sessions with boards, a topic each and voters with bearer tokens; tokens for clients."""
+    instance: Path, database_url: str, boards: int, voters: int, clients: int
+) -> tuple[list[str], list[dict[str, Any]], dict[str, Any]]:
+    """Sessions with boards, a topic each and voters with bearer tokens; a live token for each
+    of the `clients` (spread over the boards' channels)."""
     from datetime import timedelta
 
     from sqlalchemy import select
@@ -323,7 +369,7 @@ def setup_product(
     from companion.board.models import Topic
     from companion.board.schemas import TopicIn
     from companion.board.topics import propose_topic
-    from companion.core.db import Base, get_database, upgrade_database, utcnow
+    from companion.core.db import create_missing_schema, get_database, upgrade_database, utcnow
     from companion.core.live import issue_live_token
     from companion.programmes.models import Membership, Participant
     from companion.programmes.operations import create_group, create_programme
@@ -334,7 +380,7 @@ def setup_product(
     app = create_app(config(instance, database_url))
     database = get_database(app)
     upgrade_database(database)
-    Base.metadata.create_all(database.engine)
+    create_missing_schema(database)
     channels: list[str] = []
     grants: list[dict[str, Any]] = []
     with app.app_context(), database.session() as db:
@@ -371,7 +417,15 @@ def setup_product(
             grants.append({"token": participant_token(person, join_link_for(db, person))})
         db.commit()
         topics = {channel_of(t.board): t.id for t in db.scalars(select(Topic)).all()}
-        tokens = {c: issue_live_token(db, Actor(facilitator=facilitator), [c]) for c in channels}
+        # A live token opens one connection: one per client of each channel.
+        per_channel = -(-clients // len(channels)) if channels else 0
+        tokens = {
+            c: [
+                issue_live_token(db, Actor(facilitator=facilitator), [c])
+                for _ in range(per_channel)
+            ]
+            for c in channels
+        }
     for grant in grants:
         grant["topics"] = topics
     return channels, grants, {"tokens": tokens}  # type: ignore[return-value]

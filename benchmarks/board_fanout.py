@@ -4,9 +4,11 @@ Product side: the real app on waitress (votes over HTTP, SQLite or PostgreSQL, e
 bus) and the live server (in the web process with the in-process bus, or `--live-processes 2`
 separate `companion live` processes joined by Redis). Floor: a bare `websockets` server whose
 `broadcast()` is triggered by a bare HTTP POST to a bare WSGI app on the same waitress, pushing
-the same frames to the same clients. Clients run in their own processes. Each side first
-gets one second of votes at the same rate that is not measured (`--warmup`): connection pools,
-compiled statements and the like, the same for both; `--warmup 0` measures from a cold start.
+the same frames to the same clients; with two live processes the floor has the same shape (the
+bare WSGI app publishes each frame on Redis, two bare `websockets` processes subscribed to it
+broadcast it). Clients run in their own processes. Each side first gets one second of votes
+at the same rate that is not measured (`--warmup`): connection pools, compiled statements and
+the like, the same for both; `--warmup 0` measures from a cold start.
 
     python benchmarks/board_fanout.py                      # 1000 clients, 40 boards, 100/s, 10 s
     python benchmarks/board_fanout.py --live-processes 2   # through Redis
@@ -73,6 +75,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--live-port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=8, help=argparse.SUPPRESS)
+    parser.add_argument("--floor-part", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "web":
         return role_web(args)
@@ -89,7 +92,9 @@ def main() -> None:
     processes: list[subprocess.Popen[Any]] = []
     try:
         print(f"setting up {args.boards} boards, {args.clients} clients ...", flush=True)
-        channels, voters, extra = setup_product(instance, database_url, args.boards, args.voters)
+        channels, voters, extra = setup_product(
+            instance, database_url, args.boards, args.voters, args.clients
+        )
         tokens = extra["tokens"]
         redis_url = args.redis_url
         if args.live_processes == 2 and not redis_url:
@@ -153,7 +158,7 @@ def main() -> None:
                 spec = {
                     "url": urls[(index // len(channels)) % len(urls)],
                     "channel": channel,
-                    "token": tokens[channel] if product else "",
+                    "token": tokens[channel][index // len(channels)] if product else "",
                     "since": 1,
                 }
                 plans[index % args.client_processes].append(spec)
@@ -210,17 +215,37 @@ def main() -> None:
             processes.remove(process)
 
         # --- baseline --------------------------------------------------------------------------
-        web_port, live_port = free_port(), free_port()
-        baseline_server = spawn("baseline", "--port", str(web_port), "--live-port", str(live_port))
-        processes.append(baseline_server)
-        wait_port(web_port)
-        wait_port(live_port)
-        before = rss_kib(baseline_server.pid)
+        web_port = free_port()
+        if args.live_processes == 1:
+            live_ports = [free_port()]
+            floor = [spawn("baseline", "--port", str(web_port), "--live-port", str(live_ports[0]))]
+            processes += floor
+            wait_port(web_port)
+            floor_ws = floor
+        else:
+            # The product's shape without the product: a bare WSGI app publishes each frame on
+            # Redis, two bare websockets processes subscribed to it broadcast it.
+            live_ports = [free_port() for _ in range(args.live_processes)]
+            common = ["--redis-url", redis_url]
+            floor_ws = [
+                spawn("baseline", *common, "--floor-part", "ws", "--live-port", str(port))
+                for port in live_ports
+            ]
+            http = spawn("baseline", *common, "--floor-part", "http", "--port", str(web_port))
+            processes += [*floor_ws, http]
+            wait_port(web_port)
+        for port in live_ports:
+            wait_port(port)
+        time.sleep(0.5)
+        before = sum(rss_kib(p.pid) for p in floor_ws)
         workers = run_clients(
-            plan_for([f"ws://127.0.0.1:{live_port}/ws"], False), workdir, "baseline"
+            plan_for([f"ws://127.0.0.1:{port}/ws" for port in live_ports], False),
+            workdir,
+            "baseline",
         )
         time.sleep(1.0)
-        baseline_kib = round((rss_kib(baseline_server.pid) - before) / args.clients, 1)
+        after = sum(rss_kib(p.pid) for p in floor_ws)
+        baseline_kib = round((after - before) / args.clients, 1)
         counters = {channel: 1 for channel in channels}
         counter_lock = threading.Lock()
 

@@ -388,7 +388,7 @@ def main() -> None:
 
     logging.basicConfig(level=logging.WARNING)
     from companion.app import create_app
-    from companion.core.db import Base, get_database, upgrade_database
+    from companion.core.db import create_missing_schema, get_database, upgrade_database
 
     folder = Path(tempfile.mkdtemp(prefix="kollega-digest-bench-"))
     database_url = args.database_url or f"sqlite:///{folder / 'bench.sqlite'}"
@@ -414,7 +414,7 @@ def main() -> None:
     )
     database = get_database(app)
     upgrade_database(database)
-    Base.metadata.create_all(database.engine)
+    create_missing_schema(database)
 
     print(f"Building {args.messages} participants ...", file=sys.stderr)
     session_id, _groups = build_world(app, args.messages)

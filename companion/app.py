@@ -11,7 +11,8 @@ from werkzeug.routing import IntegerConverter
 
 from companion.config import PROJECT_ROOT, Config, load_config
 from companion.core import db as core_db
-from companion.core import errors, i18n, security, slots
+from companion.core import errors, health, i18n, security, slots
+from companion.core.logs import configure_logging
 from companion.core.mail import Transport
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,10 @@ log = logging.getLogger(__name__)
 class DatabaseId(IntegerConverter):
     """`<int:...>` for database ids: a number beyond the INTEGER range becomes 0, an id no row
     has, so it is simply not found (a converter error would surface as 405 in werkzeug when
-    the same address takes other methods, and the driver would overflow)."""
+    the same address takes other methods, and the driver would overflow). ASCII digits only:
+    werkzeug's `\\d` also matches "٣" or "３", which `int()` reads."""
+
+    regex = r"[0-9]+"
 
     def to_python(self, value: str) -> int:
         number = int(value)
@@ -30,7 +34,7 @@ class DatabaseId(IntegerConverter):
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     """Build the app: validated configuration, database, languages, security, blueprints."""
     config = load_config(config_override)
-    _configure_logging()
+    configure_logging(config.log_format)
     app = Flask(
         "companion",
         static_folder=str(PROJECT_ROOT / "static"),
@@ -51,7 +55,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
         MAX_CONTENT_LENGTH=10 * 1024 * 1024,
         JSON_SORT_KEYS=False,
-        MAIL_RETRY_SECONDS=60.0,
+        MAIL_RETRY_SECONDS=config.mail_retry_seconds,
         JOB_RETRY_SECONDS=30.0,
     )
     config.instance_path.mkdir(parents=True, exist_ok=True)
@@ -72,6 +76,8 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseId
     database = core_db.Database(config.effective_database_url, echo=config.sql_echo)
     core_db.init_app(app, database)
+    # Request ids first, so that every later hook's log lines carry them.
+    health.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
@@ -100,6 +106,7 @@ def app_config(app: Flask) -> Config:
 #: Every module whose blueprints the app serves; each exposes `bp` and optionally `api`.
 BLUEPRINT_MODULES = (
     "companion.core.views",
+    "companion.core.health",
     "companion.accounts.views",
     "companion.programmes.views",
     "companion.programmes.api",
@@ -111,6 +118,7 @@ BLUEPRINT_MODULES = (
     "companion.breakouts.views",
     "companion.breakouts.api",
     "integrations.zoom.views",
+    "integrations.teams.meeting_views",
     "companion.notes.views",
     "companion.contacts.views",
     "companion.digest.views",
@@ -141,13 +149,5 @@ def _setup_live(app: Flask, config: Config) -> None:
     from companion.core.bus import make_bus
     from companion.core.live import start_live_in_thread
 
-    app.extensions["companion.bus"] = make_bus(config.redis_url)
+    app.extensions["companion.bus"] = make_bus(config.redis_url, config.bus_namespace)
     app.extensions["companion.live_starter"] = start_live_in_thread
-
-
-def _configure_logging() -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )

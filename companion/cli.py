@@ -6,13 +6,15 @@ import json
 import logging
 import signal
 import sys
-import threading
 from typing import Any
 
 import click
 from flask import Flask
 
 from companion.config import ConfigError
+from companion.serving import serve_app, warn_if_key_not_shared
+
+__all__ = ["main", "serve_app"]
 
 log = logging.getLogger("companion")
 
@@ -62,90 +64,63 @@ def main() -> None:
 # --- serving ------------------------------------------------------------------------------
 
 
-def serve_app(app: Flask, host: str, port: int, *, worker: bool, threads: int = 8) -> None:
-    """Run the web app on waitress, with the worker (and live server) in background threads."""
-    from waitress.server import create_server
-
-    from companion.core.jobs import Worker
-
-    stoppers: list[Any] = []
-    if worker:
-        runner = Worker(app)
-        threading.Thread(target=runner.run_forever, name="worker", daemon=True).start()
-        stoppers.append(runner.stop)
-    live_starter = app.extensions.get("companion.live_starter")
-    if live_starter is not None:
-        stoppers.append(live_starter(app))
-    # poll() rather than select(): with the live server in this process, more than ~1,000
-    # open sockets exceed what select() can watch.
-    server = create_server(
-        app, host=host, port=port, threads=threads, ident="Kollega", asyncore_use_poll=True
-    )
-
-    def _stop(_signum: int, _frame: Any) -> None:
-        for stop in stoppers:
-            stop()
-        server.close()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, _stop)
-    # Web-only processes too: a full collection over the startup heap stops every request
-    # thread for 100-200 ms (see settle_heap).
-    from companion.core.live import settle_heap
-
-    settle_heap()
-
-    # The breakout planner's compiled loops: built (or loaded from numba's cache) now, so the
-    # first "Plan" a facilitator presses does not wait for them; then the heap is settled again,
-    # since numba's modules and caches add objects the process keeps for good.
-    def warm_up_planner() -> None:
-        from companion.grouping.warmup import warm_up
-
-        warm_up(weighted=False)  # the app plans schedules, never weighted problems
-        settle_heap()
-
-    threading.Thread(target=warm_up_planner, name="grouping-warm-up", daemon=True).start()
-    click.echo(f"Kollega is serving on http://{host}:{port}/ (Ctrl+C stops)")
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for stop in stoppers:
-            stop()
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--no-worker", is_flag=True, help="Do not run the mail/job worker in this process.")
+@click.option(
+    "--no-worker", is_flag=True, help="Do not run the mail/job worker here (or serve_worker=false)."
+)
+@click.option(
+    "--no-live", is_flag=True, help="Do not run the live server here (or serve_live=false)."
+)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
-    """Serve the web app, with the worker, on the configured database."""
+def serve(host: str, port: int, no_worker: bool, no_live: bool, threads: int) -> None:
+    """Serve the web app on waitress, with the worker and live server unless told otherwise.
+
+    Drains on SIGTERM: no new connections, the requests under way finish.
+    """
     app = _app()
+    config = app.extensions["companion.config"]
     _upgrade(app)
-    serve_app(app, host, port, worker=not no_worker, threads=threads)
+    warn_if_key_not_shared(app)
+    serve_app(
+        app,
+        host,
+        port,
+        worker=config.serve_worker and not no_worker,
+        live=config.serve_live and not no_live,
+        threads=threads,
+    )
 
 
 @main.command()
 @click.option("--host", default=None, help="Default: COMPANION_LIVE_HOST.")
 @click.option("--port", default=None, type=int, help="Default: COMPANION_LIVE_PORT.")
 def live(host: str | None, port: int | None) -> None:
-    """Serve the live WebSocket (/ws) that pushes board and notes events (any number may run)."""
+    """Serve the live WebSocket (/ws) that pushes board and notes events (any number may run).
+
+    Also answers /healthz, /readyz and /metrics; closes its connections on SIGTERM (clients
+    reconnect to another live process through the proxy).
+    """
     from companion.core.live import run_live
 
     app = _app()
     config = app.extensions["companion.config"]
+    warn_if_key_not_shared(app)
     run_live(app, host or config.live_host, config.live_port if port is None else port)
 
 
 @main.command()
 @click.option("--once", is_flag=True, help="Do one pass and exit.")
 def worker(once: bool) -> None:
-    """Deliver mail and run background jobs (any number of workers may run)."""
+    """Deliver mail and run background jobs (any number of workers may run).
+
+    On SIGTERM it finishes the message or job under way and hands back the rest of its claims.
+    """
     from companion.core.jobs import Worker
 
     app = _app()
+    warn_if_key_not_shared(app)
     runner = Worker(app)
     if once:
         click.echo(f"Handled {runner.run_once()} items.")
@@ -155,6 +130,24 @@ def worker(once: bool) -> None:
         runner.run_forever()
     except KeyboardInterrupt:
         runner.stop()
+
+
+@main.command()
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds per network check.")
+def check(timeout: float) -> None:
+    """Verify a deployment: secret key, database schema, workers, Redis, SMTP, web, live."""
+    from companion.checks import run_checks
+
+    app = _app()
+    found = run_checks(app, timeout=timeout)
+    marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+    for item in found:
+        click.echo(f"{marks[item.outcome]}  {item.name:<11} {item.detail}")
+    failed = sum(item.outcome == "fail" for item in found)
+    if failed:
+        click.echo(f"{failed} check(s) failed.", err=True)
+        sys.exit(1)
+    click.echo("The deployment holds together.")
 
 
 @main.command()
@@ -171,7 +164,7 @@ def demo(no_serve: bool, host: str, port: int) -> None:
         summary = create_demo(app)
     click.echo(summary.text())
     if not no_serve:
-        serve_app(app, host, port, worker=True)
+        serve_app(app, host, port, worker=True, live=True)
 
 
 # --- database -----------------------------------------------------------------------------

@@ -86,17 +86,35 @@ class Config(BaseSettings):
     join_closes_minutes: int = Field(default=60, ge=0, le=24 * 60)
     #: Failed sign-ins allowed per address and client before a pause.
     sign_in_limit: str = "5 per 15 minutes"
-    #: Storage for rate limits ("memory://" or a redis:// URL).
-    ratelimit_storage_url: str = "memory://"
+    #: Failed sign-ins allowed per client address, whatever the emails tried.
+    sign_in_address_limit: str = "30 per 15 minutes"
+    #: Failed sign-ins allowed in all, from anywhere (a distributed guesser).
+    sign_in_global_limit: str = "300 per 5 minutes"
+    #: Storage for rate limits ("memory://" or a redis:// URL); empty: Redis when `redis_url`
+    #: is set (so every web process counts the same sign-in failures), else memory.
+    ratelimit_storage_url: str = ""
+    #: Prefix of every Redis channel and key, so deployments sharing one Redis never see each
+    #: other's events (pub/sub ignores the database number); empty derives one from the
+    #: database URL (or, on SQLite, the base URL).
+    redis_namespace: str = ""
     #: Seconds between worker polls of the outbox and job queue.
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     #: Attempts before a temporarily failing email is marked failed.
     mail_max_attempts: int = Field(default=6, ge=1, le=50)
+    #: Seconds before the second attempt of a temporarily failing email; doubles each time.
+    mail_retry_seconds: float = Field(default=60.0, ge=0, le=3600)
+    #: Seconds a worker's claim on a message or job lasts unless it renews it (it renews every
+    #: quarter of this while alive, so a dead worker's claims come back within it).
+    worker_lease_seconds: float = Field(default=20.0, ge=2, le=600)
     #: Run the worker inside `companion serve`.
     serve_worker: bool = True
+    #: Run the live server inside `companion serve` (off when `companion live` runs apart).
+    serve_live: bool = True
     #: Host and port of the live (WebSocket) server; port 0 disables it in `serve`.
     live_host: str = "127.0.0.1"
     live_port: int = Field(default=5001, ge=0, le=65535)
+    #: Open live connections one person may hold on one live server (tabs, devices, panels).
+    live_connections_per_person: int = Field(default=12, ge=1, le=100000)
     #: Public WebSocket address the browser connects to; empty derives it from base_url.
     live_url: str = ""
     #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted.
@@ -105,6 +123,12 @@ class Config(BaseSettings):
     secure_cookies: bool | None = None
     #: Emit SQL in the log.
     sql_echo: bool = False
+    #: "text" (readable lines) or "json" (one object a line, with the request id).
+    log_format: Literal["text", "json"] = "text"
+    #: Bearer token that may read /metrics (and the key fingerprint on /readyz) from anywhere.
+    metrics_token: str = ""
+    #: Addresses or networks (comma-separated) that may read /metrics without the token.
+    metrics_allow: str = "127.0.0.1,::1"
     #: Testing mode (CSRF off only where a test turns it off explicitly).
     testing: bool = False
     #: CSRF protection on cookie-authenticated forms.
@@ -133,6 +157,14 @@ class Config(BaseSettings):
     teams_login_url: str = "https://login.microsoftonline.com"
     #: Microsoft Graph v1.0; settable for testing.
     teams_graph_url: str = "https://graph.microsoft.com/v1.0"
+    #: Seconds to wait for one answer from Microsoft Graph before treating it as timed out.
+    teams_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    #: Retries after a timeout, a 5xx or a short 429/503 (with backoff) before giving up.
+    teams_retries: int = Field(default=3, ge=0, le=10)
+    #: First backoff pause in seconds; it doubles with every retry.
+    teams_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: Longest Retry-After (seconds) waited for inside a request; longer waits become an error.
+    teams_max_wait_seconds: float = Field(default=20.0, ge=0, le=300)
     #: Minutes after a session's scheduled end when it is ended automatically (if nobody pressed
     #: "End session"); its summary then waits `summary_delay_minutes` for review.
     digest_grace_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
@@ -256,6 +288,37 @@ class Config(BaseSettings):
             raise ValueError("must be 'organizations', a tenant id (GUID) or a domain")
         return value
 
+    @field_validator("ratelimit_storage_url")
+    @classmethod
+    def _ratelimit_storage_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("memory", "redis", "rediss", "unix"):
+            raise ValueError("must be memory:// or a redis:// URL")
+        return value
+
+    @field_validator("live_url")
+    @classmethod
+    def _live_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"must be a ws:// or wss:// URL such as wss://host/ws, not {value!r}")
+        if parts.port == 0:
+            raise ValueError("must name a real port (or none), not port 0")
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _metrics_allow(cls, value: str) -> str:
+        import ipaddress
+
+        for part in (p.strip() for p in value.split(",") if p.strip()):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an address or network") from None
+        return value
+
     @model_validator(mode="after")
     def _jitsi_pair(self) -> Config:
         if bool(self.jitsi_app_id) != bool(self.jitsi_app_secret):
@@ -296,13 +359,50 @@ class Config(BaseSettings):
 
     @property
     def public_live_url(self) -> str:
-        """Where browsers open the WebSocket."""
+        """Where browsers open the WebSocket.
+
+        Without `live_url`: the base URL's host on `live_port`, or, when the port is 0 (no live
+        server in this process; a proxy routes /ws to the live processes), `/ws` on the base
+        URL itself. Never a port 0, which no browser can reach.
+        """
         if self.live_url:
             return self.live_url
         parts = urlsplit(self.base_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
+        if self.live_port == 0:
+            return f"{scheme}://{parts.netloc}/ws"
         host = parts.hostname or "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
         return f"{scheme}://{host}:{self.live_port}/ws"
+
+    @property
+    def effective_ratelimit_storage_url(self) -> str:
+        """Where rate limits are counted: the setting, else Redis when configured, else memory."""
+        return self.ratelimit_storage_url or self.redis_url or "memory://"
+
+    @property
+    def bus_namespace(self) -> str:
+        """The prefix of this deployment's Redis channels and keys."""
+        if self.redis_namespace:
+            return self.redis_namespace
+        import hashlib
+
+        # The database is what makes a deployment one: processes sharing it must share the
+        # channels, and two deployments on one Redis never share a database. Without the user
+        # and password, so changing them does not split the deployment.
+        parts = urlsplit(self.effective_database_url)
+        identity = f"{parts.scheme}://{parts.hostname}:{parts.port}{parts.path}"
+        return "kollega:" + hashlib.sha256(identity.encode()).hexdigest()[:12]
+
+    @property
+    def secret_key_generated(self) -> bool:
+        """Whether the secret key was generated into the instance folder rather than set."""
+        key_file = self.instance_path / "secret_key"
+        try:
+            return key_file.read_text().strip() == self.secret_key
+        except OSError:
+            return False
 
 
 def load_config(override: dict[str, Any] | None = None) -> Config:

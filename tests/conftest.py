@@ -22,7 +22,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from companion.core.db import Base, Database, Db, get_database, reading, upgrade_database
+from companion.core.db import (
+    Base,
+    Database,
+    Db,
+    create_missing_schema,
+    get_database,
+    reading,
+    upgrade_database,
+)
 from tests import factories
 from tests.fakes.zoom_fixture import fake_zoom  # noqa: F401 - re-exported fixture
 from tests.services import (  # noqa: F401 - re-exported fixtures
@@ -79,8 +87,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     application.config["JOB_RETRY_SECONDS"] = 0.0
     database = get_database(application)
     upgrade_database(database)
-    # Tables of models whose migration is not written yet; the migration test catches them.
-    Base.metadata.create_all(database.engine)
+    # Tables and columns of models whose migration is not written yet; the migration test
+    # catches them.
+    create_missing_schema(database)
     yield application
     database.dispose()
 
@@ -171,12 +180,18 @@ def client(app: Flask, db: Db) -> FlaskClient:
 
 @pytest.fixture()
 def sign_in(app: Flask) -> Callable[[FlaskClient, Any], FlaskClient]:
-    """Put a facilitator's sign-in into a client's cookie session."""
+    """Put a facilitator's sign-in into a client's cookie session (with its server-side
+    record, committed on its own so that the client's requests see it)."""
+    from companion.accounts.identity import start_sign_in_session
 
     def _sign_in(client: FlaskClient, facilitator: Any) -> FlaskClient:
+        with get_database(app).session() as own:
+            key = start_sign_in_session(own, facilitator)
+            own.commit()
         with client.session_transaction() as session:
             session["fid"] = facilitator.id
             session["fv"] = facilitator.session_version
+            session["sk"] = key
         return client
 
     return _sign_in

@@ -156,7 +156,9 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 @pytest.fixture()
 def smtp_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SmtpServer]:
     """A real SMTP server on localhost. `@pytest.mark.parametrize('smtp_server', ['starttls',
-    'ssl'], indirect=True)` gives one that speaks TLS with a self-signed certificate."""
+    'ssl'], indirect=True)` gives one that speaks TLS with a self-signed certificate;
+    'smtputf8' and 'no-smtputf8' one that does or does not offer SMTPUTF8 (international
+    addresses, RFC 6531)."""
     try:
         from aiosmtpd.controller import Controller
     except ImportError:
@@ -178,6 +180,8 @@ def smtp_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Smtp
         else:
             kwargs = {"ssl_context": context}
             scheme = "smtps"
+    if mode in ("smtputf8", "no-smtputf8"):
+        kwargs = {"enable_SMTPUTF8": mode == "smtputf8"}
     controller = Controller(handler, hostname=host, port=port, **kwargs)
     controller.start()
     try:

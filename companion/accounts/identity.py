@@ -1,7 +1,9 @@
 """Who is asking: a signed-in facilitator (cookie) or a participant (join link or bearer token).
 
-Facilitators sign in with a cookie session that carries their `session_version`, so a
-password change signs out every other browser. Participants have no account: opening their
+Facilitators sign in with a cookie session that names a server-side sign-in record
+(`SignInSession`) and carries their `session_version`: signing out deletes the record, and a
+password change or deactivation bumps the version and deletes them all, so no copy of a
+cookie outlives them. Participants have no account: opening their
 join link puts their identity in the cookie session; inside Zoom or Teams, where third-party
 cookies are blocked, the side panel carries the same identity as a short-lived bearer token.
 Both forms name the join link's nonce, so revoking the link revokes them too.
@@ -12,17 +14,20 @@ imported, so the live server can tell who is asking without importing this packa
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, request, session
-from sqlalchemy import bindparam, select
+from flask import g, has_request_context, request, session
+from sqlalchemy import bindparam, delete, select
 
-from companion.accounts.models import Facilitator
-from companion.core.db import Db, get_db
+from companion.accounts.models import Facilitator, SignInSession
+from companion.accounts.operations import SIGN_IN_RECORD_LIFETIME
+from companion.core.db import Db, get_db, utcnow
 from companion.core.errors import NotSignedIn
 from companion.core.identity import register_identity
 from companion.core.security import TokenError, sign_timed, unsign_timed
+from companion.core.security import bearer_token as parse_bearer
 from companion.programmes.models import Participant
 from companion.sessions.models import JoinLink
 
@@ -45,19 +50,33 @@ class Actor:
         return self.facilitator is not None
 
 
-def sign_in(facilitator: Facilitator) -> None:
-    """Start a fresh cookie session for the facilitator (a new session id against fixation)."""
+def start_sign_in_session(db: Db, facilitator: Facilitator) -> str:
+    """A new server-side sign-in record; returns the key its cookie carries (caller commits)."""
+    key = secrets.token_urlsafe(32)
+    db.add(SignInSession(key=key, facilitator_id=facilitator.id))
+    db.flush()
+    return key
+
+
+def sign_in(db: Db, facilitator: Facilitator) -> None:
+    """Start a fresh cookie session for the facilitator (a new session id against fixation)
+    with its own server-side record; the caller commits."""
     language = session.get("lang")
     session.clear()
     session.permanent = True
     session["fid"] = facilitator.id
     session["fv"] = facilitator.session_version
+    session["sk"] = start_sign_in_session(db, facilitator)
     if language:
         session["lang"] = language
 
 
-def sign_out() -> None:
-    """Forget whoever is signed in on this browser."""
+def sign_out(db: Db) -> None:
+    """Forget whoever is signed in on this browser, and end the sign-in on the server (the
+    caller commits)."""
+    key = session.get("sk")
+    if isinstance(key, str):
+        db.execute(delete(SignInSession).where(SignInSession.key == key))
     language = session.get("lang")
     session.clear()
     if language:
@@ -81,12 +100,9 @@ def facilitator_token(facilitator: Facilitator) -> str:
 
 
 def bearer_token() -> str | None:
-    """The token of an `Authorization: Bearer` header, if any."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
+    """The token of the request's `Authorization: Bearer` header, if any (the same rule as
+    the CSRF check's: `core.security.bearer_token`)."""
+    return parse_bearer(request.headers.get("Authorization"))
 
 
 def current_facilitator() -> Facilitator | None:
@@ -101,15 +117,31 @@ def current_facilitator() -> Facilitator | None:
     return facilitator
 
 
+#: The facilitator of a live sign-in record, in one prebuilt statement (every request).
+_SIGNED_IN_FACILITATOR = (
+    select(Facilitator)
+    .join(SignInSession, SignInSession.facilitator_id == Facilitator.id)
+    .where(
+        Facilitator.id == bindparam("facilitator_id"),
+        SignInSession.key == bindparam("key"),
+        SignInSession.created_at > bindparam("since"),
+    )
+)
+
+
 def _facilitator_from_cookie() -> Facilitator | None:
-    facilitator_id = session.get("fid")
-    if not isinstance(facilitator_id, int):
+    facilitator_id, key = session.get("fid"), session.get("sk")
+    if type(facilitator_id) is not int or not isinstance(key, str):
         return None
-    facilitator = get_db().get(Facilitator, facilitator_id)
+    facilitator = get_db().scalar(
+        _SIGNED_IN_FACILITATOR,
+        {"facilitator_id": facilitator_id, "key": key, "since": utcnow() - SIGN_IN_RECORD_LIFETIME},
+    )
     if facilitator is None or not facilitator.active:
         return None
     if session.get("fv") != facilitator.session_version:
         return None
+    g.sign_in_key = key
     return facilitator
 
 
@@ -212,7 +244,15 @@ class AccountsIdentity:
     def reference(self, db: Db, actor: Actor) -> dict[str, Any]:
         """The account and its session version, or the participant and their link's nonce."""
         if actor.facilitator is not None:
-            return {"f": actor.facilitator.id, "v": actor.facilitator.session_version}
+            reference: dict[str, Any] = {
+                "f": actor.facilitator.id,
+                "v": actor.facilitator.session_version,
+            }
+            key = g.get("sign_in_key") if has_request_context() else None
+            if key:
+                # Signed in with a cookie: the connection lasts as long as that sign-in.
+                reference["s"] = key
+            return reference
         assert actor.participant is not None
         nonce = db.scalar(
             select(JoinLink.nonce).where(JoinLink.participant_id == actor.participant.id)
@@ -228,6 +268,13 @@ class AccountsIdentity:
             if facilitator is None or not facilitator.active:
                 return None
             if facilitator.session_version != reference.get("v"):
+                return None
+            key = reference.get("s")
+            if key is not None and not db.scalar(
+                select(SignInSession.id).where(
+                    SignInSession.key == str(key), SignInSession.facilitator_id == facilitator.id
+                )
+            ):
                 return None
             return Actor(facilitator=facilitator)
         participant = db.get(Participant, reference.get("p"))

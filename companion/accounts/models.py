@@ -78,3 +78,18 @@ class ProgrammeRole(Base):
 
     facilitator: Mapped[Facilitator] = relationship(back_populates="roles")
     programme: Mapped[Programme] = relationship(back_populates="roles")
+
+
+class SignInSession(Base):
+    """One browser's sign-in. The cookie names it by `key`; signing out deletes the row, so a
+    copy of the cookie taken before no longer signs anyone in."""
+
+    __tablename__ = "sign_in_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Random, unguessable; the cookie carries it (never the row id).
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    facilitator_id: Mapped[int] = mapped_column(
+        ForeignKey("facilitator.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from companion.accounts.models import Facilitator, Organisation, ProgrammeRole
+from companion.accounts.models import Facilitator, Organisation, ProgrammeRole, SignInSession
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid
+from companion.core.jobs import periodic
 from companion.core.security import hash_password, verify_password
 from companion.programmes.models import Programme, ProgrammeArchive
 
@@ -79,7 +81,34 @@ def set_password(db: Db, facilitator: Facilitator, password: str) -> None:
         )
     facilitator.password_hash = hash_password(password)
     facilitator.session_version += 1
+    end_sign_in_sessions(db, facilitator)
     db.flush()
+
+
+def end_sign_in_sessions(db: Db, facilitator: Facilitator) -> None:
+    """End every sign-in of the account on every browser (cookies stop working at once)."""
+    db.execute(delete(SignInSession).where(SignInSession.facilitator_id == facilitator.id))
+
+
+def deactivate_facilitator(db: Db, facilitator: Facilitator) -> None:
+    """Close the account: no sign-in, cookie, API token or live connection works any more
+    (and none comes back if it is activated again)."""
+    facilitator.active = False
+    facilitator.session_version += 1
+    end_sign_in_sessions(db, facilitator)
+    db.flush()
+
+
+#: Sign-in records live as long as the cookie (PERMANENT_SESSION_LIFETIME); older ones sign
+#: nobody in and are deleted.
+SIGN_IN_RECORD_LIFETIME = timedelta(days=14)
+
+
+@periodic(3600)
+def purge_sign_in_sessions(db: Db) -> None:
+    """Delete sign-in records whose cookies have expired."""
+    cutoff = utcnow() - SIGN_IN_RECORD_LIFETIME
+    db.execute(delete(SignInSession).where(SignInSession.created_at < cutoff))
 
 
 def can_manage_programme(facilitator: Facilitator, programme: Programme) -> bool:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from flask import (
     Blueprint,
@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from pydantic import BaseModel, BeforeValidator
 from sqlalchemy import select
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
@@ -27,8 +28,10 @@ from companion.accounts import identity
 from companion.accounts.operations import authenticate, visible_programmes
 from companion.core.db import get_db
 from companion.core.errors import NotFound
-from companion.core.mail import OutboxMessage, message_bytes
-from companion.core.security import limiter, rate_limited
+from companion.core.mail import OutboxMessage, message_bytes, server_status
+from companion.core.schema_types import RedirectTarget
+from companion.core.security import limiter, rate_limited, safe_next
+from companion.core.validation import form, form_data, query
 from companion.privacy.audit import record_audit
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -39,9 +42,27 @@ def _sign_in_limit() -> str:
     return limit
 
 
+def _address_limit() -> str:
+    limit: str = current_app.extensions["companion.config"].sign_in_address_limit
+    return limit
+
+
+def _global_limit() -> str:
+    limit: str = current_app.extensions["companion.config"].sign_in_global_limit
+    return limit
+
+
 def _sign_in_key() -> str:
-    email = (request.form.get("email") or "").strip().lower()
+    email = str(form_data(request.form).get("email", ""))[:254].lower()
     return f"{request.remote_addr}|{email}"
+
+
+def _address_key() -> str:
+    return f"address|{request.remote_addr}"
+
+
+def _global_key() -> str:
+    return "everyone"
 
 
 def _failed(response: BaseResponse) -> bool:
@@ -52,22 +73,15 @@ def _failed(response: BaseResponse) -> bool:
 @bp.before_app_request
 def _load_facilitator() -> None:
     """Make the signed-in facilitator known to templates (navigation) on every page."""
-    if "fid" in session:
+    # Health answers never ask the database for a person (a browser's cookie must not make
+    # /healthz depend on it).
+    if "fid" in session and request.blueprint != "health":
         identity.current_facilitator()
 
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths, so the sign-in page cannot be used to redirect elsewhere."""
-    if not target:
-        return url_for("programmes.index")
-    # Browsers read "/\\evil.example" as "//evil.example" and drop tabs and newlines from
-    # addresses, so a backslash or a control character anywhere makes the target unsafe.
-    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
-        return url_for("programmes.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("programmes.index")
-    return target
+    return safe_next(target, url_for("programmes.index"))
 
 
 @bp.route("/")
@@ -78,17 +92,40 @@ def home() -> str | BaseResponse:
     return render_template("accounts/home.html")
 
 
+class SignInQuery(BaseModel):
+    """Where to go after signing in (a path on this site; anything else is ignored)."""
+
+    next: RedirectTarget = ""
+
+
+def _at_most(length: int) -> Callable[[Any], Any]:
+    # Anything longer names no account: a failed attempt like any other, not a form error.
+    return lambda value: value if not isinstance(value, str) or len(value) <= length else ""
+
+
+class SignInForm(BaseModel):
+    """The sign-in form; the email is checked against accounts, not for its form."""
+
+    email: Annotated[str, BeforeValidator(_at_most(254))] = ""
+    password: Annotated[str, BeforeValidator(_at_most(1000))] = ""
+
+
+# Failed attempts are limited per (client, email), per client whatever the email, and in all
+# (storage: COMPANION_RATELIMIT_STORAGE_URL, Redis when several processes serve).
 @bp.route("/sign-in", methods=["GET", "POST"])
 @rate_limited
 @limiter.limit(_sign_in_limit, key_func=_sign_in_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_address_limit, key_func=_address_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_global_limit, key_func=_global_key, methods=["POST"], deduct_when=_failed)
 def sign_in() -> str | BaseResponse | tuple[str, int]:
     """Sign in with email and password."""
+    target = _safe_next(query(SignInQuery).next)
     if request.method == "GET":
         if identity.current_facilitator() is not None:
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(target)
         return render_template("accounts/sign_in.html", values={}, error=None)
-    email = request.form.get("email", "")
-    password = request.form.get("password", "")
+    data = form(SignInForm)
+    email, password = data.email, data.password
     db = get_db()
     facilitator = authenticate(db, email, password)
     if facilitator is None:
@@ -98,9 +135,9 @@ def sign_in() -> str | BaseResponse | tuple[str, int]:
             render_template("accounts/sign_in.html", values={"email": email}, error=error),
             401,
         )
+    identity.sign_in(db, facilitator)
     db.commit()
-    identity.sign_in(facilitator)
-    return redirect(_safe_next(request.args.get("next")), code=303)
+    return redirect(target, code=303)
 
 
 @bp.errorhandler(429)
@@ -116,15 +153,18 @@ def _too_many_attempts(exc: TooManyRequests) -> tuple[str, int, dict[str, str]]:
         "please try again in %(num)s minutes.",
         minutes,
     )
-    email = request.form.get("email", "") if request.method == "POST" else ""
+    email = str(form_data(request.form).get("email", ""))[:254] if request.method == "POST" else ""
     page = render_template("accounts/sign_in.html", values={"email": email}, error=error)
     return page, 429, {"Retry-After": str(seconds)}
 
 
 @bp.route("/sign-out", methods=["POST"])
 def sign_out() -> Response | BaseResponse:
-    """Sign out of this browser."""
-    identity.sign_out()
+    """Sign out of this browser; the session ends on the server too, so a copy of the cookie
+    no longer signs anyone in."""
+    db = get_db()
+    identity.sign_out(db)
+    db.commit()
     flash(_("You have signed out."))
     return redirect(url_for("accounts.sign_in"), code=303)
 
@@ -155,6 +195,7 @@ def outbox() -> str:
         messages=messages,
         counts=counts,
         outbox_folder=None if config.smtp_url else str(config.outbox_path),
+        mail_server=server_status(db) if config.smtp_url else None,
     )
 
 

@@ -14,12 +14,12 @@ from companion.board.models import Board
 from companion.board.snapshot import snapshot
 from companion.core.db import Db
 from companion.core.errors import NotAllowed, NotFound
-from companion.core.events import register_channel
+from companion.core.events import channel_ids, register_channel
 
 
 def _board_id_of_channel(channel: str) -> int | None:
-    _, _sep, raw = channel.partition(":")
-    return int(raw) if raw.isdigit() else None
+    ids = channel_ids(channel, CHANNEL_PREFIX)
+    return ids[0] if ids is not None and len(ids) == 1 else None
 
 
 def _authorize(db: Db, actor: Actor, channel: str) -> bool:

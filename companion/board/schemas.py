@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from companion.core.schema_types import DbId, Int, NoControl
 
 Column = Literal["to_discuss", "discussing", "done"]
+#: A topic's title and description: no control characters (tabs and line breaks aside).
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), NoControl
+]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NoControl]
 
 
 def _stripped(value: str) -> str:
@@ -19,8 +26,8 @@ class TopicIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=120)
-    description: str = Field(default="", max_length=500)
+    title: Title
+    description: Description = ""
     anonymous: bool = False
 
     @field_validator("title")
@@ -39,8 +46,8 @@ class TopicEdit(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=1, max_length=120)
-    description: str | None = Field(default=None, max_length=500)
+    title: Title | None = None
+    description: Description | None = None
 
 
 class MoveIn(BaseModel):
@@ -56,7 +63,7 @@ class MergeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    into: int = Field(ge=1)
+    into: DbId
 
 
 class BoardSettingsIn(BaseModel):
@@ -65,8 +72,8 @@ class BoardSettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     proposing_locked: bool | None = None
-    vote_budget: int | None = Field(default=None, ge=1, le=20)
-    votes_per_topic: int | None = Field(default=None, ge=1, le=20)
+    vote_budget: Int | None = Field(default=None, ge=1, le=20)
+    votes_per_topic: Int | None = Field(default=None, ge=1, le=20)
 
 
 class TimerIn(BaseModel):
@@ -75,7 +82,7 @@ class TimerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["start", "extend", "stop"]
-    minutes: int = Field(default=5, ge=1, le=120)
+    minutes: Int = Field(default=5, ge=1, le=120)
 
 
 class PollIn(BaseModel):
@@ -101,15 +108,14 @@ class VoteQuery(BaseModel):
 
 
 class TopicOut(BaseModel):
-    """A topic as everyone on the board sees it (voters by opaque per-board keys)."""
+    """A topic as everyone on the board sees it: totals only, never who voted (the caller's
+    own votes are in the snapshot's `me.votes`)."""
 
     id: int
     title: str
     description: str
     column: Column
     votes: int
-    #: Opaque voter key -> votes; a client finds its own under `me.key`.
-    voters: dict[str, int]
     #: The author's name, or null when anonymous.
     author: str | None
     #: The author's opaque key (null when anonymous), so a client knows its own topics.
@@ -127,13 +133,12 @@ class TimerOut(BaseModel):
 
 
 class PollOut(BaseModel):
-    """Answers to "keep going?" in the current timer round."""
+    """Answers to "keep going?" in the current timer round: counts only (the caller's own
+    answer is in the snapshot's `me.poll_answer`)."""
 
     round: int
     up: int
     down: int
-    #: Opaque voter key -> "up" or "down".
-    answers: dict[str, str]
 
 
 class BoardOut(BaseModel):
@@ -152,12 +157,16 @@ class BoardOut(BaseModel):
 
 
 class MeOut(BaseModel):
-    """Who the snapshot was made for."""
+    """Who the snapshot was made for, and their own votes and poll answer."""
 
     key: str
     name: str
     facilitator: bool
     language: str
+    #: Topic id -> the caller's votes on it (topics without their votes left out).
+    votes: dict[int, int] = {}
+    #: The caller's answer in the current poll round ("up", "down"), if any.
+    poll_answer: str | None = None
 
 
 class SnapshotOut(BaseModel):
@@ -170,25 +179,28 @@ class SnapshotOut(BaseModel):
     me: MeOut
 
 
-class VoteOut(BaseModel):
-    """A vote cast or taken back: the topic's new total and the voter's votes on it.
+class VoteEventOut(BaseModel):
+    """What everyone learns of a vote (the `vote` of a vote event): the topic's new total.
 
-    Vote events carry this instead of the whole topic: a client sets `votes` on the topic and
-    `voters[voter]` to `count` (dropping the key at 0); both are absolute, so applying the
+    Never who voted. A client sets `votes` on the topic; it is absolute, so applying the
     event twice is harmless.
     """
 
     topic_id: int
     #: All votes on the topic now.
     votes: int
-    #: The voter's opaque key on this board (as in `TopicOut.voters`).
-    voter: str
+    #: The `request_id` the voter's client sent with the vote (null when it sent none):
+    #: random and used once, it tells only that client that this event is its own vote.
+    request_id: str | None = None
+
+
+class VoteOut(VoteEventOut):
+    """A vote cast or taken back, as the voter's own answer says it: also their count."""
+
     #: The voter's votes on the topic now.
     count: int
     #: The voter's votes left on the board.
     left: int
-    #: The `request_id` the voter's client sent with the vote (null when it sent none).
-    request_id: str | None = None
 
 
 class WriteOut(BaseModel):
@@ -199,4 +211,5 @@ class WriteOut(BaseModel):
     topics: list[TopicOut] = []
     removed: list[int] = []
     board: BoardOut | None = None
-    vote: VoteOut | None = None
+    #: A vote: the caller's own (with `count` and `left`) in answers, the total in events.
+    vote: VoteOut | VoteEventOut | None = None

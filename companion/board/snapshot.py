@@ -1,5 +1,10 @@
 """What clients of a topic board see: the board's state, its topics, the snapshot a client
-draws from, and the events every write appends to the board's log."""
+draws from, and the events every write appends to the board's log.
+
+Votes and poll answers are private: topics and events carry totals only, and a snapshot
+gives the caller their own votes and answer (`me`). No voter key goes to anyone else, so
+nobody can tell who voted for what, or link a vote to the author of a topic.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,6 @@ def topic_out(topic: Topic) -> TopicOut:
         description=topic.description,
         column=topic.column,
         votes=topic.vote_count,
-        voters={public_key(board_id, v.voter): v.count for v in topic.votes if v.count > 0},
         author=None if topic.anonymous else (topic.author_name or None),
         author_key=None if topic.anonymous else public_key(board_id, topic.author),
         created_at=topic.created_at,
@@ -59,7 +63,6 @@ def board_out(db: Db, board: Board) -> BoardOut:
             round=board.timer_round,
             up=sum(a.answer == "up" for a in answers),
             down=sum(a.answer == "down" for a in answers),
-            answers={public_key(board.id, a.voter): a.answer for a in answers},
         )
     return BoardOut(
         id=board.id,
@@ -90,6 +93,8 @@ def snapshot(db: Db, board: Board, actor: Actor) -> SnapshotOut:
     """Everything the actor's client needs to draw the board, with the seq it reflects."""
     seq = current_seq(db, channel_of(board))  # before the data, see core.live
     person = actor.facilitator or actor.participant
+    voter = voter_of(actor)
+    topics = visible_topics(db, board)
     language = ""
     if actor.participant is not None:
         language = actor.participant.effective_language
@@ -99,13 +104,28 @@ def snapshot(db: Db, board: Board, actor: Actor) -> SnapshotOut:
         seq=seq,
         server_time=utcnow(),
         board=board_out(db, board),
-        topics=[topic_out(t) for t in visible_topics(db, board)],
+        topics=[topic_out(t) for t in topics],
         me=MeOut(
-            key=public_key(board.id, voter_of(actor)),
+            key=public_key(board.id, voter),
             name=person.name if person is not None else "",
             facilitator=actor.is_facilitator,
             language=language,
+            votes={t.id: v.count for t in topics for v in t.votes if v.voter == voter and v.count},
+            poll_answer=_poll_answer(db, board, voter),
         ),
+    )
+
+
+def _poll_answer(db: Db, board: Board, voter: str) -> str | None:
+    """The voter's own answer in the current poll round."""
+    if board.timer_ends_at is None:
+        return None
+    return db.scalar(
+        select(PollAnswer.answer).where(
+            PollAnswer.board_id == board.id,
+            PollAnswer.round == board.timer_round,
+            PollAnswer.voter == voter,
+        )
     )
 
 

@@ -247,24 +247,25 @@ def remove(topic_id: int) -> WriteOut:
 @api.post("/topics/<int:topic_id>/vote")
 @api_view(summary="Vote for a topic", query=VoteQuery, response=WriteOut, tags=("board",))
 def vote(topic_id: int, query: VoteQuery) -> WriteOut:
-    """One more dot vote (409 when the budget or the per-topic cap is used up); the event
+    """One more dot vote (409 when the budget or the per-topic cap is used up). The answer
+    has the caller's own count on the topic; the event everyone gets has the total only, and
     echoes `request_id`, so the voter's client can tell its own vote from the others'."""
     actor = require_actor()
     db = get_db()
-    event = votes.cast_vote(db, actor, topic_id, query.request_id)
+    event, own = votes.cast_vote(db, actor, topic_id, query.request_id)
     db.commit()
-    return _written(event)
+    return _written(event).model_copy(update={"vote": own})
 
 
 @api.delete("/topics/<int:topic_id>/vote")
 @api_view(summary="Take back a vote", query=VoteQuery, response=WriteOut, tags=("board",))
 def unvote(topic_id: int, query: VoteQuery) -> WriteOut:
-    """One dot vote less (`request_id` as for a vote)."""
+    """One dot vote less (the answer as for a vote)."""
     actor = require_actor()
     db = get_db()
-    event = votes.retract_vote(db, actor, topic_id, query.request_id)
+    event, own = votes.retract_vote(db, actor, topic_id, query.request_id)
     db.commit()
-    return _written(event)
+    return _written(event).model_copy(update={"vote": own})
 
 
 @api.post("/topics/<int:topic_id>/move")

@@ -2,8 +2,8 @@
 
 Votes are the hot path (a large session votes many times a second), so a vote is a few Core
 statements: access and lock in one, the voter's votes on the board in one, the vote row as an
-upsert, and the event. Its event carries the topic's new total and the voter's count on it, not
-a reload of the topic.
+upsert, and the event. Its event carries the topic's new total only, never who voted; the
+voter's own count comes back in the answer to their request.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ from companion.board.access import (
     actor_params,
     check_access,
     no_such_topic,
-    public_key,
     voter_of,
     with_access,
 )
 from companion.board.models import Board, Topic, Vote
-from companion.board.schemas import VoteOut
+from companion.board.schemas import VoteEventOut, VoteOut
 from companion.core.db import Db
 from companion.core.errors import Conflict, NotFound
 from companion.core.events import LiveEvent, append_event
@@ -118,7 +117,7 @@ _DELETE_VOTE = delete(_VOTE).where(_THIS_VOTE)
 
 def _change_vote(
     db: Db, actor: Actor, topic_id: int, delta: int, request_id: str | None
-) -> LiveEvent:
+) -> tuple[LiveEvent, VoteOut]:
     connection: Connection = db.connection()
     postgresql = connection.dialect.name == "postgresql"
     board = check_access(
@@ -156,25 +155,31 @@ def _change_vote(
         this_vote = {"b_topic": topic_id, "b_voter": voter}
         connection.execute(_COUNT_DOWN if count > 0 else _DELETE_VOTE, this_vote)
     mine[topic_id] = count
-    vote = VoteOut(
-        topic_id=topic_id,
-        votes=rows[0].total + delta,
-        voter=public_key(board.id, voter),
+    total = rows[0].total + delta
+    # Everyone learns the new total; only the voter (in the answer) learns their own count.
+    public = VoteEventOut(topic_id=topic_id, votes=total, request_id=request_id)
+    kind = "vote.cast" if delta > 0 else "vote.retracted"
+    event = append_event(db, f"{CHANNEL_PREFIX}:{board.id}", kind, {"vote": public.model_dump()})
+    own = VoteOut(
+        **public.model_dump(),
         count=count,
         left=rules.votes_left(board.vote_budget, mine, columns),
-        request_id=request_id,
     )
-    kind = "vote.cast" if delta > 0 else "vote.retracted"
-    return append_event(db, f"{CHANNEL_PREFIX}:{board.id}", kind, {"vote": vote.model_dump()})
+    return event, own
 
 
-def cast_vote(db: Db, actor: Actor, topic_id: int, request_id: str | None = None) -> LiveEvent:
+def cast_vote(
+    db: Db, actor: Actor, topic_id: int, request_id: str | None = None
+) -> tuple[LiveEvent, VoteOut]:
     """One more dot vote from the actor on the topic, within the budget and per-topic cap.
 
-    `request_id` (the client's own, opaque) is echoed in the event: see `VoteOut`."""
+    Returns the event (the new total, for everyone) and the vote as its voter sees it.
+    """
     return _change_vote(db, actor, topic_id, +1, request_id)
 
 
-def retract_vote(db: Db, actor: Actor, topic_id: int, request_id: str | None = None) -> LiveEvent:
-    """Take one of the actor's votes back from the topic (`request_id` as for a vote)."""
+def retract_vote(
+    db: Db, actor: Actor, topic_id: int, request_id: str | None = None
+) -> tuple[LiveEvent, VoteOut]:
+    """Take one of the actor's votes back from the topic (returns as `cast_vote`)."""
     return _change_vote(db, actor, topic_id, -1, request_id)

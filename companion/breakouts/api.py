@@ -14,6 +14,7 @@ from companion.breakouts import summaries
 from companion.breakouts.access import get_group as get_breakout_group
 from companion.breakouts.access import get_round, group_for_participant, rounds_of
 from companion.breakouts.attendance import set_absent
+from companion.breakouts.broadcasts import send_broadcast
 from companion.breakouts.models import BreakoutGroup
 from companion.breakouts.moves import add_group, move_person, remove_group, rename_group
 from companion.breakouts.pages import status_action
@@ -23,6 +24,8 @@ from companion.breakouts.rules import add_rule, remove_rule
 from companion.breakouts.schemas import (
     AbsenceIn,
     AttendanceOut,
+    BroadcastIn,
+    BroadcastOut,
     GroupIn,
     MatrixOut,
     MatrixQuery,
@@ -47,7 +50,12 @@ api = Blueprint("breakouts_api", __name__, url_prefix="/api/v1")
 
 
 @api.get("/sessions/<int:session_id>/breakouts")
-@api_view(summary="The session's breakout rounds", response=list[RoundOut], tags=("breakouts",))
+@api_view(
+    summary="The session's breakout rounds",
+    response=list[RoundOut],
+    tags=("breakouts",),
+    auth="facilitator",
+)
 def api_rounds(session_id: int) -> list[RoundOut]:
     """Every round of the session with its groups (facilitator)."""
     facilitator = require_facilitator()
@@ -63,6 +71,7 @@ def api_rounds(session_id: int) -> list[RoundOut]:
     response=list[RoundOut],
     status=201,
     tags=("breakouts",),
+    auth="facilitator",
 )
 def api_plan(session_id: int, body: PlanIn) -> list[RoundOut]:
     """An optimised (optionally for every remaining session), random, manual or topic round.
@@ -78,7 +87,7 @@ def api_plan(session_id: int, body: PlanIn) -> list[RoundOut]:
 
 
 @api.get("/breakouts/rounds/<int:round_id>")
-@api_view(summary="A breakout round", response=RoundOut, tags=("breakouts",))
+@api_view(summary="A breakout round", response=RoundOut, tags=("breakouts",), auth="facilitator")
 def api_round(round_id: int) -> RoundOut:
     """Groups with who met whom before, their mix, rooms and who is not placed."""
     facilitator = require_facilitator()
@@ -87,7 +96,7 @@ def api_round(round_id: int) -> RoundOut:
 
 
 @api.delete("/breakouts/rounds/<int:round_id>")
-@api_view(summary="Remove a breakout round", tags=("breakouts",))
+@api_view(summary="Remove a breakout round", tags=("breakouts",), auth="facilitator")
 def api_delete_round(round_id: int) -> None:
     """Only rounds that have not started (their rooms go too)."""
     facilitator = require_facilitator()
@@ -97,9 +106,15 @@ def api_delete_round(round_id: int) -> None:
 
 
 @api.post("/breakouts/rounds/<int:round_id>/moves")
-@api_view(summary="Move a person", body=MoveIn, response=RoundOut, tags=("breakouts",))
+@api_view(
+    summary="Move a person", body=MoveIn, response=RoundOut, tags=("breakouts",), auth="facilitator"
+)
 def api_move(round_id: int, body: MoveIn) -> RoundOut:
-    """Into a group (kept there when re-planned), or out of every group (`group_id` null)."""
+    """Into a group (kept there when re-planned), or out of every group (`group_id` null).
+
+    Drafts change freely; a running round takes latecomers and people marked absent (their
+    absence mark goes) and moves between its groups, not out of them; locked and closed
+    rounds answer 409."""
     facilitator = require_facilitator()
     db = get_db()
     round_ = get_round(db, facilitator, round_id)
@@ -108,8 +123,35 @@ def api_move(round_id: int, body: MoveIn) -> RoundOut:
     return summaries.round_out(db, round_)
 
 
+@api.post("/breakouts/rounds/<int:round_id>/broadcasts")
+@api_view(
+    summary="Message every group",
+    body=BroadcastIn,
+    response=BroadcastOut,
+    status=201,
+    tags=("breakouts",),
+)
+def api_broadcast(round_id: int, body: BroadcastIn) -> BroadcastOut:
+    """A short plain-text message (`kind` "message", at most 280 characters) or the
+    "2 minutes left" notice (`kind` "time_left"), shown at once in every participant's group
+    view and side panel while the round runs. 409 when the round is not running; 429 (with
+    `retry_after` seconds) within 5 seconds of the round's previous message."""
+    facilitator = require_facilitator()
+    db = get_db()
+    round_ = get_round(db, facilitator, round_id)
+    sent = send_broadcast(db, round_, body)
+    db.commit()
+    return sent
+
+
 @api.post("/breakouts/rounds/<int:round_id>/actions")
-@api_view(summary="Change a round", body=RoundActionIn, response=RoundOut, tags=("breakouts",))
+@api_view(
+    summary="Change a round",
+    body=RoundActionIn,
+    response=RoundOut,
+    tags=("breakouts",),
+    auth="facilitator",
+)
 def api_round_action(round_id: int, body: RoundActionIn) -> RoundOut:
     """lock (rooms are made or groups pushed), unlock, start, close, replan, assign (the rest),
     open_picks, close_picks, push (make missing rooms or push again)."""
@@ -123,7 +165,12 @@ def api_round_action(round_id: int, body: RoundActionIn) -> RoundOut:
 
 @api.post("/breakouts/rounds/<int:round_id>/groups")
 @api_view(
-    summary="Add an empty group", body=GroupIn, response=RoundOut, status=201, tags=("breakouts",)
+    summary="Add an empty group",
+    body=GroupIn,
+    response=RoundOut,
+    status=201,
+    tags=("breakouts",),
+    auth="facilitator",
 )
 def api_add_group(round_id: int, body: GroupIn) -> RoundOut:
     """A new empty group at the end (draft rounds)."""
@@ -136,7 +183,13 @@ def api_add_group(round_id: int, body: GroupIn) -> RoundOut:
 
 
 @api.patch("/breakouts/groups/<int:group_id>")
-@api_view(summary="Rename a group", body=GroupIn, response=RoundOut, tags=("breakouts",))
+@api_view(
+    summary="Rename a group",
+    body=GroupIn,
+    response=RoundOut,
+    tags=("breakouts",),
+    auth="facilitator",
+)
 def api_rename_group(group_id: int, body: GroupIn) -> RoundOut:
     """Names must differ within a round (platforms show them)."""
     facilitator = require_facilitator()
@@ -148,7 +201,9 @@ def api_rename_group(group_id: int, body: GroupIn) -> RoundOut:
 
 
 @api.delete("/breakouts/groups/<int:group_id>")
-@api_view(summary="Remove an empty group", response=RoundOut, tags=("breakouts",))
+@api_view(
+    summary="Remove an empty group", response=RoundOut, tags=("breakouts",), auth="facilitator"
+)
 def api_remove_group(group_id: int) -> RoundOut:
     """Only empty groups of draft rounds."""
     facilitator = require_facilitator()
@@ -166,6 +221,7 @@ def api_remove_group(group_id: int) -> RoundOut:
     body=AbsenceIn,
     response=AttendanceOut,
     tags=("breakouts",),
+    auth="facilitator",
 )
 def api_absence(session_id: int, participant_id: int, body: AbsenceIn) -> AttendanceOut:
     """Draft rounds follow: absent people leave them, optimised drafts are planned again."""
@@ -223,7 +279,13 @@ def _choose(
 
 
 @api.get("/programmes/<int:programme_id>/breakouts/met")
-@api_view(summary="Who has met whom", query=MatrixQuery, response=MatrixOut, tags=("breakouts",))
+@api_view(
+    summary="Who has met whom",
+    query=MatrixQuery,
+    response=MatrixOut,
+    tags=("breakouts",),
+    auth="facilitator",
+)
 def api_matrix(programme_id: int, query: MatrixQuery) -> MatrixOut:
     """Rounds together for every pair of a programme group's members."""
     facilitator = require_facilitator()
@@ -242,6 +304,7 @@ def api_matrix(programme_id: int, query: MatrixQuery) -> MatrixOut:
     response=RuleOut,
     status=201,
     tags=("breakouts",),
+    auth="facilitator",
 )
 def api_add_rule(programme_id: int, body: RuleIn) -> RuleOut:
     """In every round planned from now on; a pair has one rule (a new one replaces it)."""
@@ -254,7 +317,7 @@ def api_add_rule(programme_id: int, body: RuleIn) -> RuleOut:
 
 
 @api.delete("/programmes/<int:programme_id>/breakouts/rules/<int:rule_id>")
-@api_view(summary="Remove a pair rule", tags=("breakouts",))
+@api_view(summary="Remove a pair rule", tags=("breakouts",), auth="facilitator")
 def api_remove_rule(programme_id: int, rule_id: int) -> None:
     """The pair may share groups again (or be apart)."""
     facilitator = require_facilitator()

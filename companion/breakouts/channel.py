@@ -1,7 +1,8 @@
 """The live channel "breakouts:<session id>": every change to a round is logged there.
 
-An event carries the round's public summary (names of groups and counts, never who is where);
-only the session's facilitators and its group's members may follow the channel.
+An event carries the round's public summary (names of groups and counts, never who is where;
+while the round runs, the facilitator's latest message to every group); only the session's
+facilitators and its group's members may follow the channel.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from companion.accounts.identity import Actor
-from companion.breakouts.access import possible_id, rounds_of
-from companion.breakouts.models import BreakoutRound, RoundKind
+from companion.breakouts.access import rounds_of
+from companion.breakouts.models import BreakoutRound, RoundKind, RoundStatus
 from companion.breakouts.people import current_limit
 from companion.core.db import Db
 from companion.core.errors import NotAllowed, NotFound
-from companion.core.events import append_event, register_channel
+from companion.core.events import append_event, channel_ids, register_channel
 from companion.sessions.operations import session_for_actor
 
 CHANNEL_PREFIX = "breakouts"
@@ -26,14 +27,19 @@ def channel_for(session_id: int) -> str:
 
 
 def round_summary(db: Db, round_: BreakoutRound) -> dict[str, Any]:
-    """What anyone in the session may know of a round: its groups' names and sizes."""
+    """What anyone in the session may know of a round: its groups' names and sizes, and while
+    it runs the facilitator's latest message to every group."""
     limit = current_limit(db, round_) if round_.kind == RoundKind.TOPICS else None
+    # The facilitator's latest message is shown to everyone in the session anyway (see
+    # `broadcasts`), and only while the round runs.
+    running = round_.status == RoundStatus.STARTED
     return {
         "id": round_.id,
         "number": round_.number,
         "kind": round_.kind,
         "status": round_.status,
         "picks_open": bool(round_.settings.get("picks_open")),
+        "broadcast": round_.settings.get("broadcast") if running else None,
         "groups": [
             {
                 "id": g.id,
@@ -56,19 +62,26 @@ def publish_round(db: Db, round_: BreakoutRound, kind: str = "round.changed") ->
 
 def _authorize(db: Db, actor: Actor, channel: str) -> bool:
     """Only the session's facilitators and its group's members may follow its breakouts."""
-    _prefix, _sep, raw = channel.partition(":")
-    if not raw.isdigit() or not possible_id(int(raw)):
+    session_id = _session_id_of_channel(channel)
+    if session_id is None:
         return False
     try:
-        session_for_actor(db, actor, int(raw))
+        session_for_actor(db, actor, session_id)
     except (NotFound, NotAllowed):
         return False
     return True
 
 
+def _session_id_of_channel(channel: str) -> int | None:
+    ids = channel_ids(channel, CHANNEL_PREFIX)
+    return ids[0] if ids is not None and len(ids) == 1 else None
+
+
 def _snapshot(db: Db, actor: Actor, channel: str) -> dict[str, Any]:
-    _prefix, _sep, raw = channel.partition(":")
-    session = session_for_actor(db, actor, int(raw))
+    session_id = _session_id_of_channel(channel)
+    if session_id is None:
+        raise NotFound()
+    session = session_for_actor(db, actor, session_id)
     return {"rounds": [round_summary(db, r) for r in rounds_of(db, session)]}
 
 

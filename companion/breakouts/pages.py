@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf.csrf import generate_csrf
 
+from companion.breakouts.broadcasts import time_left_text
 from companion.breakouts.channel import channel_for
 from companion.breakouts.models import BreakoutRound, RoundKind, RoundStatus
 from companion.breakouts.planning import Plan
@@ -71,6 +72,9 @@ def js_strings() -> dict[str, str]:
         "error": _("That did not work. Please try again."),
         "first": _("%(name)s is already in the first group."),
         "last": _("%(name)s is already in the last group."),
+        "time_left": time_left_text(),
+        "broadcast_sent": _("Shown in every group: “%(text)s”"),
+        "from_facilitator": _("From the facilitator"),
     }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 
 from companion.accounts.identity import Actor, current_actor
 from companion.board.views import PANEL_FRAME_ANCESTORS
@@ -18,10 +19,12 @@ from companion.breakouts import summaries
 from companion.breakouts.access import group_for_participant
 from companion.breakouts.channel import channel_for
 from companion.breakouts.pages import app_object, bp, js_strings, live_boot, live_page
+from companion.breakouts.schemas import MyGroupQuery, PickFormIn
 from companion.breakouts.topic_rounds import pick_group, unpick
 from companion.core.db import get_db, utcnow
-from companion.core.errors import Conflict, NotFound
+from companion.core.errors import Conflict, Invalid, NotFound
 from companion.core.live import live_origin, live_public_url
+from companion.core.validation import form, query
 from companion.sessions.models import Session
 from companion.sessions.operations import session_for_actor
 
@@ -52,25 +55,26 @@ def my_group(session_id: int) -> ResponseReturnValue:
         return _who_are_you()
     db = get_db()
     session = session_for_actor(db, actor, session_id)
-    panel = request.args.get("panel") == "1"
+    asked = query(MyGroupQuery)
+    panel = asked.panel
     if actor.facilitator is not None:
-        if panel and request.args.get("part") == "group":
+        if panel and asked.part == "group":
             return render_template("breakouts/_panel_facilitator.html", session=session)
         return redirect(url_for("breakouts.session_page", session_id=session.id))
     participant = actor.participant
     assert participant is not None
     if request.method == "POST":
-        raw = request.form.get("group_id", "")
         try:
-            group = group_for_participant(db, participant, int(raw) if raw.isdigit() else 0)
-            if request.form.get("action") == "leave":
+            picked = form(PickFormIn)
+            group = group_for_participant(db, participant, picked.group_id)
+            if picked.action == "leave":
                 unpick(db, participant, group.round)
                 message = _("Your choice was taken back.")
             else:
                 pick_group(db, participant, group)
                 message = _("You chose “%(name)s”.", name=group.name)
             db.commit()
-        except (Conflict, NotFound) as exc:
+        except (Conflict, NotFound, Invalid) as exc:
             db.rollback()
             live_page()
             context = _my_group_context(session, actor)
@@ -81,7 +85,7 @@ def my_group(session_id: int) -> ResponseReturnValue:
         return redirect(url_for("breakouts.my_group", session_id=session.id), code=303)
     live_page()
     context = _my_group_context(session, actor)
-    if request.args.get("part") == "group":
+    if asked.part == "group":
         return render_template("breakouts/_my_group.html", panel=panel, **context)
     return render_template("breakouts/my_group.html", error=None, **context)
 
@@ -105,6 +109,9 @@ def panel_group(session_id: int) -> ResponseReturnValue:
         "pick_url": url_for("breakouts_api.api_pick", group_id=0).replace("/0/", "/{id}/"),
         "token_url": url_for("live_api.live_token"),
         "live_url": live_public_url(app),
+        # In a plain browser the panel rides on the join-link cookie, and cookie-authenticated
+        # writes (choosing a topic) need the token; inside Zoom or Teams the bearer token is used.
+        "csrf": generate_csrf(),
         "strings": js_strings(),
     }
     return render_template("breakouts/panel.html", session_id=session_id, boot=boot)

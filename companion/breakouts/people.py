@@ -6,6 +6,8 @@ A seat is a person as the planner sees them, named by a key: "p:<participant id>
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -95,10 +97,14 @@ def current_limit(db: Db, round_: BreakoutRound) -> int:
     return planning.topic_limit(present, len(round_.groups), round_.settings.get("topic_limit"))
 
 
+#: The number in a person key: ASCII digits only ("²" passes str.isdigit() but not int()).
+_KEY_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
 def person_for_key(db: Db, session: Session, key: str) -> Participant | Facilitator:
     """The participant or facilitator a key names, if they belong to the session."""
     kind, _sep, raw = key.partition(":")
-    number = int(raw) if raw.isdigit() else 0
+    number = int(raw) if _KEY_NUMBER.fullmatch(raw) else 0
     if kind == "p" and possible_id(number):
         participant = db.get(Participant, number)
         if participant is not None and any(

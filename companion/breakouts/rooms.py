@@ -8,7 +8,7 @@ What a platform offers decides the way:
   set when no round applies; what the platform holds (round, fingerprint of the groups, when)
   is kept in the plenary room's data, and `held_status` says it on the pages. People the
   platform cannot place come back as `unmatched` and are shown, never dropped.
-- `Capability.BREAKOUT_ROOMS` (Jitsi; Teams later, as one meeting per group): each group gets a
+- `Capability.BREAKOUT_ROOMS` (Jitsi; Teams, as one online meeting per group): each group gets a
   room of its own, a `MeetingRoom` with purpose "breakout" and the key
   "session-<id>-breakout-<group id>" (platforms use the key to find a room a retried request
   already made).
@@ -104,6 +104,8 @@ def _spec(group: BreakoutGroup) -> RoomSpec:
         starts_at=session.starts_at,
         duration_minutes=session.duration_minutes,
         timezone=programme.timezone,
+        session_id=session.id,
+        purpose="breakout",
     )
 
 

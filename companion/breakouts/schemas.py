@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
-from companion.core.schema_types import OptionalInt, kollega_error
+from companion.core.schema_types import (
+    Checkbox,
+    DbId,
+    Int,
+    NoControl,
+    OptionalDbId,
+    OptionalInt,
+    Text,
+    kollega_error,
+)
 
 Kind = Literal["optimised", "manual", "random", "topics"]
 Status = Literal["draft", "locked", "started", "closed"]
@@ -25,16 +42,16 @@ class PlanIn(BaseModel):
     kind: Kind = "optimised"
     #: "size": groups of min_size..max_size; "count": `groups` groups.
     sizing: Literal["size", "count"] = "size"
-    min_size: int = Field(default=3, ge=1, le=50)
-    max_size: int = Field(default=4, ge=1, le=50)
-    groups: int = Field(default=3, ge=1, le=50)
+    min_size: Int = Field(default=3, ge=1, le=50)
+    max_size: Int = Field(default=4, ge=1, le=50)
+    groups: Int = Field(default=3, ge=1, le=50)
     facilitator_rule: FacilitatorRuleIn = "any"
     #: Facilitators of the programme who take part in the groups.
-    facilitator_ids: list[int] = Field(default_factory=list, max_length=50)
+    facilitator_ids: list[DbId] = Field(default_factory=list, max_length=50)
     #: Optimised rounds: this session only, or every remaining session of the group at once.
     scope: Literal["session", "remaining"] = "session"
     #: Topic rounds: how many of the top-voted topics become groups.
-    topics: int = Field(default=3, ge=1, le=20)
+    topics: Int = Field(default=3, ge=1, le=20)
     #: Topic rounds: most people per group; empty = an even share, ceil(n / topics).
     topic_limit: OptionalInt = Field(default=None, ge=1, le=200)
     #: Topic rounds: participants pick, or the optimiser assigns everyone.
@@ -55,7 +72,7 @@ class MoveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     person: PersonKey = Field(pattern=_KEY_PATTERN)
-    group_id: int | None = Field(default=None, ge=1)
+    group_id: DbId | None = None
 
 
 class RoundActionIn(BaseModel):
@@ -68,12 +85,27 @@ class RoundActionIn(BaseModel):
     ]
 
 
+class BroadcastIn(BaseModel):
+    """A message to every group of a running round, or the "2 minutes left" notice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["message", "time_left"] = "message"
+    #: Plain text, one line (it is never read as Markdown or HTML).
+    text: Annotated[str, Field(max_length=280), NoControl] = ""
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return " ".join(value.split())
+
+
 class GroupIn(BaseModel):
     """A group's name (a new empty group, or a rename)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=120)
+    name: Annotated[str, StringConstraints(max_length=120), NoControl] = ""
 
     @field_validator("name")
     @classmethod
@@ -94,7 +126,7 @@ class AbsencesIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    present: list[int] = Field(default_factory=list, max_length=500)
+    present: list[DbId] = Field(default_factory=list, max_length=500)
 
 
 class RuleIn(BaseModel):
@@ -103,8 +135,8 @@ class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["apart", "together"]
-    first_id: int = Field(ge=1)
-    second_id: int = Field(ge=1)
+    first_id: DbId
+    second_id: DbId
 
     @field_validator("second_id")
     @classmethod
@@ -112,6 +144,51 @@ class RuleIn(BaseModel):
         if info.data.get("first_id") == value:
             raise kollega_error(_("Choose two different people."))
         return value
+
+
+class GroupRefIn(BaseModel):
+    """Which group of the round a page form means (rename, remove)."""
+
+    group_id: DbId
+
+
+class RuleRefIn(BaseModel):
+    """Which pair rule a page form removes."""
+
+    rule_id: DbId
+
+
+class RoundPageQuery(BaseModel):
+    """The round page, or only its groups (`part=board`, for the scripts)."""
+
+    part: Literal["", "board"] = ""
+
+
+class MetQuery(BaseModel):
+    """Whose meetings the "who has met whom" page shows: a programme group (else the first)."""
+
+    group: OptionalDbId = None
+
+
+class MyGroupQuery(BaseModel):
+    """ "My small group" in the side panel (`panel=1`), or only its group part (`part=group`)."""
+
+    panel: Checkbox = False
+    part: Literal["", "group"] = ""
+
+
+class PickFormIn(BaseModel):
+    """A participant picks a topic group (or takes the choice back) on the page."""
+
+    group_id: DbId
+    action: Literal["pick", "leave"] = "pick"
+
+
+class RoundFormIn(BaseModel):
+    """What every form on the round page carries: its action, and the person it moved."""
+
+    action: Text = ""
+    person: Text = ""
 
 
 # --- answers ------------------------------------------------------------------------------------
@@ -193,6 +270,17 @@ class HeldOut(BaseModel):
     current_round_id: int | None = None
 
 
+class BroadcastOut(BaseModel):
+    """The latest message to the groups of a running round, in the reader's language."""
+
+    round_id: int
+    kind: Literal["message", "time_left"]
+    text: str
+    #: The "time left" notice: how many minutes.
+    minutes: int | None = None
+    at: datetime
+
+
 class RoundOut(BaseModel):
     """A round as the facilitator sees it."""
 
@@ -213,6 +301,10 @@ class RoundOut(BaseModel):
     #: What the platform holds of the session's rounds (platforms that take pushed groups).
     held: HeldOut | None = None
     warnings: list[str] = Field(default_factory=list)
+    #: Participants marked absent and in no group: a running round can still take them.
+    absentees: list[PersonOut] = Field(default_factory=list)
+    #: The latest message to every group, while the round runs.
+    broadcast: BroadcastOut | None = None
 
 
 class ChoiceOut(BaseModel):
@@ -249,6 +341,8 @@ class MyGroupOut(BaseModel):
     rooms: Literal["push", "rooms", "none"] = "none"
     choices: list[ChoiceOut] = Field(default_factory=list)
     picks_open: bool = False
+    #: The facilitator's latest message to every group, while the round runs.
+    broadcast: BroadcastOut | None = None
 
 
 class MatrixOut(BaseModel):
@@ -266,7 +360,7 @@ class MatrixQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    group: int = Field(ge=1)
+    group: DbId
 
 
 class AttendanceOut(BaseModel):

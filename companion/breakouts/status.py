@@ -1,6 +1,12 @@
 """A round's way from draft to history: lock (rooms are made or the groups pushed to the
-platform), unlock, start, close, or delete it before it starts. After each step a pushing
-platform is brought in line with the session's current round (`rooms.sync_breakouts`).
+platform), unlock, start, close, or delete it before it starts; and what each state allows.
+After each step a pushing platform is brought in line with the session's current round
+(`rooms.sync_breakouts`).
+
+A draft changes freely. A locked round is final until it is unlocked. A running round takes
+latecomers (and people marked absent who came after all) and moves between its groups, but
+nobody is taken out of it: its groups are what people see on their phones and what the
+platform holds. A closed round is history and never changes.
 """
 
 from __future__ import annotations
@@ -29,6 +35,31 @@ class LockResult:
 
     room_failures: list[str] = field(default_factory=list)
     push: dict[str, Any] | None = None
+
+
+def require_movable(round_: BreakoutRound, *, taking_out: bool = False) -> None:
+    """Conflict unless people may be placed or moved in the round now (see the module's note);
+    `taking_out`: the change takes someone out of every group."""
+    if round_.is_draft:
+        return
+    if round_.status == RoundStatus.STARTED:
+        if taking_out:
+            raise Conflict(
+                _(
+                    "The round is running: people can be moved to another group, "
+                    "but not taken out of every group."
+                )
+            )
+        return
+    if round_.status == RoundStatus.LOCKED:
+        raise Conflict(_("The round is locked. Unlock it to change the groups."))
+    raise Conflict(_("The round is closed. Its groups are part of the programme's history."))
+
+
+def require_running(round_: BreakoutRound) -> None:
+    """Conflict unless the round is running (messages go to groups that are meeting)."""
+    if round_.status != RoundStatus.STARTED:
+        raise Conflict(_("Messages can be sent to the groups only while the round runs."))
 
 
 def unplaced_participants(db: Db, round_: BreakoutRound) -> list[Participant]:

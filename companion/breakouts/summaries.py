@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from companion.breakouts import planning, rooms
+from companion.breakouts.broadcasts import broadcast_out
 from companion.breakouts.history import history_before, programme_history
 from companion.breakouts.models import BreakoutGroup, BreakoutRound, RoundKind, RoundStatus
 from companion.breakouts.participant_groups import group_of, participant_round
@@ -16,6 +17,7 @@ from companion.breakouts.people import (
     absent_ids,
     current_limit,
     group_members,
+    participant_seat,
     round_seats,
     seat_of_member,
 )
@@ -113,6 +115,10 @@ def round_out(db: Db, round_: BreakoutRound) -> RoundOut:
     unplaced = [_person_out(seat) for key, seat in present.items() if key not in placed]
     push = round_.settings.get("push")
     everyone = {p.id: p for p in group_members(round_.session)}
+    away = (everyone[i] for i in absent if i in everyone and f"p:{i}" not in placed)
+    absentees = [
+        _person_out(participant_seat(p)) for p in sorted(away, key=lambda p: p.name.casefold())
+    ]
     return RoundOut(
         id=round_.id,
         session_id=round_.session_id,
@@ -127,6 +133,8 @@ def round_out(db: Db, round_: BreakoutRound) -> RoundOut:
         push=PushOut.model_validate(push) if isinstance(push, dict) else None,
         held=held_out(db, round_.session),
         warnings=warnings,
+        absentees=absentees,
+        broadcast=broadcast_out(round_),
     )
 
 
@@ -185,6 +193,8 @@ def my_group_out(db: Db, session: Session, participant: Participant) -> MyGroupO
         if group is not None:
             out.group_id, out.group_name = group.id, group.name
         return out
+    # Everyone sees the facilitator's message, even a latecomer who has no group yet.
+    out.broadcast = broadcast_out(round_)
     if group is None or round_.status not in (RoundStatus.LOCKED, RoundStatus.STARTED):
         return out
     out.group_id, out.group_name = group.id, group.name

@@ -26,6 +26,7 @@ from companion.breakouts import (
 from companion.breakouts import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.breakouts.access import get_group, get_round, rounds_of
 from companion.breakouts.attendance import absent_not_joined, set_absences
+from companion.breakouts.broadcasts import send_broadcast, time_left_text
 from companion.breakouts.drafts import later_sessions
 from companion.breakouts.models import BreakoutRound, RoundKind
 from companion.breakouts.moves import (
@@ -46,11 +47,24 @@ from companion.breakouts.pages import (
 from companion.breakouts.people import absent_ids, group_members, programme_facilitators
 from companion.breakouts.rounds import plan_rounds
 from companion.breakouts.rules import add_rule, remove_rule, rules_of
-from companion.breakouts.schemas import AbsencesIn, GroupIn, MoveIn, PlanIn, RoundActionIn, RuleIn
+from companion.breakouts.schemas import (
+    AbsencesIn,
+    BroadcastIn,
+    GroupIn,
+    GroupRefIn,
+    MetQuery,
+    MoveIn,
+    PlanIn,
+    RoundActionIn,
+    RoundFormIn,
+    RoundPageQuery,
+    RuleIn,
+    RuleRefIn,
+)
 from companion.breakouts.status import delete_round
 from companion.core.db import get_db, utcnow
 from companion.core.errors import Conflict, DomainError, Invalid, NotFound
-from companion.core.validation import form_data, parse
+from companion.core.validation import form, form_data, parse, query
 from companion.programmes.models import Group, Programme
 from companion.programmes.operations import get_programme
 from companion.sessions.attendance import presence_of
@@ -169,10 +183,11 @@ def attendance(session_id: int) -> ResponseReturnValue:
     db = get_db()
     session = get_session(db, facilitator, session_id)
     try:
-        if request.form.get("action") == "not_joined":
+        if form_data(request.form).get("action") == "not_joined":
             change = absent_not_joined(db, session)
         else:
-            data = parse(AbsencesIn, {"present": request.form.getlist("present")})
+            present = form_data(request.form, lists=("present",)).get("present", [])
+            data = parse(AbsencesIn, {"present": present})
             members = {p.id for p in group_members(session)}
             change = set_absences(db, session, members - set(data.present))
         db.commit()
@@ -221,7 +236,13 @@ def _round_context(round_: BreakoutRound) -> dict[str, Any]:
         "view": summaries.round_out(db, round_),
         "session": session,
         "programme": session.group.programme,
-        "boot": {**live_boot(session), "strings": js_strings(), "round_id": round_.id},
+        "boot": {
+            **live_boot(session),
+            "strings": js_strings(),
+            "round_id": round_.id,
+            "timezone": session.group.programme.timezone,
+        },
+        "time_left_text": time_left_text(),
     }
 
 
@@ -239,12 +260,13 @@ def round_page(round_id: int) -> ResponseReturnValue:
     db = get_db()
     round_ = get_round(db, facilitator, round_id)
     if request.method == "GET":
-        if request.args.get("part") == "board":
+        if query(RoundPageQuery).part == "board":
             # The scripts refresh the groups after a change or a live event.
             live_page()
             return render_template("breakouts/_round_board.html", **_round_context(round_))
         return _render_round(round_)
-    action = request.form.get("action", "")
+    sent = form(RoundFormIn)
+    action = sent.action
     session_id = round_.session_id
     try:
         message = _round_action(round_, action)
@@ -260,7 +282,7 @@ def round_page(round_id: int) -> ResponseReturnValue:
         flash(message)
     if action == "delete":
         return redirect(url_for("breakouts.session_page", session_id=session_id), code=303)
-    person = request.form.get("person", "")
+    person = sent.person
     anchor = f"#person-{person.replace(':', '-')}" if action == "move" and person else ""
     return redirect(url_for("breakouts.round_page", round_id=round_id) + anchor, code=303)
 
@@ -274,7 +296,6 @@ def _fields(*names: str) -> dict[str, Any]:
 def _round_action(round_: BreakoutRound, action: str) -> str | None:
     """Do one of the round page's form actions; the message to show after."""
     db = get_db()
-    form = request.form
     if action == "move":
         data = parse(MoveIn, _fields("person", "group_id"))
         move_person(db, round_, data.person, data.group_id)
@@ -286,8 +307,8 @@ def _round_action(round_: BreakoutRound, action: str) -> str | None:
         add_group(db, round_, parse(GroupIn, _fields("name")).name)
         return str(_("An empty group was added."))
     if action in ("rename", "remove_group"):
-        group_id = form.get("group_id", "")
-        group = get_group(db, require_facilitator(), int(group_id) if group_id.isdigit() else 0)
+        group_id = parse(GroupRefIn, _fields("group_id")).group_id
+        group = get_group(db, require_facilitator(), group_id)
         if group.round_id != round_.id:
             raise NotFound()
         if action == "rename":
@@ -298,6 +319,13 @@ def _round_action(round_: BreakoutRound, action: str) -> str | None:
     if action == "delete":
         delete_round(db, round_)
         return str(_("The round was removed."))
+    if action in ("broadcast", "time_left"):
+        if action == "broadcast":
+            message = parse(BroadcastIn, {"kind": "message", **_fields("text")})
+        else:
+            message = BroadcastIn(kind="time_left")
+        sent = send_broadcast(db, round_, message)
+        return str(_("Shown in every group: “%(text)s”", text=sent.text))
     return status_action(round_, parse(RoundActionIn, {"action": action}).action)
 
 
@@ -305,8 +333,7 @@ def _round_action(round_: BreakoutRound, action: str) -> str | None:
 
 
 def _programme_group(programme: Programme) -> Group | None:
-    raw = request.args.get("group", "")
-    wanted = int(raw) if raw.isdigit() else None
+    wanted = query(MetQuery).group
     for group in programme.groups:
         if group.id == wanted:
             return group
@@ -347,8 +374,7 @@ def met_page(programme_id: int) -> ResponseReturnValue:
     values = form_data(request.form)
     try:
         if values.get("action") == "remove":
-            raw = str(values.get("rule_id", ""))
-            remove_rule(db, programme, int(raw) if raw.isdigit() else 0)
+            remove_rule(db, programme, parse(RuleRefIn, {"rule_id": values.get("rule_id")}).rule_id)
             message = _("The rule was removed.")
         else:
             values.pop("action", None)
@@ -360,8 +386,8 @@ def met_page(programme_id: int) -> ResponseReturnValue:
         errors = dict(exc.errors) or {"form": exc.detail or _("Please check the input.")}
         return _met_page(programme, values=values, errors=errors, status=422)
     flash(message)
-    group = request.args.get("group", "")
+    group = query(MetQuery).group
     return redirect(
-        url_for("breakouts.met_page", programme_id=programme.id, group=group or None) + "#rules",
+        url_for("breakouts.met_page", programme_id=programme.id, group=group) + "#rules",
         code=303,
     )

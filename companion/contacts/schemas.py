@@ -5,22 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from companion.contacts.models import ContactKind
-from companion.core.schema_types import Checkbox, HttpUrl, Language
-from companion.notes.schemas import DbId, OptionalDbId, no_control_characters
+from companion.core.schema_types import (
+    Checkbox,
+    DbId,
+    HttpsUrl,
+    Language,
+    NoControl,
+    OptionalDbId,
+)
 
-PrivateNote = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=1000),
-    AfterValidator(no_control_characters),
-]
-Phone = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=40),
-    AfterValidator(no_control_characters),
-]
+PrivateNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), NoControl]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), NoControl]
 
 
 class ContactIn(BaseModel):
@@ -52,9 +50,9 @@ class PreferencesIn(BaseModel):
     share_email: Checkbox = False
     phone: Phone = ""
     share_phone: Checkbox = False
-    website: HttpUrl = ""
+    website: HttpsUrl = ""
     share_website: Checkbox = False
-    linkedin: HttpUrl = ""
+    linkedin: HttpsUrl = ""
     share_linkedin: Checkbox = False
     reminders: Checkbox = False
     language: Language | None = None

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from companion.accounts.identity import current_actor, require_actor, require_facilitator
 from companion.config import Config
@@ -27,8 +27,8 @@ from companion.contacts.schemas import (
 from companion.core.api import api_view
 from companion.core.db import get_db
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
-from companion.core.validation import form_data, parse
-from companion.notes.schemas import DbId
+from companion.core.schema_types import Checkbox, OptionalDbId
+from companion.core.validation import form, form_data, parse, query
 from companion.notes.views import who_are_you
 from companion.programmes.models import Participant
 from companion.programmes.operations import get_programme
@@ -204,7 +204,7 @@ def reminders() -> ResponseReturnValue:
     participant = actor.participant
     db = get_db()
     if request.method == "POST":
-        enabled = request.form.get("reminders") == "on"
+        enabled = form(RemindersIn).reminders
         ops.set_reminders(db, participant, enabled)
         db.commit()
         flash(_("Reminders are on.") if enabled else _("Reminders are off."))
@@ -226,11 +226,9 @@ def programme_contacts(programme_id: int) -> ResponseReturnValue:
     db = get_db()
     programme = get_programme(db, facilitator, programme_id)
     session = None
-    session_id = request.args.get("session", "")
-    if session_id:
-        if not session_id.isdigit() or not 1 <= int(session_id) <= 2**31 - 1:
-            raise NotFound(_("No such session."))
-        session = get_session(db, facilitator, int(session_id))
+    session_id = query(CountsQuery).session
+    if session_id is not None:
+        session = get_session(db, facilitator, session_id)
         if session.group.programme_id != programme.id:
             raise NotFound(_("No such session."))
     return render_template(
@@ -248,9 +246,13 @@ def programme_contacts(programme_id: int) -> ResponseReturnValue:
 class CountsQuery(BaseModel):
     """Optionally only contacts made in one session."""
 
-    model_config = ConfigDict(extra="forbid")
+    session: OptionalDbId = None
 
-    session: DbId | None = None
+
+class RemindersIn(BaseModel):
+    """The reminders switch (an unticked box sends nothing: off)."""
+
+    reminders: Checkbox = False
 
 
 def _contact_out(participant: Participant, contact_id: int) -> ContactOut:
@@ -361,7 +363,11 @@ def api_update_preferences(body: PreferencesIn) -> PreferencesOut:
 
 @api.get("/programmes/<int:programme_id>/contacts/summary")
 @api_view(
-    summary="Contact counts", query=CountsQuery, response=ContactCountsOut, tags=("contacts",)
+    summary="Contact counts",
+    query=CountsQuery,
+    response=ContactCountsOut,
+    tags=("contacts",),
+    auth="facilitator",
 )
 def api_counts(programme_id: int, query: CountsQuery) -> ContactCountsOut:
     """Counts by kind for facilitators; never names or private notes."""

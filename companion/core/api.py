@@ -3,6 +3,10 @@
 A view decorated with `@api_view(body=Model, response=Model)` receives the validated body as
 `body=`, returns a pydantic model (or a list of them), and appears in `/api/openapi.json`
 with its schemas, generated from the same models that validate it.
+
+Order of checks: who is asking (`auth`: a 401 problem before anything else, see also the
+CSRF check in `security`), then the query string and the body (422), then the view's own
+access checks. The body is read by `validation.parse_json` (bounded, strict JSON types).
 """
 
 from __future__ import annotations
@@ -11,15 +15,20 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from flask import Flask, Response, jsonify, request
 from flask_babel import gettext as _
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from companion.core.errors import Invalid
-from companion.core.validation import parse
+from companion.core.errors import Invalid, NotSignedIn
+from companion.core.identity import require_actor
+from companion.core.validation import parse, parse_json, query_data
+
+#: Who may call a view: anyone signed in (facilitator or participant), facilitators only, or
+#: anyone (the view authenticates the caller itself, e.g. a signed platform request).
+Auth = Literal["actor", "facilitator", "public"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class ApiMeta:
     status: int = 200
     query: type[BaseModel] | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    auth: Auth = "actor"
 
 
 def _is_model(value: Any) -> bool:
@@ -54,17 +64,19 @@ def api_view(
     status: int = 200,
     query: type[BaseModel] | None = None,
     tags: tuple[str, ...] = (),
+    auth: Auth = "actor",
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-    """Validate the JSON body (and query) and serialise the returned model(s) as JSON."""
-    meta = ApiMeta(summary, body, response, status, query, tags)
+    """Check who is asking, validate the query and JSON body, serialise the returned model(s)."""
+    meta = ApiMeta(summary, body, response, status, query, tags, auth)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
-            if body is not None:
-                kwargs["body"] = parse(body, _json_body())
+            authenticate(meta)
             if query is not None:
-                kwargs["query"] = parse(query, request.args.to_dict())
+                kwargs["query"] = parse(query, query_data(request.args, query))
+            if body is not None:
+                kwargs["body"] = parse_json(body, _json_body())
             result = view(*args, **kwargs)
             if isinstance(result, Response):
                 return result
@@ -80,18 +92,25 @@ def api_view(
     return decorate
 
 
-def _json_body() -> Any:
+def authenticate(meta: ApiMeta) -> None:
+    """NotSignedIn (a 401 problem) unless the caller is someone `meta.auth` lets in."""
+    if meta.auth == "public":
+        return
+    actor = require_actor()
+    if meta.auth == "facilitator" and not actor.is_facilitator:
+        raise NotSignedIn(_("Sign in as a facilitator to do this."))
+
+
+def api_meta(view: Any) -> ApiMeta | None:
+    """What `@api_view` recorded about a view function, or None for other views."""
+    meta: ApiMeta | None = getattr(view, "__api__", None)
+    return meta
+
+
+def _json_body() -> bytes:
     if not request.is_json:
         raise Invalid(_("Send the request body as JSON (Content-Type: application/json)."))
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        # json gives up on absurdly deep nesting with RecursionError, which silent=True
-        # does not cover.
-        data = None
-    if data is None:
-        raise Invalid(_("The request body is not valid JSON."))
-    return data
+    return request.get_data(cache=True)
 
 
 _CONVERTERS = {
@@ -143,20 +162,23 @@ def openapi_document(app: Flask) -> dict[str, Any]:
             "summary": meta.summary,
             "tags": list(meta.tags),
             "responses": _responses(meta, ref_of),
-            "security": [{"cookieAuth": []}, {"bearerAuth": []}],
+            "security": ([] if meta.auth == "public" else [{"cookieAuth": []}, {"bearerAuth": []}]),
         }
         if view.__doc__:
             operation["description"] = view.__doc__.strip()
         if parameters:
             operation["parameters"] = parameters
         if meta.query is not None:
+            # The same schema as the model validates with (integers, bounds, patterns).
+            properties = meta.query.model_json_schema()["properties"]
             for name, info in meta.query.model_fields.items():
+                key = info.alias or name
                 operation.setdefault("parameters", []).append(
                     {
-                        "name": name,
+                        "name": key,
                         "in": "query",
                         "required": info.is_required(),
-                        "schema": {"type": "string"},
+                        "schema": properties.get(key, {"type": "string"}),
                     }
                 )
         if meta.body is not None:

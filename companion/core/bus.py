@@ -3,19 +3,25 @@
 One interface, two engines: `InProcessBus` when web and live run in one process (the embedded
 `companion serve`), `RedisBus` (Redis pub/sub) when they are scaled out. The bus is a hint, not
 the record: events are in the database first (`core.events`), so a message lost while Redis
-was away is found again by the live server's catch-up from the database.
+was away (or dropped because it hung) is found again by the live server's catch-up from the
+database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from flask import Flask
+
+from companion.core.logs import Throttle
+from companion.core.metrics import BUS_DROPPED, REDIS_RECONNECTS
 
 log = logging.getLogger(__name__)
 
@@ -92,38 +98,141 @@ class InProcessBus:
         """Nothing to release."""
 
 
+#: Live events waiting in a process to go out on Redis; beyond this they are dropped.
+PUBLISH_QUEUE = 10_000
+#: Seconds the publisher waits for Redis to connect or answer: a frozen Redis holds only the
+#: publishing thread, never a request, and only this long per try. What queued up during a
+#: failed try is dropped with it; the live servers read it from the database within seconds.
+PUBLISH_TIMEOUT = 0.5
+#: Seconds between two warnings about the same Redis trouble.
+WARN_EVERY = 30.0
+
+
 class RedisBus:
-    """Redis pub/sub on one Redis channel; each message names its live channel.
+    """Redis pub/sub on one Redis channel per deployment; each message names its live channel.
 
     One Redis channel (rather than one per board) keeps a live process to a single
     subscription however many boards it serves; every process receives every event and
-    drops those of channels nobody there watches, which is cheap at our sizes.
+    drops those of channels nobody there watches, which is cheap at our sizes. The channel is
+    `<namespace>:live`: pub/sub ignores the database number, so deployments sharing a Redis
+    are kept apart by the namespace.
+
+    Publishing never waits for Redis: `publish` puts the message on a bounded queue that a
+    thread sends with short timeouts. When Redis is away, slow or frozen, messages are dropped
+    (counted, with one warning per WARN_EVERY): the database's event log is the record, and
+    live servers read what the bus did not bring.
     """
 
-    def __init__(self, url: str, *, redis_channel: str = "kollega:live") -> None:
+    def __init__(self, url: str, *, namespace: str = "kollega") -> None:
         import redis
 
         self.url = url
-        self.redis_channel = redis_channel
+        self.namespace = namespace
+        self.redis_channel = f"{namespace}:live"
         self._client = redis.Redis.from_url(
             url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=10
+        )
+        self._publisher = redis.Redis.from_url(
+            url, socket_connect_timeout=PUBLISH_TIMEOUT, socket_timeout=PUBLISH_TIMEOUT
         )
         self._handlers = _Handlers()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._ready = threading.Event()
+        self._outbox: queue.Queue[str | None] = queue.Queue(maxsize=PUBLISH_QUEUE)
+        self._publish_thread: threading.Thread | None = None
+        self._warn_publish = Throttle(WARN_EVERY)
+        self._warn_listen = Throttle(WARN_EVERY)
+        #: Messages dropped and reconnections made, for tests and metrics.
+        self.dropped = 0
+        self.reconnects = 0
+        #: Whether the subscription is up (for readiness).
+        self.listening = False
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
-        """Publish; a Redis outage is logged, not raised (the event is already committed)."""
+        """Queue for Redis and return at once; a full queue drops the message (logged)."""
         payload = json.dumps({"c": channel, "m": message}, separators=(",", ":"))
-        for attempt in range(2):
+        self._start_publisher()
+        try:
+            self._outbox.put_nowait(payload)
+        except queue.Full:
+            self._drop("the publish queue is full")
+
+    @property
+    def pending(self) -> int:
+        """Messages queued or being sent now."""
+        return self._outbox.unfinished_tasks
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued message was sent or dropped (for tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self.pending:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def _start_publisher(self) -> None:
+        if self._publish_thread is not None:
+            return
+        with self._lock:
+            if self._publish_thread is None:
+                self._publish_thread = threading.Thread(
+                    target=self._publish_forever, name="redis-bus-publish", daemon=True
+                )
+                self._publish_thread.start()
+
+    def _publish_forever(self) -> None:
+        failing = False
+        while True:
+            payload = self._outbox.get()
             try:
-                self._client.publish(self.redis_channel, payload)
-                return
-            except Exception as exc:
-                if attempt == 1:
-                    log.warning("Could not publish on Redis (%s); live servers catch up", exc)
+                if payload is None:
+                    return
+                try:
+                    self._publisher.publish(self.redis_channel, payload)
+                except Exception as exc:
+                    reason = f"{exc.__class__.__name__}: {exc}"
+                    self._drop(reason)
+                    # What queued up while this try waited is stale by now, and trying each
+                    # would cost PUBLISH_TIMEOUT again: drop it. Newer messages are tried.
+                    if self._drop_queued(reason):
+                        return
+                    failing = True
+                    continue
+                if failing:
+                    log.info("Publishing on Redis again")
+                    self.reconnects += 1
+                    REDIS_RECONNECTS.inc()
+                    failing = False
+            finally:
+                self._outbox.task_done()
+
+    def _drop_queued(self, reason: str) -> bool:
+        """Drop every message queued now; True if the stop signal was among them."""
+        while True:
+            try:
+                payload = self._outbox.get_nowait()
+            except queue.Empty:
+                return False
+            self._outbox.task_done()
+            if payload is None:
+                return True
+            self._drop(reason)
+
+    def _drop(self, reason: str) -> None:
+        self.dropped += 1
+        BUS_DROPPED.inc()
+        held = self._warn_publish.allow()
+        if held is not None:
+            more = f" ({held} more since the last warning)" if held else ""
+            log.warning(
+                "A live event was not published on Redis: %s%s; live servers "
+                "read it from the database",
+                reason,
+                more,
+            )
 
     def subscribe(self, handler: Handler) -> Callable[[], None]:
         """Add a handler; the first one starts the listening thread."""
@@ -145,9 +254,12 @@ class RedisBus:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]
             try:
                 pubsub.subscribe(self.redis_channel)
+                self.listening = True
                 self._ready.set()
                 if not first:
                     log.info("Reconnected to Redis; asking receivers to resynchronise")
+                    self.reconnects += 1
+                    REDIS_RECONNECTS.inc()
                     self._handlers.deliver(RESYNC_CHANNEL, {})
                 first, delay = False, 0.1
                 while not self._stopping.is_set():
@@ -156,9 +268,16 @@ class RedisBus:
                         continue
                     self._dispatch(item["data"])
             except Exception as exc:
+                self.listening = False
                 if self._stopping.is_set():
                     break
-                log.warning("Redis bus connection lost (%s); retrying in %.1fs", exc, delay)
+                held = self._warn_listen.allow()
+                if held is not None:
+                    log.warning(
+                        "Redis bus connection lost (%s); retrying every few seconds%s",
+                        exc,
+                        f" ({held} more failures since the last warning)" if held else "",
+                    )
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
             finally:
@@ -177,16 +296,22 @@ class RedisBus:
         self._handlers.deliver(channel, message)
 
     def close(self) -> None:
-        """Stop listening and close the connections."""
+        """Send what is queued (briefly), stop listening and close the connections."""
         self._stopping.set()
+        if self._publish_thread is not None:
+            self.flush(timeout=1.0)
+            with contextlib.suppress(queue.Full):
+                self._outbox.put_nowait(None)
+            self._publish_thread.join(timeout=2)
         if self._thread is not None:
             self._thread.join(timeout=3)
         self._client.close()
+        self._publisher.close()
 
 
-def make_bus(redis_url: str) -> Bus:
+def make_bus(redis_url: str, namespace: str = "kollega") -> Bus:
     """A Redis bus when a URL is configured, otherwise the in-process bus."""
-    return RedisBus(redis_url) if redis_url else InProcessBus()
+    return RedisBus(redis_url, namespace=namespace) if redis_url else InProcessBus()
 
 
 def get_bus(app: Flask) -> Bus:
@@ -194,5 +319,7 @@ def get_bus(app: Flask) -> Bus:
     bus: Bus | None = app.extensions.get("companion.bus")
     if bus is None:
         config = app.extensions["companion.config"]
-        bus = app.extensions.setdefault("companion.bus", make_bus(config.redis_url))
+        bus = app.extensions.setdefault(
+            "companion.bus", make_bus(config.redis_url, config.bus_namespace)
+        )
     return bus

@@ -297,3 +297,73 @@ def upgrade_database(database: Database, revision: str = "head") -> None:
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727172)")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+_HEADS: list[frozenset[str]] = []
+
+
+def code_heads(database: Database) -> frozenset[str]:
+    """The migration heads this code expects (read once per process)."""
+    if not _HEADS:
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(alembic_config(database))
+        _HEADS.append(frozenset(script.get_heads()))
+    return _HEADS[0]
+
+
+def schema_revision(database: Database) -> str | None:
+    """The database's current migration revision (None before the first)."""
+    from alembic.runtime.migration import MigrationContext
+
+    # Read-only: on SQLite a deferred transaction, so it never waits for (or holds) the
+    # write lock, not even one its own thread holds on another connection.
+    with reading(), database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_is_current(database: Database) -> tuple[bool, str | None]:
+    """Whether the database answers at this code's migration head, and its revision.
+
+    Raises the driver's error when the database cannot be reached.
+    """
+    revision = schema_revision(database)
+    return revision in code_heads(database), revision
+
+
+def create_missing_schema(database: Database) -> list[str]:
+    """Create tables and add columns the models have and the migrations do not yet.
+
+    For tests and benchmarks of a branch whose migration is still to be written (the
+    integrator writes migrations); a no-op on a database the migrations fully describe.
+    Returns what it added, as "table" or "table.column".
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
+    added: list[str] = []
+    with reading():
+        existing = set(inspect(database.engine).get_table_names())
+    Base.metadata.create_all(database.engine)
+    added += [name for name in Base.metadata.tables if name not in existing]
+    with reading():
+        inspector = inspect(database.engine)
+        present = {
+            name: {column["name"] for column in inspector.get_columns(name)}
+            for name in Base.metadata.tables
+            if name in existing
+        }
+    missing = [
+        (name, column)
+        for name, table in Base.metadata.tables.items()
+        if name in present
+        for column in table.columns
+        if column.name not in present[name]
+    ]
+    if missing:
+        with database.engine.begin() as connection:
+            for name, column in missing:
+                definition = CreateColumn(column).compile(dialect=database.engine.dialect)
+                connection.exec_driver_sql(f'ALTER TABLE "{name}" ADD COLUMN {definition}')
+                added.append(f"{name}.{column.name}")
+    return added

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.globals import _cv_request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -92,7 +94,9 @@ class Unavailable(DomainError):
 
 def wants_problem_json() -> bool:
     """API routes and clients that prefer JSON get problem+json; browsers get a page."""
-    if request.path.startswith(("/api/", "/integrations/")) and not request.path.endswith("/app"):
+    # The JSON API: everything under /api/, and the API blueprints elsewhere (a platform's
+    # webhooks and app endpoints under /integrations/, whose pages are pages).
+    if request.path.startswith("/api/") or (request.blueprint or "").endswith("_api"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json", PROBLEM_JSON])
     return best in ("application/json", PROBLEM_JSON)
@@ -122,8 +126,32 @@ def problem_response(
     return response
 
 
-def _page(status: int, title: str, detail: str | None) -> tuple[str, int]:
-    return render_template("core/error.html", status=status, title=title, detail=detail), status
+def _ensure_url_adapter() -> None:
+    """Let the error page build addresses when the request's own host could not be read.
+
+    Werkzeug refuses a malformed Host header (`a..b`, a label over 63 characters) before
+    routing, and Flask then has no URL adapter, so `url_for` in the page would fail. The
+    page's links are paths, so an adapter bound to our configured host builds them alike.
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None or ctx.url_adapter is not None:
+        return
+    base = urlsplit(current_app.extensions["companion.config"].base_url)
+    ctx.url_adapter = current_app.url_map.bind(
+        base.netloc or "localhost",
+        script_name=request.script_root or "/",
+        url_scheme=base.scheme or "http",
+    )
+
+
+def _page(
+    status: int, title: str, detail: str | None, errors: dict[str, str] | None = None
+) -> tuple[str, int]:
+    _ensure_url_adapter()
+    html = render_template(
+        "core/error.html", status=status, title=title, detail=detail, errors=errors or {}
+    )
+    return html, status
 
 
 def init_app(app: Flask) -> None:
@@ -142,8 +170,9 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, NotSignedIn):
             from flask import redirect, url_for
 
+            _ensure_url_adapter()
             return redirect(url_for("accounts.sign_in", next=request.full_path))
-        return _page(exc.status, title, exc.detail)
+        return _page(exc.status, title, exc.detail, getattr(exc, "errors", None))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
@@ -161,14 +190,17 @@ def init_app(app: Flask) -> None:
             return response
         return _page(status, title, detail)
 
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Any:
-        log.exception("Unhandled error on %s %s", request.method, request.path)
-        title = _("Something went wrong on our side")
-        detail = _("The error has been logged. Please try again in a moment.")
-        if wants_problem_json():
-            return problem_response(500, title, detail, type_slug="internal")
-        return _page(500, title, detail)
+    app.register_error_handler(Exception, unexpected_error)
+
+
+def unexpected_error(exc: Exception) -> Any:
+    """Log an unexpected error and answer a generic 500 that names no internals."""
+    log.exception("Unhandled error on %s %s", request.method, request.url_rule or "(unmatched)")
+    title = _("Something went wrong on our side")
+    detail = _("The error has been logged. Please try again in a moment.")
+    if wants_problem_json():
+        return problem_response(500, title, detail, type_slug="internal")
+    return _page(500, title, detail)
 
 
 def _http_title(status: int, exc: HTTPException) -> str:

@@ -11,6 +11,7 @@ its channel keys are then "board:<something>".
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -130,7 +131,9 @@ def append_event(db: Db, channel: str, kind: str, data: dict[str, Any]) -> LiveE
         from companion.core.bus import get_bus
 
         bus = get_bus(current_app._get_current_object())  # type: ignore[attr-defined]
-        message = event.message()
+        # "at" (the commit's time, roughly) lets live servers measure their fan-out lag; they
+        # take it off before the event goes to clients.
+        message = {**event.message(), "at": created_at.timestamp()}
         after_commit(db, lambda: bus.publish(channel, message))
     else:
         # Without an app there is no bus; live servers still find the event in the database.
@@ -217,6 +220,27 @@ class ChannelKind:
 
 
 _CHANNELS: dict[str, ChannelKind] = {}
+
+
+#: A channel key: a prefix and one to three ids, e.g. "board:12" or "notes:7:31".
+CHANNEL_PATTERN = r"^[a-z]{1,30}(:[0-9]{1,10}){1,3}$"
+_CHANNEL = re.compile(CHANNEL_PATTERN)
+#: Largest id a channel may name (the id columns are 32-bit).
+_MAX_ID = 2**31 - 1
+
+
+def channel_ids(channel: str, prefix: str) -> list[int] | None:
+    """The ids of a channel key of `prefix` ("board:12" -> [12]), or None when the key is
+    malformed: another prefix, anything but ASCII digits, or an id no row can have."""
+    if not isinstance(channel, str) or not _CHANNEL.fullmatch(channel):
+        return None
+    name, *parts = channel.split(":")
+    if name != prefix:
+        return None
+    ids = [int(part) for part in parts]
+    if not all(0 < value <= _MAX_ID for value in ids):
+        return None
+    return ids
 
 
 def _prefix_of(channel: str) -> str:

@@ -7,6 +7,7 @@ the person's preference, then the browser, then the configured default.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("fi", "en")
 PACKAGE_ROOTS = (
@@ -46,12 +49,27 @@ def select_locale() -> str:
         return chosen
     if session.get("lang") in LANGUAGES:
         return str(session["lang"])
+    if "preferred_language" not in g:
+        _learn_preferred_language()
     preferred = g.get("preferred_language")
     if callable(preferred):
         preferred = preferred()
     if preferred in LANGUAGES:
         return str(preferred)
     return request.accept_languages.best_match(LANGUAGES) or default
+
+
+def _learn_preferred_language() -> None:
+    """Find out who is asking, which records their language (a text may be translated, a
+    validation message say, before the view itself asks who it is)."""
+    from companion.core.identity import current_actor
+
+    g.preferred_language = None
+    try:
+        current_actor()
+    except Exception:
+        # The language must not become an error of its own; the view meets the cause again.
+        log.warning("Could not tell who is asking to choose the language", exc_info=True)
 
 
 def zone(name: str) -> ZoneInfo:

@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from companion.core.db import Base, Db, get_database, utcnow
-from companion.core.mail.delivery import backoff, deliver_due
+from companion.core.leases import Heartbeat, Lease, new_worker_id
+from companion.core.mail.delivery import backoff, deliver_due, process_worker_id
 from companion.core.mail.outbox import MAIL_DOORBELL, Doorbell
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,10 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=5)
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The worker running it (`core.leases`); it renews `lease_until` while it lives.
+    claimed_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    #: A running job whose lease ended was abandoned by a dead worker: it runs again.
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -145,12 +150,22 @@ def enqueue_job(
     return job
 
 
-def claim_job(db: Db, now: datetime | None = None) -> int | None:
-    """Claim the next due job and commit the claim; None when nothing is due."""
+def claim_job(
+    db: Db,
+    now: datetime | None = None,
+    *,
+    worker_id: str | None = None,
+    lease_seconds: float = 20.0,
+) -> int | None:
+    """Claim the next due job under a lease and commit the claim; None when nothing is due.
+
+    Due: queued and its time has come, or running under a lease that ended (its worker died).
+    """
     now = now or utcnow()
     due = or_(
         (Job.status == "queued") & (Job.run_at <= now),
-        (Job.status == "running") & (Job.claimed_at < now - STALE_JOB),
+        (Job.status == "running") & (Job.lease_until < now),
+        (Job.status == "running") & Job.lease_until.is_(None) & (Job.claimed_at < now - STALE_JOB),
     )
     job_id = db.scalar(
         select(Job.id)
@@ -163,7 +178,13 @@ def claim_job(db: Db, now: datetime | None = None) -> int | None:
         db.execute(
             update(Job)
             .where(Job.id == job_id)
-            .values(status="running", claimed_at=now, attempts=Job.attempts + 1)
+            .values(
+                status="running",
+                claimed_at=now,
+                claimed_by=worker_id or process_worker_id(),
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Job.attempts + 1,
+            )
         )
     db.commit()
     return job_id
@@ -216,6 +237,10 @@ class Worker:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.config = app.extensions["companion.config"]
+        #: Written on every row this worker claims; its heartbeat renews their leases.
+        self.worker_id = new_worker_id()
+        self.lease = Lease(self.config.worker_lease_seconds)
+        self.heartbeat: Heartbeat | None = None
         self.stop_event = threading.Event()
         #: When each periodic check last ran in this worker (monotonic seconds).
         self.periodic_runs: dict[str, float] = {}
@@ -237,7 +262,9 @@ class Worker:
             started = utcnow()
             while not self.stop_event.is_set():
                 with database.session() as db:
-                    job_id = claim_job(db, started)
+                    job_id = claim_job(
+                        db, started, worker_id=self.worker_id, lease_seconds=self.lease.seconds
+                    )
                 if job_id is None:
                     break
                 run_job(self.app, job_id, self.app.config["JOB_RETRY_SECONDS"])
@@ -252,6 +279,8 @@ class Worker:
             self.app.extensions.get("companion.mail_transport"),
             retry_base_seconds=self.app.config["MAIL_RETRY_SECONDS"],
             stop=self.stop_event,
+            worker_id=self.worker_id,
+            lease=self.lease,
         )
 
     def _run_periodic(self) -> None:
@@ -272,10 +301,21 @@ class Worker:
                     log.exception("Periodic task %s failed", entry.name)
 
     def run_forever(self) -> None:
-        """Run the job loop here and the mail loop in a thread beside it, until `stop()`."""
-        log.info("Worker started")
+        """Run the job loop here and the mail loop in a thread beside it, until `stop()`.
+
+        A heartbeat thread renews the leases of what this worker claimed while it runs.
+        """
+        log.info("Worker %s started", self.worker_id)
         if sys.getswitchinterval() > SWITCH_INTERVAL:
             sys.setswitchinterval(SWITCH_INTERVAL)
+        from companion.core.metrics import key_fingerprint
+
+        self.heartbeat = Heartbeat(
+            get_database(self.app),
+            self.worker_id,
+            self.lease,
+            key_fingerprint(self.app.config["SECRET_KEY"]),
+        ).start()
         mail = threading.Thread(
             target=self._loop,
             args=("mail", self.deliver_mail, MAIL_DOORBELL),
@@ -288,7 +328,8 @@ class Worker:
         finally:
             self.stop()
             mail.join(timeout=60)
-        log.info("Worker stopped")
+            self.heartbeat.stop()
+        log.info("Worker %s stopped", self.worker_id)
 
     def _loop(self, name: str, work: Callable[[], int], doorbell: Doorbell) -> None:
         """Do `work` until stopped; when idle, wait for the doorbell or the next poll."""

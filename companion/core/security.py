@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
+import unicodedata
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from werkzeug.exceptions import BadRequest
 from werkzeug.security import check_password_hash, generate_password_hash
 
 csrf = CSRFProtect()
@@ -76,6 +80,59 @@ def verify_password(password_hash: str, password: str) -> bool:
     return check_password_hash(password_hash, password)
 
 
+#: A Host header: DNS labels (underscores tolerated, as in container names) or an IP
+#: address, and an optional port.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?")
+#: `Authorization: Bearer <token>` (RFC 6750 b64token). Anything else is not a bearer token.
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *")
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer` header value, or None.
+
+    The one definition of a bearer token: identity reads the caller from it and the CSRF
+    check lets a request through because of it, so both must agree exactly (a header whose
+    value is blank is no token, and the request is then checked as a cookie request).
+    """
+    if not header:
+        return None
+    match = _BEARER.fullmatch(header)
+    return match.group(1) if match else None
+
+
+def _same_site_path(target: str, *, encoded: bool) -> bool:
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        return False
+    # Browsers read a backslash as a slash and drop tabs and line breaks from addresses, so
+    # "/\\evil.example" and "/\t/evil.example" both lead to //evil.example. (Spaces are
+    # fine once percent-encoded, as in a query.)
+    refused = "CZ" if encoded else "C"
+    if "\\" in target or any(unicodedata.category(c)[0] in refused for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def safe_next(value: Any, fallback: str = "/") -> str:
+    """`value` if it is a path on this site (for `next=` and `back=`), otherwise `fallback`.
+
+    Refused: anything not starting with one slash, scheme or host parts, backslashes,
+    control characters and spaces, also when percent-encoded (up to three times over).
+    """
+    if not isinstance(value, str) or not value or len(value) > 2000:
+        return fallback
+    target = value
+    for round_ in range(4):
+        if not _same_site_path(target, encoded=round_ == 0):
+            return fallback
+        decoded = unquote(target)
+        if decoded == target:
+            return value
+        target = decoded
+    return fallback
+
+
 def rate_limited(view: Any) -> Any:
     """Mark a view that carries a `limiter.limit` (others skip the limiter altogether)."""
     view._kollega_rate_limited = True
@@ -115,6 +172,8 @@ def content_security_policy(live_origin: str, extra: dict[str, str] | None = Non
 
 def init_app(app: Flask) -> None:
     """CSRF protection on cookie-authenticated writes and security headers on every response."""
+    from companion.core.api import api_meta, authenticate
+
     config = app.extensions["companion.config"]
     # CSRF is checked in `_check_csrf` rather than on every view: requests that carry a
     # bearer token (API scripts, side panels) send no cookie, so there is nothing to forge.
@@ -122,7 +181,18 @@ def init_app(app: Flask) -> None:
     app.config["WTF_CSRF_ENABLED"] = config.csrf_enabled
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # tied to the session, which expires itself
     csrf.init_app(app)
-    app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit_storage_url
+    storage = config.effective_ratelimit_storage_url
+    app.config["RATELIMIT_STORAGE_URI"] = storage
+    if not storage.startswith("memory"):
+        # Shared counts in Redis; a Redis that hangs holds a sign-in for half a second at
+        # most, and one that is away lets requests through on per-process counts meanwhile.
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_timeout": 0.5,
+            "socket_connect_timeout": 0.5,
+        }
+        app.config["RATELIMIT_SWALLOW_ERRORS"] = True
+        app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+        app.config["RATELIMIT_KEY_PREFIX"] = config.bus_namespace
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
 
@@ -134,12 +204,24 @@ def init_app(app: Flask) -> None:
         return view is None or not getattr(view, "_kollega_rate_limited", False)
 
     @app.before_request
+    def _check_host() -> None:
+        # Werkzeug refuses some malformed hosts itself (a..b, long labels); the rest of what
+        # cannot be a host name is refused here alike, before anything builds an address.
+        if not _HOST.fullmatch(request.host):
+            raise BadRequest()
+
+    @app.before_request
     def _check_csrf() -> None:
         if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
             return
-        if request.headers.get("Authorization", "").lower().startswith("bearer "):
-            return
         view = app.view_functions.get(request.endpoint or "")
+        meta = api_meta(view)
+        if meta is not None:
+            # An API write from nobody is a 401, before the CSRF check and validation: the
+            # caller learns to authenticate, not that a form expired.
+            authenticate(meta)
+        if bearer_token(request.headers.get("Authorization")) is not None:
+            return
         if view is not None and getattr(view, "csrf_exempt", False):
             return
         # Read per request so a test can switch it (the setting itself comes from Config).

@@ -1,21 +1,12 @@
-"""The health check and the OpenAPI description."""
+"""The OpenAPI description (health answers are in `core.health`)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
-from sqlalchemy import text
 
 from companion.core.api import openapi_document
-from companion.core.db import get_db
 
 bp = Blueprint("core", __name__)
-
-
-@bp.route("/healthz")
-def health() -> Response:
-    """For load balancers: the database answers."""
-    get_db().execute(text("SELECT 1"))
-    return jsonify(status="ok")
 
 
 @bp.route("/api/openapi.json")

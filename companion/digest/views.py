@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from flask import (
     Blueprint,
@@ -17,12 +18,15 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from pydantic import BaseModel, Field
 
 from companion.accounts.identity import current_actor, enter_as_participant, require_facilitator
 from companion.config import Config
 from companion.contacts.operations import contacts_of, preferences_of
 from companion.core.db import get_db, utcnow, writes
 from companion.core.errors import NotFound
+from companion.core.schema_types import OptionalDbId
+from companion.core.validation import query
 from companion.digest import operations as ops
 from companion.digest import reminders  # noqa: F401 - registers the reminder job
 from companion.digest.gather import session_notes
@@ -39,7 +43,20 @@ from companion.sessions.models import Session
 
 bp = Blueprint("digest", __name__, template_folder="templates")
 
-_NOTES_TARGET = re.compile(r"^notes-(\d+)$")
+_NOTES_TARGET = re.compile(r"^notes-([0-9]{1,10})$")
+
+
+class PersonalLinkQuery(BaseModel):
+    """Where a personal link from an email leads (`TARGETS`, or `notes-<session id>`)."""
+
+    next: str = Field(default="me", max_length=40)
+
+
+class PreviewQuery(BaseModel):
+    """Whose digest the facilitator previews, and which kind (by default as it would go)."""
+
+    participant: OptionalDbId = None
+    variant: Literal["", "missed", "summary"] = ""
 
 
 def _config() -> Config:
@@ -90,13 +107,13 @@ def me() -> ResponseReturnValue:
 @bp.route("/me/t/<token>")
 def personal_link(token: str) -> ResponseReturnValue:
     """A link from an email: remember the participant on this browser and go to the page."""
+    target = query(PersonalLinkQuery).next
     db = get_db()
     link = resolve_personal_token(db, token)
     if link is None:
         return render_template("sessions/join_invalid.html", reason="revoked"), 410
     participant: Participant = link.participant
     enter_as_participant(participant, link)
-    target = request.args.get("next", "me")
     match = _NOTES_TARGET.match(target)
     if match:
         return redirect(url_for("notes.session_notes", session_id=int(match.group(1))), code=303)
@@ -118,9 +135,11 @@ def _preview_target(session: Session) -> tuple[Participant | None, bool | None]:
     members = sorted(
         (m.participant for m in session.group.memberships), key=lambda p: p.name.lower()
     )
-    chosen = request.args.get("participant", "")
-    participant = next((p for p in members if str(p.id) == chosen), members[0] if members else None)
-    variant = request.args.get("variant", "")
+    asked = query(PreviewQuery)
+    participant = next(
+        (p for p in members if p.id == asked.participant), members[0] if members else None
+    )
+    variant = asked.variant
     missed = True if variant == "missed" else False if variant == "summary" else None
     return participant, missed
 
@@ -154,7 +173,7 @@ def digest(session_id: int) -> ResponseReturnValue:
         plenary=plenary,
         status=status,
         participant=participant,
-        variant=request.args.get("variant", ""),
+        variant=query(PreviewQuery).variant,
         members=[row.participant for row in rows],
         preview=preview,
     )

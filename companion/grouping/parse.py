@@ -5,6 +5,7 @@ the path of the bad field, and `solve_json` which dispatches on `"kind"`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -105,7 +106,8 @@ def _only(data: Mapping[str, Any], allowed: set[str], path: str) -> None:
 
 def _round_key(key: object, path: str) -> int:
     text = str(key)
-    if not text.lstrip("-").isdigit():
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not re.fullmatch(r"-?[0-9]{1,9}", text):
         raise ProblemError(_join(path, text), 'round keys must be integers ("0", "1", ...)')
     return int(text)
 

@@ -52,6 +52,7 @@ def room_spec(session: Session, *, key: str | None = None, title: str | None = N
         timezone=programme.timezone,
         agenda=agenda,
         settings=dict(session.rooms[0].data.get("settings", {}) if session.rooms else {}),
+        session_id=session.id,
     )
 
 

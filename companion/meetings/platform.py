@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from companion.config import Config
 from companion.core.db import Db
+
+if TYPE_CHECKING:
+    from companion.sessions.models import Session
 
 
 class Capability(enum.StrEnum):
@@ -53,6 +56,11 @@ class RoomSpec:
     agenda: str = ""
     #: Platform settings the facilitator chose (waiting room, passcode, ...).
     settings: dict[str, Any] = field(default_factory=dict)
+    #: The session the room is for (platforms that invite its people read them from it).
+    session_id: int | None = None
+    #: "plenary" for the session's room, "breakout" for a breakout group's own room (as
+    #: `MeetingRoom.purpose`); a platform may make the two differently (Teams).
+    purpose: str = "plenary"
 
 
 @dataclass(frozen=True)
@@ -164,7 +172,20 @@ class PlatformError(Exception):
 
 @runtime_checkable
 class Platform(Protocol):
-    """A video platform Kollega can create rooms on."""
+    """A video platform Kollega can create rooms on.
+
+    Optional members, read with `getattr` so a platform without them still fits:
+    - `session_page`: the endpoint of the platform's own page for a session (`platform_page`);
+    - `missing_settings(config) -> list[str]` (static): what an administrator still has to
+      configure ([] = ready; `platform_missing_settings`);
+    - `sends_own_invitations(session) -> bool`: whether the platform itself sends the
+      session's participants its invitation, its updates and its cancellation (Teams: Outlook
+      does, when the programme invites participants to the calendar event). Kollega's own
+      calendar emails about the session's time and cancellation would then reach people twice,
+      whether the change was made in Kollega or on the platform (an event moved in Outlook
+      moves the session through `sessions.operations`), so `sessions.notices` asks
+      `sends_own_invitations(platform, session)` and then sends none.
+    """
 
     #: Entry-point name, stored on rooms.
     name: str
@@ -225,6 +246,15 @@ def get_platform(
     return factory(config, db, host_facilitator_id)
 
 
+def platform_page(name: str) -> str | None:
+    """The endpoint of the platform's own page for a session (its `session_page`), if any."""
+    entry = _factories().get(name)
+    if entry is None:
+        return None
+    endpoint = getattr(entry.load(), "session_page", None)
+    return endpoint if isinstance(endpoint, str) and endpoint else None
+
+
 def platform_label(name: str) -> str:
     """The human name of a platform, without building it."""
     entry = _factories().get(name)
@@ -245,3 +275,10 @@ def platform_missing_settings(name: str, config: Config) -> list[str]:
         return []
     check = getattr(entry.load(), "missing_settings", None)
     return list(check(config)) if callable(check) else []
+
+
+def sends_own_invitations(platform: Platform, session: Session) -> bool:
+    """Whether the platform itself tells the session's participants of its time, changes and
+    cancellation (its optional `sends_own_invitations`; a platform without one does not)."""
+    check = getattr(platform, "sends_own_invitations", None)
+    return bool(check(session)) if callable(check) else False

@@ -130,6 +130,15 @@ def session_space(
         breakout_group_id = membership.running_breakout_group(db, session, actor.participant.id)
     space = find_space(db, session.id, breakout_group_id)
     if space is None:
+        # Only the session's own breakout groups have notes: any other id (another
+        # session's or organisation's group, or none at all) must not make a row.
+        label = (
+            membership.breakout_group_label(db, session, breakout_group_id)
+            if breakout_group_id is not None
+            else ""
+        )
+        if label is None:
+            raise NotFound(_("No such notes."))
         may_open = actor.facilitator is not None or (
             actor.participant is not None
             and (
@@ -140,7 +149,7 @@ def session_space(
         )
         if not may_open:
             raise NotFound(_("No such notes."))
-        space = ensure_space(db, session, breakout_group_id)
+        space = ensure_space(db, session, breakout_group_id, label=label)
     if not can_read(db, actor, space):
         raise NotFound(_("No such notes."))
     return space

@@ -12,7 +12,7 @@ from typing import Any
 from companion.accounts.identity import Actor
 from companion.core.db import Db
 from companion.core.errors import NotAllowed, NotFound
-from companion.core.events import current_seq, events_since, register_channel
+from companion.core.events import channel_ids, current_seq, events_since, register_channel
 from companion.notes.access import CHANNEL_PREFIX, can_read, channel_of, find_space
 from companion.notes.models import NoteSpace
 from companion.notes.payloads import space_out
@@ -31,15 +31,10 @@ def space_events(db: Db, space: NoteSpace, after: int) -> SpaceEventsOut:
 
 
 def _parse_channel(channel: str) -> tuple[int, int | None] | None:
-    parts = channel.split(":")
-    try:
-        if len(parts) == 2 and parts[0] == CHANNEL_PREFIX:
-            return int(parts[1]), None
-        if len(parts) == 3 and parts[0] == CHANNEL_PREFIX:
-            return int(parts[1]), int(parts[2])
-    except ValueError:
+    ids = channel_ids(channel, CHANNEL_PREFIX)
+    if ids is None or len(ids) > 2:
         return None
-    return None
+    return ids[0], (ids[1] if len(ids) == 2 else None)
 
 
 def _authorize_channel(db: Db, actor: Actor, channel: str) -> bool:

@@ -42,3 +42,11 @@ def breakout_group_label(db: Db, session: Session, breakout_group_id: int) -> st
     from companion.breakouts.participant_groups import group_name_of
 
     return group_name_of(db, session, breakout_group_id)
+
+
+def breakouts_channel(session_id: int) -> str:
+    """The live channel of the session's breakout rounds (the notes pages show the
+    facilitator's messages to every group from it)."""
+    from companion.breakouts.channel import channel_for
+
+    return channel_for(session_id)

@@ -4,6 +4,7 @@ Markdown marks. Pure (the standard library's HTML parser), no Flask."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 from companion.notes.markdown import render_markdown
@@ -47,7 +48,9 @@ class _PlainText(HTMLParser):
             self._break()
         if tag in ("ul", "ol"):
             start = dict(attrs).get("start") or "1"
-            self.lists.append((int(start) if start.isdigit() else 1) if tag == "ol" else None)
+            # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+            first = int(start) if re.fullmatch(r"[0-9]{1,9}", start) else 1
+            self.lists.append(first if tag == "ol" else None)
         elif tag == "li":
             self._flush()
             number = self.lists[-1] if self.lists else None

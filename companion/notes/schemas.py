@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from flask_babel import gettext as _
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from companion.core.schema_types import (
+    Checkbox,
+    DbId,
+    Int,
+    NoControl,
+    OptionalDate,
+    OptionalDbId,
+    RedirectTarget,
+    no_control_characters,
 )
 
-from companion.core.schema_types import Checkbox, kollega_error
+__all__ = ["DbId", "OptionalDbId", "no_control_characters"]  # (also used by contacts)
 
 #: Max length of one note item: notes are short; longer text belongs in the summary.
 ITEM_MAX = 2000
@@ -23,34 +26,13 @@ ITEM_MAX = 2000
 SUMMARY_MAX = 20000
 
 
-def _blank_to_none(value: Any) -> Any:
-    return None if isinstance(value, str) and value.strip() == "" else value
-
-
-def no_control_characters(value: str) -> str:
-    """Refuse NUL and other control characters (PostgreSQL refuses NUL; none belong in notes)."""
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-        raise kollega_error(_("Remove the invisible control characters from this text."))
-    return value
-
-
-#: An id of a database row (an INTEGER column), so a huge number is invalid, not an overflow.
-DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 NoteText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=ITEM_MAX),
-    AfterValidator(no_control_characters),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ITEM_MAX), NoControl
 ]
-SummaryText = Annotated[
-    str, StringConstraints(max_length=SUMMARY_MAX), AfterValidator(no_control_characters)
-]
+SummaryText = Annotated[str, StringConstraints(max_length=SUMMARY_MAX), NoControl]
 ActionText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-    AfterValidator(no_control_characters),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoControl
 ]
-OptionalDate = Annotated[date | None, BeforeValidator(_blank_to_none)]
-OptionalDbId = Annotated[DbId | None, BeforeValidator(_blank_to_none)]
 
 
 class NoteItemIn(BaseModel):
@@ -67,7 +49,7 @@ class SummaryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: SummaryText = ""
-    base_revision: int = Field(ge=0, le=2**31 - 1)
+    base_revision: Int = Field(ge=0, le=2**31 - 1)
 
 
 class ShareIn(BaseModel):
@@ -203,12 +185,25 @@ class SpaceEventsOut(BaseModel):
 class EventsQuery(BaseModel):
     """The last sequence number the client saw."""
 
-    after: int = Field(default=0, ge=0, le=2**31 - 1)
+    after: Int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class SpaceQuery(BaseModel):
     """Which space of a session: the plenary, or a breakout group's; with `mine` and no group,
     the participant's group in the round running now (the plenary when there is none)."""
 
-    group: DbId | None = None
+    group: OptionalDbId = None
     mine: bool = False
+
+
+class PanelQuery(BaseModel):
+    """The notes side panel: a breakout group's notes, or (without) the participant's own."""
+
+    group: OptionalDbId = None
+
+
+class ActionTick(BaseModel):
+    """Ticking an action item on a page, and the page to return to."""
+
+    done: Checkbox = False
+    back: RedirectTarget = ""

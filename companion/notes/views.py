@@ -15,17 +15,29 @@ from companion.core.db import get_db
 from companion.core.errors import Conflict, Invalid, NotFound
 from companion.core.events import current_seq
 from companion.core.live import live_origin
-from companion.core.validation import form_data, parse
-from companion.notes import access, action_items, channel, note_items, payloads, sharing, summary
+from companion.core.security import safe_next
+from companion.core.validation import form, form_data, parse, query
+from companion.notes import (
+    access,
+    action_items,
+    channel,
+    membership,
+    note_items,
+    payloads,
+    sharing,
+    summary,
+)
 from companion.notes import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.notes.models import ActionItem, NoteSpace
 from companion.notes.schemas import (
     ActionIn,
     ActionOut,
     ActionPatch,
+    ActionTick,
     EventsQuery,
     NoteItemIn,
     NoteItemOut,
+    PanelQuery,
     RevisionOut,
     ShareIn,
     SpaceEventsOut,
@@ -34,6 +46,7 @@ from companion.notes.schemas import (
     SummaryIn,
 )
 from companion.sessions.models import Session
+from companion.sessions.operations import session_for_actor
 
 bp = Blueprint("notes", __name__, template_folder="templates")
 api = Blueprint("notes_api", __name__, url_prefix="/api/v1")
@@ -49,7 +62,8 @@ def who_are_you() -> tuple[str, int]:
 
 def _space_url(space: NoteSpace) -> str:
     if space.breakout_group_id is None:
-        return url_for("notes.session_notes", session_id=space.session_id)
+        # "whole": the plenary itself, not the participant's running group (see session_notes).
+        return url_for("notes.session_notes", session_id=space.session_id, whole=1)
     return url_for(
         "notes.group_notes", session_id=space.session_id, group_id=space.breakout_group_id
     )
@@ -87,6 +101,7 @@ def _render_space(
         member_options=[(p.id, p.name) for p in access.session_members(session)],
         seq=current_seq(db, access.channel_of(space)),
         channel=access.channel_of(space),
+        breakouts_channel=membership.breakouts_channel(session.id),
         errors=errors or {},
         values=values or {},
     )
@@ -108,7 +123,20 @@ def _page_space(session_id: int, group_id: int | None) -> ResponseReturnValue:
 
 @bp.route("/sessions/<int:session_id>/notes", methods=["GET", "POST"])
 def session_notes(session_id: int) -> ResponseReturnValue:
-    """The whole group's shared notes of a session (and links to the small groups' notes)."""
+    """The whole group's shared notes of a session (and links to the small groups' notes).
+
+    While a breakout round runs, a participant's notes open on their own small group (as the
+    side panel's do, `mine` in the API); `?whole=1` asks for the whole group's notes."""
+    if request.method == "GET" and not request.args.get("whole"):
+        actor = current_actor()
+        if actor is not None and actor.participant is not None:
+            db = get_db()
+            session = session_for_actor(db, actor, session_id)
+            group_id = membership.running_breakout_group(db, session, actor.participant.id)
+            if group_id is not None:
+                return redirect(
+                    url_for("notes.group_notes", session_id=session.id, group_id=group_id)
+                )
     return _page_space(session_id, None)
 
 
@@ -121,9 +149,8 @@ def group_notes(session_id: int, group_id: int) -> ResponseReturnValue:
 def _page_write(actor: Actor, space: NoteSpace) -> ResponseReturnValue:
     """Every form on the notes page posts here with an `action` saying which it is."""
     db = get_db()
-    action = request.form.get("action", "")
     values = form_data(request.form)
-    values.pop("action", None)
+    action = str(values.pop("action", ""))
     try:
         if action == "add_item":
             note_items.add_item(db, actor, space, parse(NoteItemIn, values))
@@ -177,17 +204,18 @@ def panel_notes(session_id: int) -> ResponseReturnValue:
         "connect-src": f"'self' {live_origin(app)}",
         "frame-ancestors": PANEL_FRAME_ANCESTORS,
     }
-    group = request.args.get("group", "")
+    group = query(PanelQuery).group
     # Without a group: the participant's small group while a round runs, else the plenary.
-    query = f"?group={group}" if group.isdigit() else "?mine=true"
+    space_query = f"?group={group}" if group is not None else "?mine=true"
     full_url = url_for("notes.session_notes", session_id=session_id)
-    if group.isdigit():
-        full_url = url_for("notes.group_notes", session_id=session_id, group_id=int(group))
+    if group is not None:
+        full_url = url_for("notes.group_notes", session_id=session_id, group_id=group)
     return render_template(
         "notes/panel.html",
         session_id=session_id,
-        space_url=url_for("notes_api.api_session_notes", session_id=session_id) + query,
+        space_url=url_for("notes_api.api_session_notes", session_id=session_id) + space_query,
         full_url=full_url,
+        breakouts_channel=membership.breakouts_channel(session_id),
     )
 
 
@@ -247,10 +275,7 @@ def revisions(space_id: int) -> ResponseReturnValue:
 
 
 def _action_back(action: ActionItem) -> str:
-    target = request.form.get("back", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("notes.my_actions")
+    return safe_next(form(ActionTick).back, url_for("notes.my_actions"))
 
 
 @bp.route("/actions/<int:action_id>/done", methods=["POST"])
@@ -259,7 +284,7 @@ def toggle_action(action_id: int) -> ResponseReturnValue:
     actor = require_actor()
     db = get_db()
     action = action_items.action_for_actor(db, actor, action_id, write=True)
-    done = request.form.get("done") in ("on", "1", "true", "yes")
+    done = form(ActionTick).done
     action_items.update_action(db, actor, action, ActionPatch(done=done))
     db.commit()
     return redirect(_action_back(action), code=303)

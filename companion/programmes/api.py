@@ -46,7 +46,9 @@ def _participant_out(participant: Participant) -> ParticipantOut:
 
 
 @api.get("/programmes")
-@api_view(summary="List programmes", response=list[ProgrammeOut], tags=("programmes",))
+@api_view(
+    summary="List programmes", response=list[ProgrammeOut], tags=("programmes",), auth="facilitator"
+)
 def api_programmes() -> list[ProgrammeOut]:
     """The programmes the caller facilitates."""
     facilitator = require_facilitator()
@@ -60,6 +62,7 @@ def api_programmes() -> list[ProgrammeOut]:
     response=ProgrammeOut,
     status=201,
     tags=("programmes",),
+    auth="facilitator",
 )
 def api_create_programme(body: ProgrammeIn) -> ProgrammeOut:
     """A new programme facilitated by the caller."""
@@ -72,7 +75,9 @@ def api_create_programme(body: ProgrammeIn) -> ProgrammeOut:
 
 
 @api.get("/programmes/<int:programme_id>")
-@api_view(summary="Get a programme", response=ProgrammeOut, tags=("programmes",))
+@api_view(
+    summary="Get a programme", response=ProgrammeOut, tags=("programmes",), auth="facilitator"
+)
 def api_programme(programme_id: int) -> ProgrammeOut:
     """One programme."""
     facilitator = require_facilitator()
@@ -81,7 +86,11 @@ def api_programme(programme_id: int) -> ProgrammeOut:
 
 @api.patch("/programmes/<int:programme_id>")
 @api_view(
-    summary="Change a programme", body=ProgrammePatch, response=ProgrammeOut, tags=("programmes",)
+    summary="Change a programme",
+    body=ProgrammePatch,
+    response=ProgrammeOut,
+    tags=("programmes",),
+    auth="facilitator",
 )
 def api_update_programme(programme_id: int, body: ProgrammePatch) -> ProgrammeOut:
     """Change the given fields."""
@@ -93,7 +102,7 @@ def api_update_programme(programme_id: int, body: ProgrammePatch) -> ProgrammeOu
 
 
 @api.get("/programmes/<int:programme_id>/groups")
-@api_view(summary="List groups", response=list[GroupOut], tags=("groups",))
+@api_view(summary="List groups", response=list[GroupOut], tags=("groups",), auth="facilitator")
 def api_groups(programme_id: int) -> list[GroupOut]:
     """The programme's groups."""
     facilitator = require_facilitator()
@@ -102,7 +111,14 @@ def api_groups(programme_id: int) -> list[GroupOut]:
 
 
 @api.post("/programmes/<int:programme_id>/groups")
-@api_view(summary="Create a group", body=GroupIn, response=GroupOut, status=201, tags=("groups",))
+@api_view(
+    summary="Create a group",
+    body=GroupIn,
+    response=GroupOut,
+    status=201,
+    tags=("groups",),
+    auth="facilitator",
+)
 def api_create_group(programme_id: int, body: GroupIn) -> GroupOut:
     """A new group in the programme."""
     facilitator = require_facilitator()
@@ -113,7 +129,7 @@ def api_create_group(programme_id: int, body: GroupIn) -> GroupOut:
 
 
 @api.get("/groups/<int:group_id>")
-@api_view(summary="Get a group", response=GroupOut, tags=("groups",))
+@api_view(summary="Get a group", response=GroupOut, tags=("groups",), auth="facilitator")
 def api_group(group_id: int) -> GroupOut:
     """One group."""
     facilitator = require_facilitator()
@@ -121,7 +137,13 @@ def api_group(group_id: int) -> GroupOut:
 
 
 @api.patch("/groups/<int:group_id>")
-@api_view(summary="Change a group", body=GroupPatch, response=GroupOut, tags=("groups",))
+@api_view(
+    summary="Change a group",
+    body=GroupPatch,
+    response=GroupOut,
+    tags=("groups",),
+    auth="facilitator",
+)
 def api_update_group(group_id: int, body: GroupPatch) -> GroupOut:
     """Rename a group or open/close its intake survey."""
     facilitator = require_facilitator()
@@ -132,7 +154,12 @@ def api_update_group(group_id: int, body: GroupPatch) -> GroupOut:
 
 
 @api.get("/programmes/<int:programme_id>/participants")
-@api_view(summary="List participants", response=list[ParticipantOut], tags=("participants",))
+@api_view(
+    summary="List participants",
+    response=list[ParticipantOut],
+    tags=("participants",),
+    auth="facilitator",
+)
 def api_participants(programme_id: int) -> list[ParticipantOut]:
     """The programme's participants."""
     facilitator = require_facilitator()
@@ -147,6 +174,7 @@ def api_participants(programme_id: int) -> list[ParticipantOut]:
     response=ParticipantOut,
     status=201,
     tags=("participants",),
+    auth="facilitator",
 )
 def api_create_participant(programme_id: int, body: ParticipantIn) -> ParticipantOut:
     """A new participant; the email must be new to the programme."""
@@ -158,7 +186,9 @@ def api_create_participant(programme_id: int, body: ParticipantIn) -> Participan
 
 
 @api.get("/participants/<int:participant_id>")
-@api_view(summary="Get a participant", response=ParticipantOut, tags=("participants",))
+@api_view(
+    summary="Get a participant", response=ParticipantOut, tags=("participants",), auth="facilitator"
+)
 def api_participant(participant_id: int) -> ParticipantOut:
     """One participant."""
     facilitator = require_facilitator()
@@ -171,6 +201,7 @@ def api_participant(participant_id: int) -> ParticipantOut:
     body=ParticipantPatch,
     response=ParticipantOut,
     tags=("participants",),
+    auth="facilitator",
 )
 def api_update_participant(participant_id: int, body: ParticipantPatch) -> ParticipantOut:
     """Change the given fields (and groups, if given)."""
@@ -184,7 +215,7 @@ def api_update_participant(participant_id: int, body: ParticipantPatch) -> Parti
 
 
 @api.delete("/participants/<int:participant_id>")
-@api_view(summary="Remove a participant", tags=("participants",))
+@api_view(summary="Remove a participant", tags=("participants",), auth="facilitator")
 def api_remove_participant(participant_id: int) -> None:
     """Remove the participant and their data."""
     facilitator = require_facilitator()

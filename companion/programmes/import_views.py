@@ -3,17 +3,22 @@ and import all or nothing."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from pydantic import BaseModel, Field, create_model
 
 from companion.accounts.identity import require_facilitator
 from companion.core.db import get_db
 from companion.core.errors import Invalid
+from companion.core.schema_types import Checkbox, OptionalDbId, OptionalInt
+from companion.core.validation import form
 from companion.programmes import operations as ops
 from companion.programmes.blueprint import bp
-from companion.programmes.importing import FIELDS, Table, guess_mapping
+from companion.programmes.importing import FIELDS, MAX_COLUMNS, Table, guess_mapping
 
 
 @bp.route("/programmes/<int:programme_id>/import", methods=["GET", "POST"])
@@ -54,16 +59,21 @@ def _examples(table: Table) -> list[str]:
     return examples
 
 
-def _form_int(name: str) -> int | None:
-    raw = request.form.get(name, "").strip()
-    # isdecimal, not isdigit: "²" is a digit that int() refuses.
-    return int(raw) if raw.isascii() and raw.isdecimal() and len(raw) < 10 else None
+#: The preview's form: a column (0-based) per field, the default group, consent, the action.
+ImportFormIn = create_model(
+    "ImportFormIn",
+    __doc__="The column chosen for each field, the group for rows without one, and consent.",
+    **{f"map_{key}": (Annotated[OptionalInt, Field(ge=0, le=MAX_COLUMNS)], None) for key in FIELDS},  # type: ignore[call-overload]
+    default_group=(OptionalDbId, None),
+    consent_collected=(Checkbox, False),
+    action=(Literal["", "preview", "import"], ""),
+)
 
 
-def _mapping_from_form(table: Table) -> dict[str, int]:
+def _mapping_from_form(table: Table, sent: BaseModel) -> dict[str, int]:
     mapping: dict[str, int] = {}
     for key in FIELDS:
-        index = _form_int(f"map_{key}")
+        index = getattr(sent, f"map_{key}")
         if index is not None and index < len(table.headers):
             mapping[key] = index
     return mapping
@@ -77,16 +87,17 @@ def import_preview(token: str) -> ResponseReturnValue:
     draft = ops.get_import_draft(db, facilitator, token)
     programme = ops.get_programme(db, facilitator, draft.programme_id)
     table = Table.from_dict(draft.table)
+    sent = form(ImportFormIn) if request.method == "POST" else ImportFormIn()
     if request.method == "POST":
-        mapping = _mapping_from_form(table)
-        default_group_id = _form_int("default_group")
+        mapping = _mapping_from_form(table, sent)
+        default_group_id: int | None = getattr(sent, "default_group")  # noqa: B009
     else:
         mapping = guess_mapping(table.headers, table.rows)
         default_group_id = programme.groups[0].id if len(programme.groups) == 1 else None
-    consent = request.form.get("consent_collected") == "on"
+    consent: bool = getattr(sent, "consent_collected")  # noqa: B009
     message = None
     status = 200
-    if request.method == "POST" and request.form.get("action") == "import":
+    if request.method == "POST" and getattr(sent, "action") == "import":  # noqa: B009
         try:
             created = ops.commit_import(
                 db,

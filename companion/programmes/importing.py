@@ -12,6 +12,7 @@ import io
 import logging
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,6 +30,12 @@ log = logging.getLogger(__name__)
 MAX_ROWS = 2000
 #: Columns read from a file; form exports have a few dozen at most.
 MAX_COLUMNS = 100
+#: Characters in one cell; the longest field (interests, goals) takes 5,000.
+MAX_CELL_CHARS = 5000
+#: What an XLSX file (a zip) may unpack to in all, and how many parts it may have: a small
+#: file can hold one huge, highly compressible string (a "zip bomb").
+MAX_XLSX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_XLSX_PARTS = 500
 
 #: Fields a column can be mapped to, with their labels.
 FIELDS: dict[str, Any] = {
@@ -227,6 +234,8 @@ def _collect(source: Iterable[Iterable[Any]]) -> list[list[str]]:
     rows: list[list[str]] = []
     for raw in source:
         row = [_cell(c) for c in raw]
+        if any(len(cell) > MAX_CELL_CHARS for cell in row):
+            raise UnreadableFile(_("A cell holds more than %(n)s characters.", n=MAX_CELL_CHARS))
         while row and not row[-1]:
             row.pop()
         if not row:
@@ -259,9 +268,33 @@ def _read_csv(data: bytes) -> list[list[str]]:
         ) from None
 
 
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse a workbook that would unpack to more than we read, before anything unpacks it.
+
+    The sizes come from the zip's central directory; Python's zipfile never inflates a part
+    beyond its listed size (it stops there and the checksum fails), so they are binding.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise UnreadableFile(_("The file is not a readable Excel (.xlsx) workbook.")) from None
+    if len(parts) > MAX_XLSX_PARTS or (
+        sum(part.file_size for part in parts) > MAX_XLSX_UNPACKED_BYTES
+    ):
+        raise UnreadableFile(
+            _(
+                "The workbook unpacks to more than %(n)s MB. Keep only the participant list "
+                "in it, or save it as CSV.",
+                n=MAX_XLSX_UNPACKED_BYTES // (1024 * 1024),
+            )
+        )
+
+
 def _read_xlsx(data: bytes) -> list[list[str]]:
     from openpyxl import load_workbook
 
+    _check_unpacked_size(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:

@@ -356,27 +356,31 @@ def organisation_by_interest_token(db: Db, token: str) -> Organisation:
     return organisation
 
 
-def submit_interest(db: Db, organisation: Organisation, data: InterestIn) -> InterestSubmission:
-    """Someone wants to join a later round; a repeat from the same email updates the entry."""
+def submit_interest(
+    db: Db, organisation: Organisation, data: InterestIn
+) -> InterestSubmission | None:
+    """Someone wants to join a later round: a new entry, with their consent.
+
+    An email the organisation already has (in any letter case) changes nothing and returns
+    None: the form is public, so a second answer must not replace someone's name, company and
+    message. The page thanks both alike; the organisers update entries themselves.
+    """
     existing = db.scalar(
-        select(InterestSubmission).where(
+        select(InterestSubmission.id).where(
             InterestSubmission.organisation_id == organisation.id,
             func.lower(InterestSubmission.email) == data.email.lower(),
         )
     )
-    fields = data.model_dump(exclude={"consent"})
-    if existing is None:
-        existing = InterestSubmission(
-            organisation_id=organisation.id, consent_version=CONSENT_VERSION, **fields
-        )
-        db.add(existing)
-    else:
-        for key, value in fields.items():
-            setattr(existing, key, value)
-        existing.consent_version = CONSENT_VERSION
-        existing.consented_at = utcnow()
+    if existing is not None:
+        return None
+    submission = InterestSubmission(
+        organisation_id=organisation.id,
+        consent_version=CONSENT_VERSION,
+        **data.model_dump(exclude={"consent"}),
+    )
+    db.add(submission)
     db.flush()
-    return existing
+    return submission
 
 
 def interest_submissions(db: Db, facilitator: Facilitator) -> list[InterestSubmission]:

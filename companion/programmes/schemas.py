@@ -21,9 +21,12 @@ from pydantic import (
 
 from companion.core.schema_types import (
     Checkbox,
+    DbId,
     Email,
     Language,
     LongText,
+    NoControl,
+    OptionalDate,
     OptionalInt,
     RequiredText,
     Text,
@@ -52,10 +55,10 @@ def _known_zone(value: Any) -> Any:
 #: An IANA zone name this machine knows.
 TimeZoneName = Annotated[_TimeZoneName, BeforeValidator(_known_zone)]
 #: Lengths of the participant columns that are shorter than `Text`.
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), NoControl]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), NoControl]
 RequiredShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), NoControl
 ]
 
 
@@ -79,9 +82,9 @@ class ProgrammeIn(Input):
     description: LongText = ""
     language: Language = "fi"
     timezone: TimeZoneName = "Europe/Helsinki"
-    starts_on: date | None = None
-    ends_on: date | None = None
-    platform: str = "jitsi"
+    starts_on: OptionalDate = None
+    ends_on: OptionalDate = None
+    platform: str = Field(default="jitsi", max_length=40)
 
     @field_validator("platform")
     @classmethod
@@ -109,8 +112,8 @@ class ProgrammePatch(Input):
     description: LongText | None = None
     language: Language | None = None
     timezone: TimeZoneName | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: OptionalDate = None
+    ends_on: OptionalDate = None
 
 
 class ProgrammeCopyIn(Input):
@@ -192,7 +195,7 @@ class ParticipantIn(Input):
     interests: LongText = ""
     goals: LongText = ""
     language: Language | None = None
-    group_ids: list[int] = Field(default_factory=list, max_length=100)
+    group_ids: list[DbId] = Field(default_factory=list, max_length=100)
 
 
 class ParticipantPatch(Input):
@@ -210,7 +213,7 @@ class ParticipantPatch(Input):
     interests: LongText | None = None
     goals: LongText | None = None
     language: Language | None = None
-    group_ids: list[int] | None = Field(default=None, max_length=100)
+    group_ids: list[DbId] | None = Field(default=None, max_length=100)
 
 
 class ParticipantOut(BaseModel):
@@ -280,3 +283,21 @@ class InterestIn(Input):
         if not value:
             raise kollega_error(_("Please give your consent so that we can store your answers."))
         return value
+
+
+class SearchQuery(BaseModel):
+    """A search of the participant list."""
+
+    q: Text = ""
+
+
+class IntakeToggle(BaseModel):
+    """The group page's "intake survey open" tick (an unticked box sends nothing)."""
+
+    intake_open: Checkbox = False
+
+
+class RemovalConfirm(BaseModel):
+    """The tick that confirms removing a participant and their data."""
+
+    confirm: Checkbox = False

@@ -19,7 +19,7 @@ from companion.accounts.operations import visible_programmes
 from companion.config import Config
 from companion.core.db import get_db
 from companion.core.i18n import common_timezones
-from companion.core.validation import submit_form
+from companion.core.validation import form, query, submit_form
 from companion.meetings.platform import (
     platform_label,
     platform_missing_settings,
@@ -35,7 +35,14 @@ from companion.programmes import personal_data as _personal_data  # noqa: F401  
 from companion.programmes.blueprint import bp, error_summary
 from companion.programmes.models import Participant, Programme
 from companion.programmes.platform_choice import require_ready_platform
-from companion.programmes.schemas import GroupIn, ParticipantIn, ProgrammeIn
+from companion.programmes.schemas import (
+    GroupIn,
+    IntakeToggle,
+    ParticipantIn,
+    ProgrammeIn,
+    RemovalConfirm,
+    SearchQuery,
+)
 from companion.sessions.operations import upcoming_sessions
 
 
@@ -194,7 +201,7 @@ def group(group_id: int) -> ResponseReturnValue:
 
     def update(data: GroupIn) -> ResponseReturnValue:
         # An unticked checkbox sends nothing, which the schema reads as its default (open).
-        data = data.model_copy(update={"intake_open": "intake_open" in request.form})
+        data = data.model_copy(update={"intake_open": form(IntakeToggle).intake_open})
         ops.update_group(db, group, data)
         flash(_("Changes saved."))
         return redirect(url_for("programmes.group", group_id=group.id), code=303)
@@ -223,16 +230,16 @@ def participants(programme_id: int) -> str:
     """Everyone in the programme, with their groups and intake answers."""
     facilitator = require_facilitator()
     programme = ops.get_programme(get_db(), facilitator, programme_id)
-    query = (request.args.get("q") or "").strip().lower()
+    search = query(SearchQuery).q.lower()
     people = programme.participants
-    if query:
+    if search:
         people = [
             p
             for p in people
-            if query in p.name.lower()
-            or query in p.email.lower()
-            or query in p.company.lower()
-            or query in p.industry.lower()
+            if search in p.name.lower()
+            or search in p.email.lower()
+            or search in p.company.lower()
+            or search in p.industry.lower()
         ]
     db = get_db()
     record_audit(
@@ -245,15 +252,15 @@ def participants(programme_id: int) -> str:
     )
     db.commit()
     return render_template(
-        "programmes/participants.html", programme=programme, people=people, query=query
+        "programmes/participants.html", programme=programme, people=people, query=search
     )
 
 
 def _consents(participant: Participant | None) -> list[Consent]:
     if participant is None:
         return []
-    query = select(Consent).where(Consent.participant_id == participant.id)
-    return list(get_db().scalars(query.order_by(Consent.given_at)))
+    statement = select(Consent).where(Consent.participant_id == participant.id)
+    return list(get_db().scalars(statement.order_by(Consent.given_at)))
 
 
 def _participant_form(programme: Programme, participant: Participant | None) -> ResponseReturnValue:
@@ -356,7 +363,7 @@ def remove_participant(participant_id: int) -> ResponseReturnValue:
     facilitator = require_facilitator()
     db = get_db()
     participant = ops.get_participant(db, facilitator, participant_id)
-    if request.form.get("confirm") != "yes":
+    if not form(RemovalConfirm).confirm:
         # Removal erases the person's data for good, so the form asks for a tick first.
         flash(_("Tick the box to confirm the removal."), "error")
         return redirect(url_for("programmes.edit_participant", participant_id=participant.id), 303)

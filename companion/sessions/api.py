@@ -52,7 +52,9 @@ def _programme_sessions(programme: Programme) -> list[Session]:
 
 
 @api.get("/programmes/<int:programme_id>/sessions")
-@api_view(summary="List sessions", response=list[SessionOut], tags=("sessions",))
+@api_view(
+    summary="List sessions", response=list[SessionOut], tags=("sessions",), auth="facilitator"
+)
 def api_sessions(programme_id: int) -> list[SessionOut]:
     """All sessions of the programme, soonest first."""
     facilitator = require_facilitator()
@@ -62,7 +64,12 @@ def api_sessions(programme_id: int) -> list[SessionOut]:
 
 @api.post("/programmes/<int:programme_id>/sessions")
 @api_view(
-    summary="Create a session", body=SessionIn, response=SessionOut, status=201, tags=("sessions",)
+    summary="Create a session",
+    body=SessionIn,
+    response=SessionOut,
+    status=201,
+    tags=("sessions",),
+    auth="facilitator",
 )
 def api_create_session(programme_id: int, body: SessionIn) -> SessionOut:
     """One session at a local date and time in the programme's zone."""
@@ -81,6 +88,7 @@ def api_create_session(programme_id: int, body: SessionIn) -> SessionOut:
     response=list[SessionOut],
     status=201,
     tags=("sessions",),
+    auth="facilitator",
 )
 def api_schedule(programme_id: int, body: ScheduleIn) -> list[SessionOut]:
     """`count` sessions every `every_weeks` weeks at the same local time."""
@@ -93,7 +101,7 @@ def api_schedule(programme_id: int, body: ScheduleIn) -> list[SessionOut]:
 
 
 @api.get("/sessions/<int:session_id>")
-@api_view(summary="Get a session", response=SessionOut, tags=("sessions",))
+@api_view(summary="Get a session", response=SessionOut, tags=("sessions",), auth="facilitator")
 def api_session(session_id: int) -> SessionOut:
     """One session with its agenda and room."""
     facilitator = require_facilitator()
@@ -101,7 +109,13 @@ def api_session(session_id: int) -> SessionOut:
 
 
 @api.patch("/sessions/<int:session_id>")
-@api_view(summary="Move a session", body=SessionMove, response=SessionOut, tags=("sessions",))
+@api_view(
+    summary="Move a session",
+    body=SessionMove,
+    response=SessionOut,
+    tags=("sessions",),
+    auth="facilitator",
+)
 def api_move_session(session_id: int, body: SessionMove) -> SessionOut:
     """A new local time for one session; the others stay."""
     facilitator = require_facilitator()
@@ -112,7 +126,7 @@ def api_move_session(session_id: int, body: SessionMove) -> SessionOut:
 
 
 @api.post("/sessions/<int:session_id>/cancel")
-@api_view(summary="Cancel a session", response=SessionOut, tags=("sessions",))
+@api_view(summary="Cancel a session", response=SessionOut, tags=("sessions",), auth="facilitator")
 def api_cancel_session(session_id: int) -> SessionOut:
     """Call off one session."""
     facilitator = require_facilitator()
@@ -123,7 +137,7 @@ def api_cancel_session(session_id: int) -> SessionOut:
 
 
 @api.post("/sessions/<int:session_id>/end")
-@api_view(summary="End a session", response=SessionOut, tags=("sessions",))
+@api_view(summary="End a session", response=SessionOut, tags=("sessions",), auth="facilitator")
 def api_end_session(session_id: int) -> SessionOut:
     """Mark the session as held (possible once its join window opened; 409 before). Nothing
     is emailed: the summary waits for review, or goes out by itself later."""
@@ -136,7 +150,9 @@ def api_end_session(session_id: int) -> SessionOut:
 
 
 @api.post("/sessions/<int:session_id>/reopen")
-@api_view(summary="Reopen an ended session", response=SessionOut, tags=("sessions",))
+@api_view(
+    summary="Reopen an ended session", response=SessionOut, tags=("sessions",), auth="facilitator"
+)
 def api_reopen_session(session_id: int) -> SessionOut:
     """Undo an ending until the summary has gone out (409 after)."""
     facilitator = require_facilitator()
@@ -167,7 +183,12 @@ def presence_out(participant_id: int, fact: Presence) -> PresenceOut:
 
 
 @api.get("/sessions/<int:session_id>/attendance")
-@api_view(summary="Presence at a session", response=list[PresenceOut], tags=("sessions",))
+@api_view(
+    summary="Presence at a session",
+    response=list[PresenceOut],
+    tags=("sessions",),
+    auth="facilitator",
+)
 def api_attendance(session_id: int) -> list[PresenceOut]:
     """Each member's presence: the one fact and the reports of each source behind it."""
     facilitator = require_facilitator()
@@ -183,6 +204,7 @@ def api_attendance(session_id: int) -> list[PresenceOut]:
     body=PresenceMarkIn,
     response=PresenceOut,
     tags=("sessions",),
+    auth="facilitator",
 )
 def api_mark_presence(session_id: int, body: PresenceMarkIn) -> PresenceOut:
     """The facilitator's mark, which overrides every other source ("clear" takes it back)."""
@@ -203,6 +225,7 @@ def api_mark_presence(session_id: int, body: PresenceMarkIn) -> PresenceOut:
     response=SessionOut,
     status=201,
     tags=("sessions",),
+    auth="facilitator",
 )
 def api_add_agenda(session_id: int, body: AgendaItemIn) -> SessionOut:
     """Append a slot, e.g. an expert talk with its speaker and material."""

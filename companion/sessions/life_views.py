@@ -127,7 +127,7 @@ def mark_presence(session_id: int) -> ResponseReturnValue:
     ops.mark_presence(db, session, data.participant_id, data.mark, by=facilitator.id)
     db.commit()
     flash(_("Presence saved."))
-    target = RETURN_TO.get(request.form.get("to", ""), "sessions.show")
+    target = RETURN_TO.get(str(form_data(request.form).get("to", "")), "sessions.show")
     return redirect(url_for(target, session_id=session.id) + "#presence", code=303)
 
 

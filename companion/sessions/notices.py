@@ -24,7 +24,7 @@ from companion.config import Config
 from companion.core.db import Db
 from companion.core.i18n import local_datetime
 from companion.core.mail import Attachment, queue_mail
-from companion.meetings.platform import get_platform
+from companion.meetings.platform import get_platform, sends_own_invitations
 from companion.programmes.models import Participant
 from companion.sessions.ics import CalendarEntry, build_calendar
 from companion.sessions.join_links import join_link_for, join_url
@@ -115,8 +115,7 @@ def platform_sends_its_own(config: Config, db: Db, session: Session) -> bool:
         platform = get_platform(session.platform, config, db)
     except LookupError:
         return False
-    check = getattr(platform, "sends_own_invitations", None)
-    return bool(check(session)) if callable(check) else False
+    return sends_own_invitations(platform, session)
 
 
 def recipients(session: Session) -> list[Participant]:

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion.core.schema_types import Checkbox, HttpUrl, LongText, RequiredText, Text
+from companion.core.schema_types import (
+    Checkbox,
+    Date,
+    DbId,
+    HttpsUrl,
+    Int,
+    LongText,
+    OptionalDbId,
+    RedirectTarget,
+    RequiredText,
+    Text,
+    TimeOfDay,
+)
 from companion.sessions.models import AgendaKind
 
 
@@ -16,11 +28,11 @@ class SessionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    group_id: int
+    group_id: DbId
     title: RequiredText
-    date: date
-    start_time: time
-    duration_minutes: int = Field(default=120, ge=15, le=8 * 60)
+    date: Date
+    start_time: TimeOfDay
+    duration_minutes: Int = Field(default=120, ge=15, le=8 * 60)
     #: Confirms a date outside the programme's start and end dates (refused without it).
     outside_dates_ok: Checkbox = False
 
@@ -31,9 +43,9 @@ class SessionMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: RequiredText | None = None
-    date: date
-    start_time: time
-    duration_minutes: int | None = Field(default=None, ge=15, le=8 * 60)
+    date: Date
+    start_time: TimeOfDay
+    duration_minutes: Int | None = Field(default=None, ge=15, le=8 * 60)
     #: Confirms a date outside the programme's start and end dates (refused without it).
     outside_dates_ok: Checkbox = False
 
@@ -43,12 +55,12 @@ class ScheduleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    group_id: int
-    first_date: date
-    start_time: time = time(9, 0)
-    count: int = Field(default=6, ge=1, le=52)
-    every_weeks: int = Field(default=3, ge=1, le=12)
-    duration_minutes: int = Field(default=120, ge=15, le=8 * 60)
+    group_id: DbId
+    first_date: Date
+    start_time: TimeOfDay = time(9, 0)
+    count: Int = Field(default=6, ge=1, le=52)
+    every_weeks: Int = Field(default=3, ge=1, le=12)
+    duration_minutes: Int = Field(default=120, ge=15, le=8 * 60)
     title: Text = ""
     #: Add the usual agenda (welcome, topic board, breakouts, closing) to each session.
     with_agenda: bool = True
@@ -63,11 +75,30 @@ class AgendaItemIn(BaseModel):
 
     kind: AgendaKind = AgendaKind.OTHER
     title: Text = ""
-    duration_minutes: int = Field(default=15, ge=1, le=8 * 60)
+    duration_minutes: Int = Field(default=15, ge=1, le=8 * 60)
     speaker_name: Text = ""
     speaker_email: Text = ""
-    material_url: HttpUrl = ""
+    material_url: HttpsUrl = ""
     description: LongText = ""
+
+
+class NewSessionQuery(BaseModel):
+    """The group a new session is for (the programme's first when left out)."""
+
+    group_id: OptionalDbId = None
+
+
+class InvitationsIn(BaseModel):
+    """Send invitations to everyone, or to one participant; then go back to a page of ours."""
+
+    participant_id: OptionalDbId = None
+    back: RedirectTarget = ""
+
+
+class JoinLinkActionIn(BaseModel):
+    """Renew a join link (a new address) or revoke it."""
+
+    action: Literal["renew", "revoke"] = "renew"
 
 
 class AgendaItemOut(BaseModel):

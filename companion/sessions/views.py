@@ -11,7 +11,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -23,9 +22,10 @@ from companion.config import Config
 from companion.core.db import get_db, utcnow, writes
 from companion.core.errors import NotFound
 from companion.core.i18n import zone
-from companion.core.validation import submit_form
+from companion.core.security import safe_next
+from companion.core.validation import form, query, submit_form
 from companion.meetings import operations as rooms
-from companion.meetings.platform import Person, platform_label
+from companion.meetings.platform import Person, platform_label, platform_page
 from companion.programmes import operations as programme_ops
 
 # The session's life (end, reopen, presence) is served from life_views on the same blueprint.
@@ -41,7 +41,14 @@ from companion.sessions import personal_data as _personal_data  # noqa: F401  (r
 from companion.sessions.blueprint import bp
 from companion.sessions.lifecycle import Action
 from companion.sessions.models import AgendaItem, AgendaKind, Session
-from companion.sessions.schemas import AgendaItemIn, ScheduleIn, SessionIn
+from companion.sessions.schemas import (
+    AgendaItemIn,
+    InvitationsIn,
+    JoinLinkActionIn,
+    NewSessionQuery,
+    ScheduleIn,
+    SessionIn,
+)
 
 
 def _config() -> Config:
@@ -112,10 +119,9 @@ def new_session(programme_id: int) -> ResponseReturnValue:
         flash(_("Session added."))
         return redirect(url_for("sessions.show", session_id=session.id), code=303)
 
+    chosen_group = query(NewSessionQuery).group_id
     defaults = {
-        "group_id": request.args.get(
-            "group_id", programme.groups[0].id if programme.groups else ""
-        ),
+        "group_id": chosen_group or (programme.groups[0].id if programme.groups else ""),
         "start_time": "09:00",
         "duration_minutes": 120,
     }
@@ -129,7 +135,7 @@ def new_session(programme_id: int) -> ResponseReturnValue:
         values=values,
         errors=errors,
         group_options=[(g.id, g.name) for g in programme.groups],
-    )
+    ), (422 if errors else 200)
 
 
 def _session_page(
@@ -162,6 +168,7 @@ def _session_page(
         agenda_values=agenda_values or {},
         agenda_errors=agenda_errors or {},
         platform_label=platform_label(session.platform),
+        platform_page=platform_page(session.platform),
     )
 
 
@@ -253,8 +260,9 @@ def send_invitations(programme_id: int) -> ResponseReturnValue:
     facilitator = require_facilitator()
     db = get_db()
     programme = programme_ops.get_programme(db, facilitator, programme_id)
-    only = request.form.get("participant_id", "")
-    people = [p for p in programme.participants if not only or str(p.id) == only]
+    sent = form(InvitationsIn)
+    only = sent.participant_id
+    people = [p for p in programme.participants if only is None or p.id == only]
     queued = sum(invitations.queue_invitation(db, _config(), p) for p in people)
     db.commit()
     if queued:
@@ -267,10 +275,8 @@ def send_invitations(programme_id: int) -> ResponseReturnValue:
         )
     else:
         flash(_("Everyone already has an invitation with their current link."))
-    return redirect(
-        request.form.get("back") or url_for("programmes.participants", programme_id=programme.id),
-        code=303,
-    )
+    back = url_for("programmes.participants", programme_id=programme.id)
+    return redirect(safe_next(sent.back, back), code=303)
 
 
 @bp.route("/participants/<int:participant_id>/join-link", methods=["POST"])
@@ -279,7 +285,7 @@ def change_join_link(participant_id: int) -> ResponseReturnValue:
     facilitator = require_facilitator()
     db = get_db()
     participant = programme_ops.get_participant(db, facilitator, participant_id)
-    if request.form.get("action") == "revoke":
+    if form(JoinLinkActionIn).action == "revoke":
         join_links.revoke_join_link(db, participant)
         flash(_("The join link no longer works."))
     else:

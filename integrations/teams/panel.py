@@ -30,10 +30,7 @@ from companion.sessions.models import Session
 from integrations.teams.accounts import connection_by_account
 from integrations.teams.claims import MicrosoftUser
 from integrations.teams.models import TeamsConnection
-
-PLATFORM = "teams"
-#: The key under which the Graph side stores a room's chat thread id in `MeetingRoom.data`.
-THREAD_KEY = "thread_id"
+from integrations.teams.platform import PLATFORM, THREAD_KEY
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from companion.core.schema_types import NoControl, RedirectTarget
 
 
 class TabOpenIn(BaseModel):
@@ -13,14 +15,14 @@ class TabOpenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: `authentication.getAuthToken()`'s token (NOTES §4.4).
-    token: str = Field(min_length=1, max_length=16000)
+    token: Annotated[str, StringConstraints(min_length=1, max_length=16000), NoControl]
     #: `context.chat.id`: the meeting chat's thread id ("19:meeting_…@thread.v2").
-    chat_id: str = Field(default="", max_length=500)
+    chat_id: Annotated[str, StringConstraints(max_length=500), NoControl] = ""
     #: `context.meeting.id`: the client's meeting id (base64, not a Graph id, NOTES §4.2).
-    meeting_id: str = Field(default="", max_length=1000)
+    meeting_id: Annotated[str, StringConstraints(max_length=1000), NoControl] = ""
     #: `context.user.id` and `context.user.tenant.id`: must be the token's own.
-    user_id: str = Field(default="", max_length=100)
-    tenant_id: str = Field(default="", max_length=100)
+    user_id: Annotated[str, StringConstraints(max_length=100), NoControl] = ""
+    tenant_id: Annotated[str, StringConstraints(max_length=100), NoControl] = ""
 
 
 class TabOpenOut(BaseModel):
@@ -32,3 +34,18 @@ class TabOpenOut(BaseModel):
     programme: str = ""
     #: The panel is a facilitator's (who may share it to the meeting stage).
     facilitator: bool = False
+
+
+class SignInQuery(BaseModel):
+    """Where to go after signing in with Microsoft (a path on this site)."""
+
+    next: RedirectTarget = ""
+
+
+class CallbackQuery(BaseModel):
+    """What the Microsoft identity platform sends the browser back with (OAuth 2.0)."""
+
+    state: str = Field(default="", max_length=200)
+    code: str = Field(default="", max_length=4000)
+    error: str = Field(default="", max_length=200)
+    error_description: str = Field(default="", max_length=2000)

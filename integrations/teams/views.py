@@ -40,15 +40,16 @@ from companion.core.errors import (
     NotSignedIn,
     Unavailable,
 )
-from companion.core.security import csrf_exempt
+from companion.core.security import csrf_exempt, safe_next
 from companion.core.slots import add_to_slot
+from companion.core.validation import query
 from integrations.teams import accounts
 from integrations.teams import models as _models  # noqa: F401 - its tables join Base.metadata
 from integrations.teams.claims import TokenRejected, check_id_token, check_sso_token
 from integrations.teams.messages import oauth_failure_message, token_rejected_message
 from integrations.teams.oauth import MicrosoftOAuth, OAuthFailure, new_code_verifier
 from integrations.teams.panel import TabContext, open_tab, panel_url
-from integrations.teams.schemas import TabOpenIn, TabOpenOut
+from integrations.teams.schemas import CallbackQuery, SignInQuery, TabOpenIn, TabOpenOut
 from integrations.teams.tokens import connection_for
 
 log = logging.getLogger(__name__)
@@ -161,13 +162,11 @@ def connect() -> ResponseReturnValue:
 @bp.route("/sign-in")
 def sign_in() -> ResponseReturnValue:
     """Sign in with Microsoft: for facilitators Kollega already knows."""
-    return _start_oauth("sign-in", target=request.args.get("next", ""))
+    return _start_oauth("sign-in", target=safe_next(query(SignInQuery).next, ""))
 
 
 def _safe_next(target: str) -> str:
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("programmes.index")
+    return safe_next(target, url_for("programmes.index"))
 
 
 @bp.route("/callback")
@@ -175,27 +174,23 @@ def _safe_next(target: str) -> str:
 def callback() -> ResponseReturnValue:
     """Microsoft sends the browser back here with a code (or an error) and our state."""
     config = _require_configured()
+    answer = query(CallbackQuery)
     pending = session.pop(OAUTH_SESSION_KEY, None)
     if not isinstance(pending, dict) or not secrets.compare_digest(
-        str(pending.get("state", "")), request.args.get("state", "")
+        str(pending.get("state", "")), answer.state
     ):
         raise Invalid(
             _("The answer from Microsoft could not be matched to your request. Please start again.")
         )
     intent = pending.get("intent")
     back = url_for("teams.connection") if intent == "connect" else url_for("accounts.sign_in")
-    if request.args.get("error") or not request.args.get("code"):
-        log.info("Microsoft sign-in ended with %s", request.args.get("error", "no code"))
-        flash(
-            oauth_failure_message(
-                request.args.get("error", ""), request.args.get("error_description", "")
-            ),
-            "warning",
-        )
+    if answer.error or not answer.code:
+        log.info("Microsoft sign-in ended with %s", answer.error or "no code")
+        flash(oauth_failure_message(answer.error, answer.error_description), "warning")
         return redirect(back, code=303)
     try:
         tokens = MicrosoftOAuth(config).exchange_code(
-            request.args["code"], accounts.redirect_uri(config), str(pending.get("verifier", ""))
+            answer.code, accounts.redirect_uri(config), str(pending.get("verifier", ""))
         )
         user = check_id_token(config, tokens.id_token, nonce=str(pending.get("nonce", "")))
     except OAuthFailure as exc:
@@ -214,8 +209,8 @@ def callback() -> ResponseReturnValue:
             db.rollback()
             flash(exc.detail or str(exc.title), "error")
             return redirect(url_for("accounts.sign_in"), code=303)
+        identity.sign_in(db, facilitator)
         db.commit()
-        identity.sign_in(facilitator)
         return redirect(_safe_next(str(pending.get("next") or "")), code=303)
     facilitator = require_facilitator()
     if facilitator.id != pending.get("fid"):
@@ -274,7 +269,7 @@ def tab_config() -> ResponseReturnValue:
 
 @api.post("/tab/open")
 @csrf_exempt
-@api_view(summary="Open the Teams tab's panel", body=TabOpenIn, response=TabOpenOut)
+@api_view(summary="Open the Teams tab's panel", body=TabOpenIn, response=TabOpenOut, auth="public")
 def tab_open(body: TabOpenIn) -> TabOpenOut:
     """Check the SSO token, find the meeting's session and the person, answer where to go."""
     config = _config()

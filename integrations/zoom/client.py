@@ -12,6 +12,7 @@ NOTES §2.4-2.5 and §1.1 decide the rules:
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> datetim
         return None
     now = now or utcnow()
     text = value.strip()
-    if text.replace(".", "", 1).isdigit():
+    if re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,6})?", text):
         from datetime import timedelta
 
         return now + timedelta(seconds=float(text))

@@ -95,6 +95,8 @@ class ZoomPlatform:
 
     name = "zoom"
     label = "Zoom"
+    #: The session's meeting page (linked from the session page).
+    session_page = "zoom.meeting"
     capabilities = frozenset({Capability.ROOMS, Capability.BREAKOUT_PUSH, Capability.ATTENDANCE})
 
     #: What the programme form asks before offering Zoom (`platform_missing_settings`).

@@ -7,7 +7,6 @@ side panel's JSON endpoints.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from typing import Any
@@ -45,8 +44,9 @@ from companion.core.errors import (
     NotSignedIn,
     Unavailable,
 )
-from companion.core.security import csrf_exempt
-from companion.core.validation import submit_form
+from companion.core.safe_json import UnsafeJson, load_json
+from companion.core.security import csrf_exempt, safe_next
+from companion.core.validation import parse, query, submit_form
 from companion.sessions import operations as session_ops
 from integrations.zoom import (
     configuration,
@@ -65,11 +65,15 @@ from integrations.zoom.schemas import (
     AppContextIn,
     AuthorizedIn,
     AuthorizeOut,
+    CallbackQuery,
     MeetingSettingsIn,
     PanelOut,
+    SignInQuery,
+    WebhookIn,
 )
 from integrations.zoom.usage import LOW_QUOTA
 from integrations.zoom.webhooks import (
+    WEBHOOK_MAX_BYTES,
     SignatureError,
     url_validation_answer,
     valid_plain_token,
@@ -210,13 +214,11 @@ def sign_in() -> ResponseReturnValue:
     """Sign in with Zoom: for facilitators who have connected their Zoom account."""
     if not configuration.user_oauth_available(_config()):
         raise NotFound(_("Signing in with Zoom is not available here."))
-    return _start_oauth("sign-in", target=request.args.get("next", ""))
+    return _start_oauth("sign-in", target=safe_next(query(SignInQuery).next, ""))
 
 
 def _safe_next(target: str) -> str:
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("programmes.index")
+    return safe_next(target, url_for("programmes.index"))
 
 
 @bp.route("/callback")
@@ -224,21 +226,22 @@ def _safe_next(target: str) -> str:
 def callback() -> ResponseReturnValue:
     """Zoom sends the browser back here with a code (or an error) and our state."""
     config = _config()
+    answer = query(CallbackQuery)
     pending = session.pop(OAUTH_SESSION_KEY, None)
     if not isinstance(pending, dict) or not secrets.compare_digest(
-        str(pending.get("state", "")), request.args.get("state", "")
+        str(pending.get("state", "")), answer.state
     ):
         raise Invalid(
             _("The answer from Zoom could not be matched to your request. Please start again.")
         )
     intent = pending.get("intent")
     back = url_for("zoom.connection") if intent == "connect" else url_for("accounts.sign_in")
-    if request.args.get("error") or not request.args.get("code"):
+    if answer.error or not answer.code:
         flash(_("Zoom was not connected: the authorisation was cancelled."), "warning")
         return redirect(back, code=303)
     try:
         tokens = ZoomOAuth(config).exchange_code(
-            request.args["code"],
+            answer.code,
             configuration.redirect_uri(config),
             str(pending.get("verifier", "")),
         )
@@ -260,8 +263,8 @@ def callback() -> ResponseReturnValue:
             connections.revoke_quietly(config, tokens.access_token)
             flash(exc.detail or "", "error")
             return redirect(url_for("accounts.sign_in"), code=303)
+        identity.sign_in(db, facilitator)
         db.commit()
-        identity.sign_in(facilitator)
         return redirect(_safe_next(str(pending.get("next") or "")), code=303)
     facilitator = require_facilitator()
     if facilitator.id != pending.get("fid"):
@@ -432,7 +435,12 @@ def app_home() -> ResponseReturnValue:
 
 @api.post("/app/authorize")
 @csrf_exempt
-@api_view(summary="Start identifying the Zoom user", body=AppContextIn, response=AuthorizeOut)
+@api_view(
+    summary="Start identifying the Zoom user",
+    body=AppContextIn,
+    response=AuthorizeOut,
+    auth="public",
+)
 def app_authorize(body: AppContextIn) -> AuthorizeOut:
     """PKCE values for `zoomSdk.authorize` (the panel has no cookies; the context vouches)."""
     context = _context(body.context)
@@ -441,7 +449,9 @@ def app_authorize(body: AppContextIn) -> AuthorizeOut:
 
 @api.post("/app/authorized")
 @csrf_exempt
-@api_view(summary="Finish identifying the Zoom user", body=AuthorizedIn, response=PanelOut)
+@api_view(
+    summary="Finish identifying the Zoom user", body=AuthorizedIn, response=PanelOut, auth="public"
+)
 def app_authorized(body: AuthorizedIn) -> PanelOut:
     """Exchange the in-client code and answer where the panel goes."""
     context = _context(body.context)
@@ -471,8 +481,8 @@ def webhook() -> ResponseReturnValue:
         raise Unavailable(_("Zoom webhooks are not set up on this Kollega."))
     raw = request.get_data(cache=True)
     try:
-        body = json.loads(raw)
-    except ValueError:
+        body = load_json(raw, max_bytes=WEBHOOK_MAX_BYTES)
+    except UnsafeJson:
         raise Invalid(_("The request body is not valid JSON.")) from None
     if not isinstance(body, dict):
         raise Invalid(_("The request body is not valid JSON."))
@@ -492,7 +502,8 @@ def webhook() -> ResponseReturnValue:
         if not valid_plain_token(plain):
             raise Invalid(_("The validation request is not valid."))
         return jsonify(url_validation_answer(secret, str(plain)))
+    event = parse(WebhookIn, body)  # signed, but its numbers must still fit our columns
     db = get_db()
-    stored = webhook_events.store_webhook_event(db, body)
+    stored = webhook_events.store_webhook_event(db, event.model_dump(exclude_unset=True))
     db.commit()
     return jsonify(status="queued" if stored is not None else "duplicate")

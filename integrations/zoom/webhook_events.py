@@ -9,6 +9,7 @@ participants joining and leaving, and a user removing the app. Checking the requ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +36,7 @@ from integrations.zoom.models import (
 from integrations.zoom.platform import record_instance
 from integrations.zoom.webhooks import dedupe_key
 
+_MEETING_ID = re.compile(r"[0-9]{1,19}")
 #: Past participants are read this long after `meeting.ended` (Zoom needs a moment, NOTES §3).
 ATTENDANCE_DELAY = timedelta(minutes=10)
 
@@ -72,11 +74,12 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def _meeting_id(value: Any) -> int | None:
-    # NOTES §4: `object.id` is a string in some events and a number in others.
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
+    # NOTES §4: `object.id` is a string in some events and a number in others. Stored in a
+    # BIGINT, so anything beyond it (or not ASCII digits) is no meeting of ours.
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not _MEETING_ID.fullmatch(text) or int(text) > 2**63 - 1:
         return None
+    return int(text)
 
 
 def store_webhook_event(db: Db, body: Mapping[str, Any]) -> ZoomWebhookEvent | None:

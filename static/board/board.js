@@ -157,6 +157,7 @@ export class BoardApp {
     this.showError("");
     try {
       const result = await this.request(method, typeof path === "function" ? path(pending) : path, body);
+      if (result && result.vote && result.vote.count !== undefined) this.store.applyOwnVote(result.vote);
       if (pending) this.store.confirm(pending, result.seq);
       if (result.seq > this.store.seq && this.liveState !== "live") {
         // Offline: the response is the freshest news we have; the channel catches up later.
@@ -376,9 +377,16 @@ export class BoardApp {
   }
 
   pollBlock(poll) {
-    const mine = poll.answers[this.store.me.key];
-    const answer = (value) =>
-      this.write(null, "POST", this.boardPath("/poll"), { answer: value });
+    const mine = this.store.me.poll_round === poll.round ? this.store.me.poll_answer : null;
+    const answer = (value) => {
+      // Only this person's own answer is known here (the server sends counts to everyone).
+      const before = { poll_answer: this.store.me.poll_answer, poll_round: this.store.me.poll_round };
+      Object.assign(this.store.me, { poll_answer: value, poll_round: poll.round });
+      this.write(null, "POST", this.boardPath("/poll"), { answer: value }).then((result) => {
+        if (!result) Object.assign(this.store.me, before);
+        this.render();
+      });
+    };
     return el(
       "div",
       { class: "poll", role: "group", "aria-labelledby": "poll-h" },

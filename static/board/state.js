@@ -22,6 +22,7 @@ export class BoardStore {
     this.board = null;
     this.me = null;
     this.topics = new Map();
+    this.mine = new Map(); // topic id -> this person's votes (the server tells nobody else's)
     this.seq = 0;
     this.pending = [];
     this.serverOffset = 0; // server clock minus ours, for the countdown
@@ -29,8 +30,10 @@ export class BoardStore {
 
   loadSnapshot(data, seq) {
     this.board = data.board;
-    this.me = data.me;
+    // The person's own poll answer is for the poll round of this snapshot.
+    this.me = { ...data.me, poll_round: data.board.poll ? data.board.poll.round : null };
     this.topics = new Map(data.topics.map((t) => [t.id, t]));
+    this.mine = new Map(Object.entries(data.me.votes || {}).map(([id, n]) => [Number(id), n]));
     this.seq = seq;
     if (data.server_time) this.serverOffset = Date.parse(data.server_time) - Date.now();
     this.settle();
@@ -47,20 +50,27 @@ export class BoardStore {
     this.settle();
   }
 
-  /** A vote event: the topic's new total and one voter's new count on it. */
+  /** A vote event: the topic's new total (events never say who voted). */
   applyVote(vote) {
     const topic = this.topics.get(vote.topic_id);
     const own = vote.request_id && this.pending.find((p) => p.requestId === vote.request_id);
-    if (own) this.pending = this.pending.filter((p) => p !== own); // this event counts it
-    if (!topic) return;
-    const voters = { ...topic.voters };
-    // Our own vote (by its request id) is ours whatever key the event names the voter by.
-    const voter = own && this.me ? this.me.key : vote.voter;
-    if (voter) {
-      if (vote.count > 0) voters[voter] = vote.count;
-      else delete voters[voter];
+    if (own) {
+      this.pending = this.pending.filter((p) => p !== own); // this event counts it
+      if (own.seq === null) {
+        // Before the reply: the event is our own vote, so our count moves with it (the
+        // reply then says the same count).
+        const count = Math.max((this.mine.get(vote.topic_id) || 0) + own.delta, 0);
+        this.applyOwnVote({ topic_id: vote.topic_id, count });
+      }
     }
-    this.topics.set(topic.id, { ...topic, votes: vote.votes, voters });
+    if (!topic) return;
+    this.topics.set(topic.id, { ...topic, votes: vote.votes });
+  }
+
+  /** The answer to this person's own vote: their count on the topic now. */
+  applyOwnVote(vote) {
+    if (vote.count > 0) this.mine.set(vote.topic_id, vote.count);
+    else this.mine.delete(vote.topic_id);
   }
 
   settle() {
@@ -97,14 +107,15 @@ export class BoardStore {
   view() {
     const topics = new Map();
     for (const [id, topic] of this.topics) {
-      topics.set(id, { ...topic, voters: { ...topic.voters }, pending: false });
+      topics.set(id, { ...topic, mine: this.mine.get(id) || 0, pending: false });
     }
     const key = this.me ? this.me.key : "";
     for (const change of this.pending) {
       const topic = topics.get(change.topicId);
       if (change.type === "vote" && topic) {
-        const mine = (topic.voters[key] || 0) + change.delta;
-        topic.voters[key] = Math.max(mine, 0);
+        // Once answered, the person's own count already holds the change (applyOwnVote);
+        // the total waits for the event.
+        if (change.seq === null) topic.mine = Math.max(topic.mine + change.delta, 0);
         topic.votes = Math.max(topic.votes + change.delta, 0);
         topic.pending = true;
       } else if (change.type === "move" && topic) {
@@ -124,7 +135,7 @@ export class BoardStore {
           description: change.description || "",
           column: "to_discuss",
           votes: 0,
-          voters: {},
+          mine: 0,
           author: change.anonymous ? null : this.me?.name || null,
           author_key: change.anonymous ? null : key,
           created_at: new Date(this.now()).toISOString(),
@@ -137,7 +148,7 @@ export class BoardStore {
   }
 
   myVotes(topic) {
-    return (this.me && topic.voters[this.me.key]) || 0;
+    return topic.mine !== undefined ? topic.mine : this.mine.get(topic.id) || 0;
   }
 
   /** Votes left: the budget less the person's votes on topics not done. */

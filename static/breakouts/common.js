@@ -65,6 +65,26 @@ export function announce(message) {
   }, 50);
 }
 
+/** Which facilitator's message `slot` shows now ("" for none). */
+export function broadcastShown(slot) {
+  const banner = slot.querySelector("[data-broadcast]");
+  return banner ? banner.dataset.at || "" : "";
+}
+
+/**
+ * After `slot` was fetched again: read a new message of the facilitator's aloud (it is shown
+ * above the group). Returns whether there was one.
+ */
+export function announceBroadcast(slot, before) {
+  const now = broadcastShown(slot);
+  if (!now || now === before) return false;
+  const banner = slot.querySelector("[data-broadcast]");
+  const from = banner.querySelector(".broadcast-from");
+  const said = banner.querySelector("[data-broadcast-text]");
+  announce(`${from ? from.textContent.trim() : ""}: ${said ? said.textContent.trim() : ""}`);
+  return true;
+}
+
 /**
  * Replace the inside of `slot` with the page part the server renders at `url`, keeping the
  * focus on the element with the same id (or data-key) if it is still there. Returns the HTTP

@@ -1,8 +1,19 @@
 // "My small group" on a participant's phone: follows the session's breakout channel, so the
-// group appears when the facilitator starts the round and topic places update as others
-// choose; choosing a topic is saved without leaving the page (the forms still work without it).
+// group appears when the facilitator starts the round (or moves the person to another group),
+// topic places update as others choose, and the facilitator's messages to every group appear
+// above it; choosing a topic is saved without leaving the page (the forms still work without it).
 
-import { announce, api, follow, pickFromSubmit, readBoot, swapPart, text } from "./common.js";
+import {
+  announce,
+  announceBroadcast,
+  api,
+  broadcastShown,
+  follow,
+  pickFromSubmit,
+  readBoot,
+  swapPart,
+  text,
+} from "./common.js";
 
 const boot = readBoot();
 const slot = document.querySelector("[data-my-group-slot]");
@@ -15,7 +26,9 @@ function currentGroup() {
 
 async function refresh() {
   const before = currentGroup();
+  const message = broadcastShown(slot);
   await swapPart(slot, partUrl);
+  if (announceBroadcast(slot, message)) return;
   const after = currentGroup();
   if (after !== before) {
     const heading = slot.querySelector("h2");

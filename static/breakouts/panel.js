@@ -1,10 +1,21 @@
 // "My group" in the side panel inside Zoom or Teams (see live/panel-token.js for how it is
 // authenticated there): the group part of "my small group", fetched with the panel's bearer
-// token and fetched again whenever the session's breakout channel changes. Choosing a topic
-// goes through the JSON API with the same token.
+// token and fetched again whenever the session's breakout channel changes (a move to another
+// group, a message from the facilitator). Choosing a topic goes through the JSON API with the
+// same token, or in a plain browser with the join-link cookie and the page's CSRF token.
 
 import { panelToken } from "../live/panel-token.js";
-import { announce, api, follow, pickFromSubmit, readBoot, swapPart, text } from "./common.js";
+import {
+  announce,
+  announceBroadcast,
+  api,
+  broadcastShown,
+  follow,
+  pickFromSubmit,
+  readBoot,
+  swapPart,
+  text,
+} from "./common.js";
 
 const boot = readBoot();
 const slot = document.querySelector("[data-my-group-slot]");
@@ -21,6 +32,7 @@ function currentGroup() {
 async function refresh() {
   if (refused) return;
   const before = currentGroup();
+  const message = broadcastShown(slot);
   const status = await swapPart(slot, boot.part_url, headers());
   slot.setAttribute("aria-busy", "false");
   if (status === 401 || status === 403 || status === 404) {
@@ -29,6 +41,7 @@ async function refresh() {
     denied.hidden = false;
     return;
   }
+  if (announceBroadcast(slot, message)) return;
   const after = currentGroup();
   if (before && after !== before) {
     const heading = slot.querySelector("h2");

@@ -2,6 +2,8 @@
 // with the arrow keys (← →) on a focused person; every move is saved at once and announced.
 // The groups are then fetched again as the server renders them (met-before badges and the mix
 // are worked out there), and they follow the live channel when someone else changes them.
+// A running round still takes moves (latecomers, people moved), but nobody goes back to "Not in
+// a group"; and its facilitator can send a message, or "2 minutes left", to every group.
 
 import { announce, api, follow, readBoot, swapPart, text } from "./common.js";
 
@@ -16,13 +18,14 @@ function board() {
   return slot.querySelector("[data-round-board]");
 }
 
-function editable() {
+function movable() {
   const element = board();
-  return element && element.dataset.editable === "true";
+  return element && element.dataset.movable === "true";
 }
 
+/** The columns a person can be moved into (a running round's "Not in a group" is not one). */
 function columns() {
-  return [...slot.querySelectorAll(".bgroup")];
+  return [...slot.querySelectorAll(".bgroup:not([data-no-drop])")];
 }
 
 function groupName(groupId) {
@@ -114,8 +117,9 @@ slot.addEventListener("dragend", (event) => {
 });
 
 function dropColumn(event) {
-  if (!editable()) return null;
-  return event.target.closest && event.target.closest(".bgroup");
+  if (!movable()) return null;
+  const column = event.target.closest && event.target.closest(".bgroup");
+  return column && !column.hasAttribute("data-no-drop") ? column : null;
 }
 
 slot.addEventListener("dragover", (event) => {
@@ -149,12 +153,14 @@ slot.addEventListener("drop", (event) => {
 
 slot.addEventListener("keydown", (event) => {
   const card = event.target;
-  if (!card.classList || !card.classList.contains("person") || !editable()) return;
+  if (!card.classList || !card.classList.contains("person") || !movable()) return;
   if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
   if (event.altKey || event.ctrlKey || event.metaKey) return;
   event.preventDefault();
   const all = columns();
-  const here = all.indexOf(card.closest(".bgroup"));
+  let here = all.indexOf(card.closest(".bgroup"));
+  // Someone not yet placed in a running round: → goes into the first group, ← into the last.
+  if (here < 0) here = event.key === "ArrowRight" ? -1 : all.length;
   const next = here + (event.key === "ArrowRight" ? 1 : -1);
   if (next < 0 || next >= all.length) {
     announce(text(boot, next < 0 ? "first" : "last", { name: card.dataset.name }));
@@ -179,11 +185,81 @@ slot.addEventListener("submit", (event) => {
   });
 });
 
+// --- a message to every group (running rounds) ----------------------------------------------------
+
+const broadcastForm = document.querySelector("[data-broadcast-form]");
+const broadcastLast = document.querySelector("[data-broadcast-last]");
+
+function showBroadcast(sent) {
+  if (!broadcastLast || !sent) return;
+  const time = broadcastLast.querySelector("[data-broadcast-at]");
+  time.dateTime = sent.at;
+  time.textContent = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZone: boot.timezone || undefined,
+  }).format(new Date(sent.at));
+  broadcastLast.querySelector("[data-broadcast-text]").textContent =
+    sent.kind === "time_left" ? text(boot, "time_left") : sent.text;
+  broadcastLast.hidden = false;
+}
+
+function broadcastError(message) {
+  let box = broadcastForm.querySelector("[data-broadcast-error]");
+  if (!message) {
+    box?.remove();
+    return;
+  }
+  if (!box) {
+    box = document.createElement("p");
+    box.className = "field-error";
+    box.setAttribute("role", "alert");
+    box.dataset.broadcastError = "";
+    broadcastForm.prepend(box);
+  }
+  box.textContent = message;
+}
+
+broadcastForm?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const kind = event.submitter && event.submitter.value === "time_left" ? "time_left" : "message";
+  const textarea = broadcastForm.querySelector("textarea");
+  const buttons = [...broadcastForm.querySelectorAll("button")];
+  buttons.forEach((button) => (button.disabled = true));
+  let result;
+  try {
+    result = await api(boot, "POST", `/api/v1/breakouts/rounds/${boot.round_id}/broadcasts`, {
+      kind,
+      text: kind === "message" ? textarea.value : "",
+    });
+  } catch (error) {
+    result = { ok: false, data: null };
+  } finally {
+    buttons.forEach((button) => (button.disabled = false));
+  }
+  if (result.ok) {
+    broadcastError("");
+    if (kind === "message") textarea.value = "";
+    showBroadcast(result.data);
+    announce(text(boot, "broadcast_sent", { text: result.data.text }));
+  } else {
+    const data = result.data || {};
+    const fieldErrors = (data.errors || []).map((e) => e.message);
+    broadcastError(fieldErrors.join(" ") || data.detail || data.title || text(boot, "error"));
+  }
+});
+
 // --- live -----------------------------------------------------------------------------------------
 
 const statusBadge = document.querySelector("[data-round-status]");
 
 follow(boot, (event) => {
+  if (event && event.kind === "round.broadcast") {
+    // Sent from this page or by another facilitator: the groups themselves did not change.
+    if (event.data && event.data.id === boot.round_id) showBroadcast(event.data.broadcast);
+    return;
+  }
   if (event && event.data && event.data.id === boot.round_id) {
     const status = event.data.status;
     if (event.kind === "round.deleted" || (status && statusBadge && statusBadge.dataset.status && statusBadge.dataset.status !== status)) {

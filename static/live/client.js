@@ -16,7 +16,7 @@ const PONG_WITHIN_MS = 10000;
 export class AccessDenied extends Error {}
 
 export class LiveClient {
-  constructor({ getToken, onState = () => {}, minDelay = 500, maxDelay = 15000 }) {
+  constructor({ getToken, onState = () => {}, minDelay = 500, maxDelay = 10000 }) {
     this.getToken = getToken;
     this.onState = onState;
     this.minDelay = minDelay;
@@ -128,11 +128,14 @@ export class LiveClient {
   retry() {
     if (!this.running) return;
     this.setState("offline");
-    // Exponential backoff with jitter, so a restarted server is not hit by everyone at once.
+    // Exponential backoff with full jitter: the first retry after a drop comes within half a
+    // second (a live process that died or restarted: the proxy sends us to another one at
+    // the same address), and the clients of one process spread out instead of arriving at
+    // the next one all at once.
     const base = Math.min(this.maxDelay, this.minDelay * 2 ** this.attempt);
     this.attempt += 1;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.connect(), base / 2 + Math.random() * (base / 2));
+    this.timer = setTimeout(() => this.connect(), 100 + Math.random() * (base - 100));
   }
 
   send(message) {

@@ -5,7 +5,9 @@
 // Updates come from the live server (static/live/client.js). If the WebSocket cannot be
 // reached (a strict firewall), the page asks the API for what changed every few seconds.
 // Events carry full objects, so applying one twice (live and polled) changes nothing.
+// The same live connection brings the facilitator's messages to every breakout group.
 
+import { followBroadcasts } from "../breakouts/broadcast-banner.js";
 import { LiveClient, tokenFetcher } from "../live/client.js";
 
 const POLL_MS = 4000;
@@ -136,6 +138,11 @@ export class NotesPage {
         },
         this.seq,
       );
+      // During a breakout round the facilitator's messages to every group show here too.
+      const banner = root.querySelector("[data-broadcast-banner]");
+      if (banner && root.dataset.breakoutsChannel) {
+        followBroadcasts(this.live, root.dataset.breakoutsChannel, banner, () => root.dataset.timezone);
+      }
       this.live.start();
     }
     // Until the live connection says it is up (and whenever it is down), poll.
@@ -326,20 +333,31 @@ export class NotesPage {
     const form = this.summaryForm;
     const base = form.querySelector("[data-base-revision]");
     const textarea = form.querySelector("textarea");
-    const result = await api("PUT", `${this.apiBase()}/summary`, {
-      text: textarea.value,
-      base_revision: Number(base.value),
-    });
     const panel = form.querySelector("[data-merge-panel]");
+    let result;
+    try {
+      result = await api("PUT", `${this.apiBase()}/summary`, {
+        text: textarea.value,
+        base_revision: Number(base.value),
+      });
+    } catch (error) {
+      if (panel) panel.hidden = true;
+      this.showError(form, null);
+      return;
+    }
     if (result.ok) {
       this.summaryDirty = false;
       form.querySelector("[data-changed-notice]")?.remove();
+      this.clearError(form);
       if (panel) panel.hidden = true;
       this.renderSummary(result.data.summary);
       form.closest("details")?.removeAttribute("open");
       return;
     }
-    if (result.status === 409 && result.data) {
+    // Only a 409 that carries both texts means someone else saved first; any other failure
+    // (an expired form, no connection, no right to write) says what it was instead.
+    if (result.status === 409 && result.data && typeof result.data.current_text === "string") {
+      this.clearError(form);
       // Someone saved first: show both texts and put a merge of them in the box.
       panel.hidden = false;
       panel.querySelector("[data-merge-theirs]").textContent = result.data.current_text;
@@ -351,6 +369,7 @@ export class NotesPage {
       textarea.focus();
       return;
     }
+    if (panel) panel.hidden = true;
     this.showError(form, result);
   }
 

@@ -1,7 +1,7 @@
 """The data the accessibility audit walks through: a programme in the middle of its season, made
 through the public surface as people would (the API and forms), plus the few states that need
 a programme of their own (a participant waiting for a session, a programme that is over, a
-session on Zoom)."""
+session on Zoom, one on Teams)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ class Site:
     waiting_token: str = ""
     over_token: str = ""
     zoom_session: int = 0
+    teams_session: int = 0
     cancelled: int = 0
     interest_id: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
@@ -204,4 +205,8 @@ def build_site(
     if zoom_session is not None:
         zoom = make_programme(facilitator=world.facilitator, platform="zoom", name="Zoom-ohjelma")
         site.zoom_session = zoom_session(zoom.groups[0], world.facilitator).id
+    # A Teams session whose meeting could not be made (no host connected Microsoft 365): its
+    # page shows the error, making it again, the invitations choice and attendance.
+    teams = make_programme(facilitator=world.facilitator, platform="teams", name="Teams-ohjelma")
+    site.teams_session = make_session(teams.groups[0], starts_at=utcnow() + timedelta(days=7)).id
     return site

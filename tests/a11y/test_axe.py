@@ -165,6 +165,9 @@ PAGES: dict[str, list[Visit] | NotAPage] = {
         Visit(NOBODY, lambda s: "/integrations/zoom/app", status=422)
     ],
     "teams.connection": [Visit(FACILITATOR, lambda s: "/integrations/teams/connection")],
+    "teams_meetings.meeting": [
+        Visit(FACILITATOR, lambda s: f"/integrations/teams/sessions/{s.teams_session}")
+    ],
     # The meeting tab's pages outside Teams (they say to open them in a Teams meeting).
     "teams.tab": [Visit(NOBODY, lambda s: "/integrations/teams/tab")],
     "teams.tab_config": [Visit(NOBODY, lambda s: "/integrations/teams/config")],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
@@ -14,8 +15,10 @@ from websockets.sync.client import ClientConnection, connect
 class LiveTestClient:
     """Follows one channel like the browser client does: snapshot, events, resume by seq."""
 
-    def __init__(self, url: str, token: str, channel: str) -> None:
+    def __init__(self, url: str, token: str | Callable[[], str], channel: str) -> None:
         self.url = url
+        #: A token, or (for clients that reconnect) a function giving a fresh one each time:
+        #: a live token opens one connection.
         self.token = token
         self.channel = channel
         self.seq: int | None = None
@@ -38,7 +41,8 @@ class LiveTestClient:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        self.ws.send(json.dumps({"type": "auth", "token": self.token}))
+        token = self.token() if callable(self.token) else self.token
+        self.ws.send(json.dumps({"type": "auth", "token": token}))
         ready = json.loads(self.ws.recv(timeout=timeout))
         assert ready["type"] == "ready", ready
         self.ws.send(json.dumps({"type": "subscribe", "channel": self.channel, "since": self.seq}))

@@ -60,7 +60,7 @@ def _start_live(app: Flask, redis_url: str, port: int, instance: Path) -> subpro
 def redis_writes(app: Flask, redis_url: str) -> Iterator[None]:
     """The web app publishes on Redis for this test (as a scaled-out web process does)."""
     original = app.extensions["companion.bus"]
-    bus = RedisBus(redis_url)
+    bus = RedisBus(redis_url, namespace=app.extensions["companion.config"].bus_namespace)
     app.extensions["companion.bus"] = bus
     try:
         yield

@@ -96,3 +96,31 @@ def test_the_side_panel_opens_the_running_groups_notes(world: World) -> None:
     assert opened(facilitator) is None
     world.act(planned["id"], "close")
     assert opened(member) is None
+
+
+def test_the_notes_page_opens_on_the_running_group_like_the_panel(world: World) -> None:
+    planned = world.plan(sizing="count", groups=2)[0]
+    group = planned["groups"][0]
+    inside = next(p for p in world.people if key_of(p) in {m["key"] for m in group["members"]})
+    member: Any = world.client(inside.name.split()[0].lower())
+    page_url = f"/sessions/{world.session.id}/notes"
+    own_url = f"/sessions/{world.session.id}/notes/groups/{group['id']}"
+    # Before the round runs: the whole group's notes.
+    assert member.get(page_url).status_code == 200
+    world.act(planned["id"], "lock")
+    world.act(planned["id"], "start")
+    opened = member.get(page_url)
+    assert opened.status_code == 302 and opened.location.endswith(own_url)
+    # The tabs still lead to the whole group's notes, which stay there.
+    page = member.get(own_url).get_data(as_text=True)
+    whole = f"/sessions/{world.session.id}/notes?whole=1"
+    assert whole in page
+    plenary = member.get(whole)
+    assert plenary.status_code == 200 and 'aria-current="page"' in plenary.get_data(as_text=True)
+    # Writing there comes back to the whole group's notes, not to the small group's.
+    added = member.post(whole, data={"action": "add_item", "body": "for everyone"})
+    assert added.status_code == 303 and "whole=1" in added.location
+    # Facilitators have no group of their own; a closed round sends everyone back.
+    assert world.client("facilitator").get(page_url).status_code == 200
+    world.act(planned["id"], "close")
+    assert member.get(page_url).status_code == 200

@@ -124,3 +124,77 @@ def test_redis_bus_reconnects_and_asks_for_a_resync(redis_url: str, tmp_path: Pa
         receiver.close()
         server.terminate()
         server.wait(timeout=5)
+
+
+@pytest.mark.redis
+def test_publishing_never_waits_for_a_frozen_redis(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    port = _free_port()
+    server = _start_redis(port, tmp_path)
+    url = f"redis://127.0.0.1:{port}/0"
+    sender, receiver = RedisBus(url), RedisBus(url)
+    inbox = Inbox()
+    receiver.subscribe(inbox)
+    try:
+        sender.publish("board:1", {"seq": 1})
+        inbox.wait_for(1)
+        os.kill(server.pid, signal.SIGSTOP)  # frozen: connections hang, nothing is refused
+        for seq in range(2, 202):
+            sender.publish("board:1", {"seq": seq})
+        # Every call returned with its message still queued or on the (hanging) wire: the
+        # callers never waited for Redis.
+        assert sender.pending > 0
+        # The publisher thread gives up on each try after half a second and drops what
+        # queued meanwhile.
+        assert sender.flush(timeout=10)
+        assert sender.dropped >= 1
+        os.kill(server.pid, signal.SIGCONT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and sender.reconnects == 0:
+            sender.publish("board:1", {"seq": 999})
+            sender.flush(timeout=2)
+            time.sleep(0.1)
+        assert sender.reconnects >= 1
+        assert ("board:1", {"seq": 999}) in inbox.wait_for(2)
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+        sender.close()
+        receiver.close()
+        server.terminate()
+        server.wait(timeout=5)
+
+
+@pytest.mark.redis
+def test_deployments_sharing_a_redis_do_not_see_each_others_events(redis_url: str) -> None:
+    ours, theirs, listener = (
+        RedisBus(redis_url, namespace="kollega:ours"),
+        RedisBus(redis_url, namespace="kollega:theirs"),
+        RedisBus(redis_url, namespace="kollega:ours"),
+    )
+    inbox = Inbox()
+    listener.subscribe(inbox)
+    try:
+        theirs.publish("board:1", {"seq": 1, "from": "theirs"})
+        ours.publish("board:1", {"seq": 1, "from": "ours"})
+        assert ours.flush() and theirs.flush()
+        assert inbox.wait_for(1) == [("board:1", {"seq": 1, "from": "ours"})]
+        time.sleep(0.2)
+        assert len(inbox.items) == 1
+    finally:
+        for bus in (ours, theirs, listener):
+            bus.close()
+
+
+def test_the_namespace_follows_the_database_not_its_password(tmp_path: Path) -> None:
+    from companion.config import load_config
+
+    def namespace(**settings: str) -> str:
+        config = load_config({"instance_path": tmp_path, "secret_key": "k" * 20, **settings})
+        return config.bus_namespace
+
+    one = namespace(database_url="postgresql://kollega:one@db.example/kollega")
+    assert one == namespace(database_url="postgresql://kollega:two@db.example/kollega")
+    assert one != namespace(database_url="postgresql://kollega:one@db.example/other")
+    assert namespace(redis_namespace="kollega:staging") == "kollega:staging"

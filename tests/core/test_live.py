@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -85,7 +84,7 @@ def test_snapshot_then_events_in_order(app: Flask, server: LiveServer, token: An
 
 def test_resume_replays_only_what_was_missed(app: Flask, server: LiveServer, token: Any) -> None:
     _write(app, "livetest:2", 3)
-    client = LiveTestClient(server.url, token(["livetest:2"]), "livetest:2")
+    client = LiveTestClient(server.url, lambda: token(["livetest:2"]), "livetest:2")
     client.connect()
     assert client.seq == 3 and client.snapshots
     client.close()
@@ -100,7 +99,7 @@ def test_kill_the_server_mid_stream_and_catch_up(app: Flask, token: Any) -> None
     port = _free_port()
     channel = "livetest:3"
     live = LiveServer(app, "127.0.0.1", port, check_seconds=0.3).start_in_thread()
-    client = LiveTestClient(live.url, token([channel]), channel)
+    client = LiveTestClient(live.url, lambda: token([channel]), channel)
     client.connect()
     total = 60
     writer = threading.Thread(target=_write, args=(app, channel, total))
@@ -127,7 +126,7 @@ def test_events_lost_on_the_bus_are_read_from_the_database(
     app: Flask, server: LiveServer, token: Any
 ) -> None:
     channel = "livetest:4"
-    client = LiveTestClient(server.url, token([channel]), channel)
+    client = LiveTestClient(server.url, lambda: token([channel]), channel)
     client.connect()
     _write(app, channel, 3, publish=False)  # the bus never hears of 1-3
     _write(app, channel, 1)  # 4 arrives: the server sees the jump and fills it in
@@ -142,7 +141,7 @@ def test_far_behind_gets_a_fresh_snapshot(app: Flask, server: LiveServer, token:
     from companion.core import events
 
     channel = "livetest:5"
-    client = LiveTestClient(server.url, token([channel]), channel)
+    client = LiveTestClient(server.url, lambda: token([channel]), channel)
     client.connect()
     client.close()
     _write(app, channel, 3, publish=False)
@@ -190,12 +189,10 @@ def test_many_clients_one_channel_no_duplicates(app: Flask, server: LiveServer, 
         writer.start()
     for writer in writers:
         writer.join()
-    started = time.monotonic()
     for client in clients:
         client.wait_for_seq(30, timeout=5)
         assert [e["seq"] for e in client.events] == list(range(1, 31))
         client.close()
-    assert time.monotonic() - started < 5
 
 
 def test_serve_starts_the_live_server_with_a_short_switch_interval(app: Flask) -> None:

@@ -360,7 +360,8 @@ class FakeMicrosoftIdentity:
         return answer
 
     def count(self, name: str) -> int:
-        """Requests served of one kind: "metadata", "jwks", "authorize", "token"."""
+        """Requests served of one kind: "metadata", "jwks", "authorize", "token" (of which
+        "refresh": redeeming a refresh token)."""
         with self._lock:
             return self.counts[name]
 
@@ -554,6 +555,7 @@ class FakeMicrosoftIdentity:
         return self._tokens(_Grant(code.account, code.scopes), nonce=code.nonce)
 
     def _redeem_refresh(self, request: Request) -> Response:
+        self.counts["refresh"] += 1
         form = request.form
         refresh = self._refresh.get(form["refresh_token"])
         if refresh is None or refresh.grant.revoked:

@@ -103,8 +103,12 @@ def breakouts(monkeypatch: pytest.MonkeyPatch) -> dict[int, set[int]]:
     def own(db: Db, session: Any, participant_id: int) -> list[int]:
         return sorted(group for group, ids in groups.items() if participant_id in ids)
 
+    def label(db: Db, session: Any, breakout_group_id: int) -> str | None:
+        return "" if breakout_group_id in groups else None
+
     monkeypatch.setattr(membership, "group_members_of", members)
     monkeypatch.setattr(membership, "own_breakout_groups", own)
+    monkeypatch.setattr(membership, "breakout_group_label", label)
     return groups
 
 

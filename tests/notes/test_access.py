@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
+from companion.core.db import Db
+from companion.notes.models import NoteSpace
 from tests.notes.conftest import World
 
 GROUP_A, GROUP_B = 501, 502
@@ -63,12 +67,17 @@ def test_shared_breakout_notes_are_readable_by_the_session_but_writable_by_membe
     assert carol.get(f"/api/v1/notes/{space_id}").status_code == 404
 
 
-def test_without_the_breakouts_package_breakout_notes_are_facilitators_only(world: World) -> None:
-    # group_members_of() answers None until issue 3 lands: nobody is known to be a member.
+def test_a_group_that_is_not_the_sessions_has_no_notes_and_a_get_makes_none(
+    world: World, db: Db
+) -> None:
+    # GROUP_A is no breakout group of this session (nor of any): nobody opens notes for it,
+    # the facilitator included, and looking does not leave a row behind (issue 13, item 9).
+    before = db.scalar(select(func.count()).select_from(NoteSpace))
     assert world.client("alice").get(world.notes_url(GROUP_A)).status_code == 404
-    space = world.client("facilitator").get(world.notes_url(GROUP_A))
-    assert space.status_code == 200
-    assert world.client("alice").get(f"/api/v1/notes/{space.get_json()['id']}").status_code == 404
+    assert world.client("facilitator").get(world.notes_url(GROUP_A)).status_code == 404
+    page = f"/sessions/{world.session.id}/notes/groups/{GROUP_A}"
+    assert world.client("facilitator").get(page).status_code == 404
+    assert db.scalar(select(func.count()).select_from(NoteSpace)) == before
 
 
 def test_people_outside_the_session_see_nothing(world: World) -> None:

@@ -129,3 +129,76 @@ def test_the_side_panel_works_with_a_bearer_token_and_no_cookie(
         ]
     finally:
         context.close()
+
+
+def test_the_side_panel_in_a_plain_browser_saves_with_the_join_link_cookie(
+    app: Flask,
+    db: Any,
+    world: World,
+    live: LiveServer,
+    live_server: str,
+    browser: Any,
+    csrf_on: None,
+) -> None:
+    """The board link's notes tab opened in an ordinary browser: no bearer token, so the
+    writes ride on the join-link cookie and carry the page's CSRF token (CSRF stays on)."""
+    from companion.sessions import join_links
+
+    with app.app_context():
+        token = join_links.join_token(join_links.join_link_for(db, world.bob))
+        db.commit()
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    context.set_default_timeout(5000)
+    try:
+        # Bob opens his personal link (it forwards to the meeting room) in this browser ...
+        opened = context.request.get(f"{live_server}/j/{token}", max_redirects=0)
+        assert opened.status == 303
+        # ... and then the notes tab of the side panel, with no token in the address.
+        panel = context.new_page()
+        panel.goto(f"{live_server}/panel/sessions/{world.session.id}/notes?lang=en")
+        panel.wait_for_selector("[data-live-status][data-state='live']")
+        assert panel.inner_text("[data-space-label]") == "Whole group"
+
+        panel.click("[data-summary-editor] > summary")
+        # Nobody else saved anything: no claim that someone did.
+        assert not panel.is_visible("[data-merge-panel]")
+        panel.fill("#summary-text", "We agreed to share **price lists**.")
+        panel.click("[data-summary-form] button[type=submit]")
+        panel.wait_for_selector("[data-summary-html] strong:text('price lists')")
+        panel.fill("#note-body", "Bob brings the list on Friday")
+        panel.click("[data-add-item] button[type=submit]")
+        panel.wait_for_selector("[data-items] >> text=Bob brings the list on Friday")
+        body = panel.inner_text("body")
+        assert "expired" not in body
+        assert not panel.is_visible("[data-merge-panel]")
+        assert panel.locator("[data-form-error]").count() == 0
+    finally:
+        context.close()
+
+    seen = world.client("facilitator").get(world.notes_url()).get_json()
+    assert seen["summary"]["text"] == "We agreed to share **price lists**."
+    assert seen["summary"]["updated_by"]["name"] == world.bob.name
+    assert [i["body"] for i in seen["items"]] == ["Bob brings the list on Friday"]
+
+
+def test_a_failed_save_says_why_and_claims_no_conflict(
+    app: Flask, world: World, live: LiveServer, live_server: str, browser: Any
+) -> None:
+    """A save refused for another reason than someone else's save (here: the join link was
+    revoked meanwhile) shows that reason, not the merge view."""
+    context = _context(app, browser, world.client("alice"))
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/sessions/{world.session.id}/notes?lang=en")
+        page.wait_for_selector("[data-live-status][data-state='live']")
+        page.click("[data-summary-editor] > summary")
+        assert not page.is_visible("[data-merge-panel]")
+        page.fill("#summary-text", "Never saved")
+        context.clear_cookies()
+        page.click("[data-summary-form] button[type=submit]")
+        page.wait_for_selector("[data-summary-form] [data-form-error]")
+        assert not page.is_visible("[data-merge-panel]")
+        assert "Someone saved" not in page.inner_text("[data-summary-form]")
+    finally:
+        context.close()
+    assert world.client("facilitator").get(world.notes_url()).get_json()["summary"]["text"] == ""

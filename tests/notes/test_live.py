@@ -72,4 +72,4 @@ def test_breakout_channels_are_for_the_groups_members(world: World, breakouts: d
     assert world.client("alice").get(f"/api/v1/live/token?channel={channel}").status_code == 200
     assert world.client("bob").get(f"/api/v1/live/token?channel={channel}").status_code == 404
     bad = world.client("alice").get("/api/v1/live/token?channel=notes:x:y")
-    assert bad.status_code == 404
+    assert bad.status_code == 422  # not a channel name at all

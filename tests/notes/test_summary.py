@@ -63,9 +63,9 @@ def test_concurrent_saves_on_one_revision_let_exactly_one_win(app: Flask, world:
     def save(number: int) -> None:
         client = app.test_client()
         with world.client("facilitator").session_transaction() as cookie:
-            fid, fv = cookie["fid"], cookie["fv"]
+            fid, fv, sk = cookie["fid"], cookie["fv"], cookie["sk"]
         with client.session_transaction() as cookie:
-            cookie["fid"], cookie["fv"] = fid, fv
+            cookie["fid"], cookie["fv"], cookie["sk"] = fid, fv, sk
         barrier.wait()
         response = client.put(url, json={"text": f"version {number}", "base_revision": 0})
         results.append(response.status_code)

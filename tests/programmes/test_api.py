@@ -220,7 +220,7 @@ def test_a_patch_cannot_take_a_colleagues_email(
         ),
         (
             {"name": "A", "email": "a@example.fi", "group_ids": [10**30]},
-            {"group_ids": "Choose groups of this programme."},
+            {"group_ids.0": "Enter 2147483647 or less."},
         ),
         (
             {"name": "x" * 100_000, "email": "a@example.fi"},

@@ -243,10 +243,16 @@ def test_interest_form_saves_with_consent(
     assert entry.organisation_id == facilitator.organisation_id
     assert entry.consent_version == CONSENT_VERSION
     assert entry.consented_at is not None
-    # The same person again updates the entry.
-    client.post(url, data={**INTEREST, "email": "EERO@example.fi", "message": "Keväällä"})
+    # The same address again (in any letter case) changes nothing: the form is public, so
+    # anyone could otherwise replace someone's name, company and message (issue 13, item 4).
+    again = client.post(
+        url, data={**INTEREST, "name": "Someone Else", "email": "EERO@example.fi", "message": "x"}
+    )
+    assert again.status_code == 200
+    assert "We will be in touch when the next round starts." in text(again)
+    db.expire_all()
     entries = db.scalars(select(InterestSubmission)).all()
-    assert [e.message for e in entries] == ["Keväällä"]
+    assert [(e.name, e.message) for e in entries] == [(INTEREST["name"], INTEREST["message"])]
 
 
 def test_interest_form_needs_consent(client: FlaskClient, facilitator: Facilitator, db: Db) -> None:

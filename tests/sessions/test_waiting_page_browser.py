@@ -25,7 +25,7 @@ def test_waiting_page_on_a_phone(
     browser,
     tmp_path: Path,
 ) -> None:
-    programme = make_programme(timezone="Europe/Helsinki")
+    programme = make_programme(timezone="Europe/Helsinki", language="fi")
     group = programme.groups[0]
     make_session(group, starts_at=utcnow() + timedelta(days=2), title="Ajanhallinta")
     participant = make_participant(programme, group=group, name="Aino Virtanen")

@@ -15,9 +15,11 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -26,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from companion.core.bus import RESYNC_CHANNEL, get_bus
-from companion.core.db import Db, get_database
+from companion.core.db import Db, get_database, reading
 from companion.core.events import (
     authorize_channel,
     current_seq,
@@ -35,7 +37,10 @@ from companion.core.events import (
     snapshot_channel,
 )
 from companion.core.identity import actor_from_reference
-from companion.core.live.tokens import LIVE_TOKEN_SECONDS, lost_access
+from companion.core.live import health
+from companion.core.live.frames import MAX_FRAME_BYTES, read_frame
+from companion.core.live.tokens import LIVE_TOKEN_SECONDS, claim_live_token, lost_access
+from companion.core.metrics import FANOUT_LAG, LIVE_CONNECTIONS, LIVE_SUBSCRIPTIONS
 from companion.core.security import TokenError, unsign_timed
 
 log = logging.getLogger(__name__)
@@ -44,8 +49,11 @@ T = TypeVar("T")
 
 #: Seconds a new connection has to authenticate.
 AUTH_TIMEOUT_SECONDS = 10.0
-#: Seconds between checks of the subscribed channels against the database (a lost last event).
-CHECK_SECONDS = 5.0
+#: Seconds between checks of the subscribed channels against the database: an event the bus
+#: lost or dropped (Redis away or frozen) reaches clients within this.
+CHECK_SECONDS = 2.0
+#: Bus messages kept for a channel whose first subscriber is still reading its snapshot.
+PENDING_LIMIT = 1000
 #: Seconds between checks that every connection may still watch what it is subscribed to.
 ACCESS_CHECK_SECONDS = 30.0
 
@@ -57,6 +65,8 @@ class _Client:
     ws: ServerConnection
     actor: dict[str, Any]
     allowed: frozenset[str]
+    #: The actor reference as one string: connections per person are counted by it.
+    person: str = ""
     #: channel -> last seq sent; a client receives event n only when it holds n - 1.
     seqs: dict[str, int] = field(default_factory=dict)
 
@@ -68,10 +78,28 @@ class _Channel:
     subscribers: set[_Client] = field(default_factory=set)
     seq: int | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Subscriptions reading the database now (outside the lock).
+    joining: int = 0
+    #: Bus messages that came while `seq` was unknown (the first subscriber still reading).
+    pending: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _frame(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def _event_frame(channel: str, message: dict[str, Any]) -> str:
+    return _frame({"type": "event", "channel": channel, **message})
+
+
+def _observe_lag(message: dict[str, Any]) -> dict[str, Any]:
+    """Record the time from the event's commit to now; the message without its timestamp."""
+    at = message.get("at")
+    if at is None:
+        return message
+    if isinstance(at, int | float):
+        FANOUT_LAG.observe(max(time.time() - at, 0.0))
+    return {k: v for k, v in message.items() if k != "at"}
 
 
 class LiveServer:
@@ -86,6 +114,7 @@ class LiveServer:
         check_seconds: float = CHECK_SECONDS,
         access_check_seconds: float = ACCESS_CHECK_SECONDS,
         db_threads: int = 8,
+        max_connections_per_person: int | None = None,
     ) -> None:
         self.app = app
         self.host = host
@@ -94,6 +123,12 @@ class LiveServer:
         self.access_check_seconds = access_check_seconds
         self.channels: dict[str, _Channel] = {}
         self.clients: set[_Client] = set()
+        self.max_connections_per_person = (
+            max_connections_per_person
+            or app.extensions["companion.config"].live_connections_per_person
+        )
+        #: Open connections per person (see `_Client.person`).
+        self.per_person: dict[str, int] = {}
         self._executor = ThreadPoolExecutor(max_workers=db_threads, thread_name_prefix="live-db")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
@@ -101,6 +136,8 @@ class LiveServer:
         self._unsubscribe: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
+        #: Set when the server is shutting down (/readyz then says so).
+        self.stopping = False
 
     # -- running ----------------------------------------------------------------------------
 
@@ -113,9 +150,9 @@ class LiveServer:
             self._handle,
             self.host,
             self.port,
-            process_request=self._check_path,
+            process_request=self._process_request,
             compression=None,  # frames are small; deflate would cost ~100 KiB per connection
-            max_size=64 * 1024,
+            max_size=MAX_FRAME_BYTES,
             max_queue=16,
         ) as server:
             self._server = server
@@ -133,6 +170,7 @@ class LiveServer:
 
     def stop(self) -> None:
         """Close every connection and stop serving (safe from any thread)."""
+        self.stopping = True
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
@@ -167,146 +205,223 @@ class LiveServer:
 
     # -- connections ----------------------------------------------------------------------------
 
-    def _check_path(self, connection: ServerConnection, req: Request) -> Response | None:
-        if req.path.split("?", 1)[0] != "/ws":
-            return connection.respond(404, "Not found\n")
-        return None
+    async def _process_request(self, connection: ServerConnection, req: Request) -> Response | None:
+        """Let `/ws` through to the WebSocket handshake; answer health and metrics requests."""
+        if req.path.split("?", 1)[0] == "/ws":
+            return None
+        return await health.answer(self, connection, req)
 
     async def _handle(self, ws: ServerConnection) -> None:
         client = await self._authenticate(ws)
         if client is None:
             return
         self.clients.add(client)
+        LIVE_CONNECTIONS.inc()
         try:
             async for raw in ws:
                 await self._on_message(client, raw)
         except ConnectionClosed:
             pass
         finally:
+            LIVE_CONNECTIONS.dec()
             self.clients.discard(client)
+            left = self.per_person.get(client.person, 1) - 1
+            if left > 0:
+                self.per_person[client.person] = left
+            else:
+                self.per_person.pop(client.person, None)
             for channel in list(client.seqs):
                 self._leave(client, channel)
 
     async def _authenticate(self, ws: ServerConnection) -> _Client | None:
         try:
             raw = await asyncio.wait_for(ws.recv(), AUTH_TIMEOUT_SECONDS)
-            message = json.loads(raw)
-        except (TimeoutError, ConnectionClosed, ValueError):
+        except (TimeoutError, ConnectionClosed):
             await ws.close(4400, "auth expected")
             return None
-        token = message.get("token") if isinstance(message, dict) else None
-        if not isinstance(token, str) or message.get("type") != "auth":
+        message = read_frame(raw)
+        if message is None or message.type != "auth" or message.token is None:
             await self._refuse(ws, "auth-expected", "auth expected")
             return None
         try:
             with self.app.app_context():
-                data = unsign_timed(token, "live", LIVE_TOKEN_SECONDS)
+                data = unsign_timed(message.token, "live", LIVE_TOKEN_SECONDS)
         except TokenError as exc:
             code = "token-expired" if exc.expired else "token-invalid"
             await self._refuse(ws, code, code)
             return None
         channels = data.get("c") if isinstance(data, dict) else None
-        if not isinstance(channels, list):
+        if not isinstance(channels, list) or not isinstance(data.get("a"), dict):
             await self._refuse(ws, "token-invalid", "token-invalid")
             return None
-        client = _Client(ws, data.get("a", {}), frozenset(str(c) for c in channels))
-        await ws.send(_frame({"type": "ready", "channels": sorted(client.allowed)}))
+        person = json.dumps(data["a"], sort_keys=True, default=str)
+        if self.per_person.get(person, 0) >= self.max_connections_per_person:
+            await self._refuse(ws, "too-many-connections", "too many connections", 4429)
+            return None
+        # Counted before the database call below, so a burst cannot slip past the cap.
+        self.per_person[person] = self.per_person.get(person, 0) + 1
+        jti = data.get("j")
+        if not await self._in_db(lambda db: claim_live_token(db, jti)):
+            self.per_person[person] -= 1
+            if not self.per_person[person]:
+                del self.per_person[person]
+            # A token opens one connection: a copied or replayed one is refused.
+            await self._refuse(ws, "token-used", "token-used")
+            return None
+        client = _Client(ws, data["a"], frozenset(str(c) for c in channels), person)
+        try:
+            await ws.send(_frame({"type": "ready", "channels": sorted(client.allowed)}))
+        except ConnectionClosed:
+            self.per_person[person] -= 1
+            if not self.per_person[person]:
+                del self.per_person[person]
+            return None
         return client
 
-    async def _refuse(self, ws: ServerConnection, code: str, reason: str) -> None:
+    async def _refuse(
+        self, ws: ServerConnection, code: str, reason: str, close_code: int = 4401
+    ) -> None:
         with contextlib.suppress(ConnectionClosed):
             await ws.send(_frame({"type": "error", "code": code}))
-            await ws.close(4401, reason)
+            await ws.close(close_code, reason)
 
     async def _on_message(self, client: _Client, raw: str | bytes) -> None:
-        try:
-            message = json.loads(raw)
-            kind = message["type"]
-        except (ValueError, KeyError, TypeError):
+        message = read_frame(raw)
+        if message is None:
             await client.ws.send(_frame({"type": "error", "code": "bad-message"}))
             return
-        channel = message.get("channel")
+        kind, channel = message.type, message.channel
         if kind == "ping":
             await client.ws.send(_frame({"type": "pong"}))
-        elif not isinstance(channel, str) or channel not in client.allowed:
+        elif kind == "auth":
+            await client.ws.send(_frame({"type": "error", "code": "bad-message"}))
+        elif channel is None or channel not in client.allowed:
             await client.ws.send(_frame({"type": "error", "code": "forbidden", "channel": channel}))
         elif kind == "subscribe":
-            since = message.get("since")
-            await self._subscribe(client, channel, since if isinstance(since, int) else None)
+            await self._subscribe(client, channel, message.since)
         elif kind == "unsubscribe":
             self._leave(client, channel)
         else:
             await client.ws.send(_frame({"type": "error", "code": "bad-message"}))
 
     def _leave(self, client: _Client, channel: str) -> None:
-        client.seqs.pop(channel, None)
+        if client.seqs.pop(channel, None) is not None:
+            LIVE_SUBSCRIPTIONS.dec()
         state = self.channels.get(channel)
         if state is not None:
             state.subscribers.discard(client)
-            if not state.subscribers and not state.lock.locked():
-                del self.channels[channel]
+            self._forget_if_unwatched(channel, state)
+
+    def _forget_if_unwatched(self, channel: str, state: _Channel) -> None:
+        unwatched = not state.subscribers and not state.joining and not state.lock.locked()
+        if unwatched and self.channels.get(channel) is state:
+            del self.channels[channel]
 
     # -- database work in threads ------------------------------------------------------------
 
     async def _in_db(self, work: Callable[[Db], T]) -> T:
         def run() -> T:
-            with self.app.app_context(), get_database(self.app).session() as db:
+            # Only reads: on SQLite a deferred transaction, so a slow snapshot never holds
+            # the write lock that votes and notes wait for.
+            with reading(), self.app.app_context(), get_database(self.app).session() as db:
                 return work(db)
 
         assert self._loop is not None
         return await self._loop.run_in_executor(self._executor, run)
 
+    async def in_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(*args)` in the database thread pool (for the health answers)."""
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._executor, partial(work, *args))
+
     # -- subscribing -----------------------------------------------------------------------------
 
     async def _subscribe(self, client: _Client, channel: str, since: int | None) -> None:
+        """Send the client what it lacks (events or a snapshot), then add it to the channel.
+
+        The database is read outside the channel's lock, so a slow snapshot (a big board, many
+        clients joining at once) never holds up events for those already subscribed: the
+        snapshot's sequence number says which events it contains, and the events this server
+        pushed since are read after it. Only the final step, adding the client, holds the lock.
+        """
         state = self.channels.setdefault(channel, _Channel())
-        async with state.lock:
-
-            def catch_up(db: Db) -> tuple[str, int, Any]:
-                actor = actor_from_reference(db, client.actor)
-                if actor is None or not authorize_channel(db, actor, channel):
-                    return "denied", 0, None
-                if since is not None:
-                    events = events_since(db, channel, since)
-                    if events is not None:
-                        return "events", since + len(events), [e.message() for e in events]
-                # Read the seq before the data: an event that lands in between is then both
-                # in the data and sent again, and events carry full state, so that is harmless.
-                seq = current_seq(db, channel)
-                return "snapshot", seq, snapshot_channel(db, actor, channel)
-
-            kind, seq, payload = await self._in_db(catch_up)
-            if kind == "denied":
-                await client.ws.send(
-                    _frame({"type": "error", "code": "forbidden", "channel": channel})
-                )
-                if not state.subscribers:
-                    self.channels.pop(channel, None)
+        state.joining += 1
+        try:
+            caught_up = await self._catch_up(client, channel, since, state)
+            if caught_up is None:
                 return
-            frames: list[str] = []
-            if kind == "snapshot":
-                frames.append(
-                    _frame({"type": "snapshot", "channel": channel, "seq": seq, "data": payload})
-                )
-            else:
-                frames += [_frame({"type": "event", "channel": channel, **e}) for e in payload]
-            # Events this server pushed after our database read must reach this client too.
-            if state.seq is not None and state.seq > seq:
-                more = await self._in_db(lambda db: events_since(db, channel, seq))
-                if more is None:
-                    frames = [_frame({"type": "resync", "channel": channel})]
-                    self._send_all(client.ws, frames)
-                    return
-                frames += [
-                    _frame({"type": "event", "channel": channel, **e.message()}) for e in more
-                ]
-                seq = state.seq
-            frames.append(_frame({"type": "subscribed", "channel": channel, "seq": seq}))
-            self._send_all(client.ws, frames)
-            client.seqs[channel] = seq
-            state.subscribers.add(client)
-            if state.seq is None:
-                state.seq = seq
+            frames, seq = caught_up
+            async with state.lock:
+                if state.seq is not None and state.seq > seq:
+                    # Pushed while we read: rare, and a short read of a few events.
+                    more = await self._in_db(lambda db: events_since(db, channel, seq))
+                    if more is None:
+                        self._send_all(client.ws, [_frame({"type": "resync", "channel": channel})])
+                        return
+                    frames += [_event_frame(channel, e.message()) for e in more]
+                    seq = more[-1].seq if more else seq
+                frames.append(_frame({"type": "subscribed", "channel": channel, "seq": seq}))
+                self._send_all(client.ws, frames)
+                if client.seqs.get(channel) is None:
+                    LIVE_SUBSCRIPTIONS.inc()
+                client.seqs[channel] = seq
+                state.subscribers.add(client)
+                if state.seq is None:
+                    state.seq = seq
+                    self._replay_pending(channel, state)
+        finally:
+            state.joining -= 1
+            self._forget_if_unwatched(channel, state)
+
+    async def _catch_up(
+        self, client: _Client, channel: str, since: int | None, state: _Channel
+    ) -> tuple[list[str], int] | None:
+        """What the client lacks (frames and the seq they end at), read without the lock.
+
+        None when the client may not watch the channel (it was told) or must resubscribe.
+        """
+
+        def read(db: Db) -> tuple[str, int, Any]:
+            actor = actor_from_reference(db, client.actor)
+            if actor is None or not authorize_channel(db, actor, channel):
+                return "denied", 0, None
+            if since is not None:
+                events = events_since(db, channel, since)
+                if events is not None:
+                    return "events", since + len(events), [e.message() for e in events]
+            # Read the seq before the data: an event that lands in between is then both
+            # in the data and sent again, and events carry full state, so that is harmless.
+            seq = current_seq(db, channel)
+            return "snapshot", seq, snapshot_channel(db, actor, channel)
+
+        kind, seq, payload = await self._in_db(read)
+        if kind == "denied":
+            await client.ws.send(_frame({"type": "error", "code": "forbidden", "channel": channel}))
+            return None
+        if kind == "snapshot":
+            frames = [_frame({"type": "snapshot", "channel": channel, "seq": seq, "data": payload})]
+        else:
+            frames = [_event_frame(channel, e) for e in payload]
+        # Events this server pushed after our read must reach this client too.
+        for _ in range(3):
+            pushed = state.seq
+            if pushed is None or pushed <= seq:
+                break
+            more = await self._in_db(partial(events_since, channel=channel, seq=seq))
+            if more is None:
+                self._send_all(client.ws, [_frame({"type": "resync", "channel": channel})])
+                return None
+            frames += [_event_frame(channel, e.message()) for e in more]
+            seq = more[-1].seq if more else seq
+        return frames, seq
+
+    def _replay_pending(self, channel: str, state: _Channel) -> None:
+        """Bus messages that came while the first subscriber read: push what is newer."""
+        pending, state.pending = state.pending, []
+        for message in sorted(pending, key=lambda m: m["seq"]):
+            assert state.seq is not None
+            if message["seq"] > state.seq:
+                self._spawn(self._push_in_order(state, channel, message))
 
     def _send_all(self, ws: ServerConnection, frames: list[str]) -> None:
         # broadcast() writes without waiting, so a slow client cannot hold the channel lock.
@@ -331,9 +446,11 @@ class LiveServer:
         seq = message.get("seq")
         if state is None or not isinstance(seq, int):
             return  # nobody here watches the channel
+        message = _observe_lag(message)
         if state.seq is None:
-            # A first subscriber is still catching up: decide once it has.
-            self._spawn(self._push_in_order(state, channel, message))
+            # A first subscriber is still reading: its snapshot's seq decides (`_replay_pending`).
+            if len(state.pending) < PENDING_LIMIT:
+                state.pending.append(message)
             return
         if seq <= state.seq:
             return  # a duplicate, or already read from the database
@@ -376,7 +493,7 @@ class LiveServer:
 
     def _push(self, state: _Channel, channel: str, message: dict[str, Any]) -> None:
         seq = message["seq"]
-        frame = _frame({"type": "event", "channel": channel, **message})
+        frame = _event_frame(channel, message)
         targets = []
         for client in state.subscribers:
             if client.seqs.get(channel) == seq - 1:

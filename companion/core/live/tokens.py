@@ -9,16 +9,22 @@ the account or join link it stands for (`lost_access`).
 from __future__ import annotations
 
 import json
-from typing import Any
+import secrets
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from flask import Blueprint, Flask, current_app, request
-from pydantic import BaseModel
+from flask import Blueprint, Flask, current_app
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy import String, delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
 
 from companion.core.api import api_view
-from companion.core.db import Db, get_db
-from companion.core.errors import Invalid, NotFound
-from companion.core.events import authorize_channel
+from companion.core.db import Base, Db, get_db, utcnow
+from companion.core.errors import NotFound
+from companion.core.events import CHANNEL_PATTERN, authorize_channel
 from companion.core.identity import Actor, actor_from_reference, actor_reference, require_actor
+from companion.core.jobs import periodic
 from companion.core.security import sign_timed
 
 #: A live token is only for opening a connection; the client fetches a fresh one to reconnect.
@@ -56,8 +62,43 @@ def lost_access(db: Db, subscriptions: list[tuple[Any, list[str]]]) -> dict[int,
 
 
 def issue_live_token(db: Db, actor: Actor, channels: list[str]) -> str:
-    """A short-lived token naming the actor and the channels it may subscribe to."""
-    return sign_timed({"a": actor_reference(db, actor), "c": channels}, "live")
+    """A short-lived, single-use token naming the actor and the channels it may subscribe to
+    (`j`, a random id, is what makes it single-use: see `claim_live_token`)."""
+    data = {"a": actor_reference(db, actor), "c": channels, "j": secrets.token_urlsafe(16)}
+    return sign_timed(data, "live")
+
+
+class UsedLiveToken(Base):
+    """A live token that has opened a connection; it opens no other (kept until it expires).
+
+    In the database so that every live process knows, however many run.
+    """
+
+    __tablename__ = "used_live_token"
+
+    #: The token's random id (`j`).
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: After this the token is refused as expired anyway, and the row can go.
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+def claim_live_token(db: Db, jti: object) -> bool:
+    """Mark the token used and commit; False if it was used before (or names no id)."""
+    if not isinstance(jti, str) or not 0 < len(jti) <= 64:
+        return False
+    try:
+        db.add(UsedLiveToken(jti=jti, expires_at=utcnow() + timedelta(seconds=LIVE_TOKEN_SECONDS)))
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        return False
+    return True
+
+
+@periodic(600)
+def purge_used_live_tokens(db: Db) -> None:
+    """Forget used tokens once they would be refused as expired anyway."""
+    db.execute(delete(UsedLiveToken).where(UsedLiveToken.expires_at < utcnow()))
 
 
 def live_public_url(app: Flask) -> str:
@@ -87,14 +128,21 @@ class LiveTokenOut(BaseModel):
     expires_in: int
 
 
+ChannelName = Annotated[str, StringConstraints(max_length=120, pattern=CHANNEL_PATTERN)]
+
+
+class LiveTokenQuery(BaseModel):
+    """The channels the connection will subscribe to (`?channel=board:12`, repeatable)."""
+
+    channel: list[ChannelName] = Field(min_length=1, max_length=MAX_CHANNELS)
+
+
 @api.get("/live/token")
-@api_view(summary="Get a live token", response=LiveTokenOut, tags=("live",))
-def live_token() -> LiveTokenOut:
+@api_view(summary="Get a live token", query=LiveTokenQuery, response=LiveTokenOut, tags=("live",))
+def live_token(query: LiveTokenQuery) -> LiveTokenOut:
     """A token for the WebSocket naming the channels (`?channel=board:12`, repeatable)."""
     actor = require_actor()
-    channels = list(dict.fromkeys(request.args.getlist("channel")))
-    if not channels or len(channels) > MAX_CHANNELS:
-        raise Invalid(errors={"channel": f"1-{MAX_CHANNELS}"})
+    channels = list(dict.fromkeys(query.channel))
     db = get_db()
     for channel in channels:
         if not authorize_channel(db, actor, channel):

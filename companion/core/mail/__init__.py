@@ -5,12 +5,12 @@
 - `message`: a message's exact bytes (`prepare`, `message_bytes`, `build_email`).
 - `transport`: where the bytes go (`SmtpTransport`, `FileTransport`, `make_transport`).
 - `delivery`: the worker's loop body (`deliver_due`): claim, send, record each outcome.
+- `reachability`: whether the mail server answers, shared by the workers (`server_status`).
 
 Other packages import from here; the modules import each other directly.
 """
 
 from companion.core.mail.delivery import (
-    BATCH_DEADLINE,
     MAX_BACKOFF,
     STALE_CLAIM,
     backoff,
@@ -37,6 +37,13 @@ from companion.core.mail.outbox import (
     queue_mails,
     requeue_failed,
 )
+from companion.core.mail.reachability import (
+    MailServerState,
+    ServerStatus,
+    note_reachable,
+    note_unreachable,
+    server_status,
+)
 from companion.core.mail.transport import (
     ConnectionLost,
     FileTransport,
@@ -49,7 +56,6 @@ from companion.core.mail.transport import (
 )
 
 __all__ = [
-    "BATCH_DEADLINE",
     "MAIL_DOORBELL",
     "MAX_BACKOFF",
     "OUTBOX",
@@ -60,10 +66,12 @@ __all__ = [
     "FileTransport",
     "Hook",
     "MailFields",
+    "MailServerState",
     "NewMail",
     "OutboxMessage",
     "Outgoing",
     "PermanentFailure",
+    "ServerStatus",
     "SmtpTransport",
     "TemporaryFailure",
     "Transport",
@@ -74,9 +82,12 @@ __all__ = [
     "make_transport",
     "message_bytes",
     "message_id",
+    "note_reachable",
+    "note_unreachable",
     "prepare",
     "queue_mail",
     "queue_mails",
     "requeue_failed",
     "sender_address",
+    "server_status",
 ]

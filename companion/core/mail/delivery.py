@@ -1,18 +1,20 @@
 """Delivery: the worker claims due messages and sends them, recording each outcome at once.
 
 `deliver_due` claims a batch (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer
-at a time) and loads its rows in the same transaction, then, per message: builds its bytes
-(`prepare`: the same bytes on every attempt), hands them to the transport and marks the
-message sent (or failed) in its own short transaction right after the server answered. A
-worker that dies can therefore have at most the one message that was on the wire delivered
-but not recorded; it is retried after `STALE_CLAIM` with the same bytes and Message-ID, so
-receivers can tell a repeat.
+at a time) under a lease (`core.leases`) and loads its rows in the same transaction, then, per
+message: builds its bytes (`prepare`: the same bytes on every attempt), hands them to the
+transport and marks the message sent (or failed) in its own short transaction right after the
+server answered. A worker that dies can therefore have at most the one message that was on the
+wire delivered but not recorded; its lease ends within `worker_lease_seconds` and another
+worker sends it again with the same bytes and Message-ID, so receivers can tell a repeat.
+
+A mail server that cannot be reached spends no message's attempts: the batch is handed back
+and every worker waits before trying the server again (`reachability`).
 """
 
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from contextlib import suppress
@@ -21,11 +23,15 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from companion.config import Config
 from companion.core.db import Database, Db, utcnow
+from companion.core.leases import Lease, new_worker_id
+from companion.core.logs import Throttle
 from companion.core.mail.message import Outgoing, prepare, sender_address
 from companion.core.mail.outbox import OUTBOX
+from companion.core.mail.reachability import note_reachable, note_unreachable, server_status
 from companion.core.mail.transport import (
     ConnectionLost,
     PermanentFailure,
@@ -36,14 +42,24 @@ from companion.core.mail.transport import (
 
 log = logging.getLogger(__name__)
 
-#: A message claimed longer ago than this is assumed abandoned by a dead worker.
+#: A claim without a lease (made before leases existed) is abandoned after this long.
 STALE_CLAIM = timedelta(minutes=10)
-#: A batch stops sending after this long and hands back the rest of its claim, so a slow batch
-#: (an SMTP server timing out message after message) never outlives its claim: another worker
-#: taking over a stale claim must never find a message this one is still going to send.
-BATCH_DEADLINE = STALE_CLAIM / 2
 #: Longest wait between two attempts.
 MAX_BACKOFF = timedelta(hours=2)
+#: How long recording an outcome keeps trying while the database is away (a restart): a sent
+#: message left unrecorded would be sent again once its lease ends.
+RECORD_PATIENCE = 15.0
+
+#: The id this process claims with when no worker passes its own (`companion worker --once`).
+_PROCESS_WORKER: list[str] = []
+_WARN_UNREACHABLE = Throttle(60.0)
+
+
+def process_worker_id() -> str:
+    """A worker id for claims made outside a `Worker` (one per process)."""
+    if not _PROCESS_WORKER:
+        _PROCESS_WORKER.append(new_worker_id())
+    return _PROCESS_WORKER[0]
 
 
 def backoff(attempts: int, base_seconds: float) -> timedelta:
@@ -66,14 +82,24 @@ _DELIVERY_COLUMNS = (
 
 
 def claim_due_messages(
-    connection: Connection | Db, *, limit: int, now: datetime | None = None
+    connection: Connection | Db,
+    *,
+    limit: int,
+    now: datetime | None = None,
+    worker_id: str | None = None,
+    lease_seconds: float = 20.0,
 ) -> list[Row[Any]]:
-    """Claim up to `limit` due messages, load them, and commit the claim (one transaction)."""
+    """Claim up to `limit` due messages, load them, and commit the claim (one transaction).
+
+    Due: queued and their time has come, or claimed by a worker whose lease ended.
+    """
     now = now or utcnow()
-    stale_before = now - STALE_CLAIM
     due = or_(
         (OUTBOX.c.status == "queued") & (OUTBOX.c.next_attempt_at <= now),
-        (OUTBOX.c.status == "sending") & (OUTBOX.c.claimed_at < stale_before),
+        (OUTBOX.c.status == "sending") & (OUTBOX.c.lease_until < now),
+        (OUTBOX.c.status == "sending")
+        & OUTBOX.c.lease_until.is_(None)
+        & (OUTBOX.c.claimed_at < now - STALE_CLAIM),
     )
     ids = list(
         connection.execute(
@@ -87,7 +113,14 @@ def claim_due_messages(
     rows: list[Row[Any]] = []
     if ids:
         connection.execute(
-            update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(status="sending", claimed_at=now)
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(ids))
+            .values(
+                status="sending",
+                claimed_at=now,
+                claimed_by=worker_id or process_worker_id(),
+                lease_until=now + timedelta(seconds=lease_seconds),
+            )
         )
         rows = list(
             connection.execute(
@@ -108,30 +141,57 @@ def deliver_due(
     batch_size: int = 200,
     retry_base_seconds: float = 60.0,
     stop: threading.Event | None = None,
+    worker_id: str | None = None,
+    lease: Lease | None = None,
 ) -> int:
     """Deliver one batch of due messages; returns how many were handled (sent or failed).
 
-    If `stop` is set mid-batch, the messages not yet sent are handed back at once.
+    If `stop` is set mid-batch, or the worker's lease can no longer be trusted (its heartbeat
+    failed for half a lease), the messages not yet sent are handed back at once. While the
+    mail server is unreachable nothing is claimed until the shared retry time.
     """
     transport = transport or make_transport(config)
+    lease = lease or Lease(config.worker_lease_seconds)
     # One connection for the whole batch: the per-message commits then cost one round trip
     # each, with no pool checkout (and pre-ping) in between.
     with database.engine.connect() as connection:
-        rows = claim_due_messages(connection, limit=batch_size)
+        status = server_status(connection)
+        if status.down and status.retry_at is not None and status.retry_at > utcnow():
+            connection.rollback()
+            return 0
+        claimed = time.monotonic()
+        rows = claim_due_messages(
+            connection,
+            limit=batch_size,
+            worker_id=worker_id or process_worker_id(),
+            lease_seconds=lease.seconds,
+        )
         if not rows:
             return 0
-        batch = _Batch(connection, config, rows, retry_base_seconds)
+        batch = _Batch(connection, config, rows, retry_base_seconds, lease, claimed)
         try:
             with transport.open():
+                if status.down:
+                    note_reachable(connection)
+                    connection.commit()
+                    log.info("The mail server answers again; delivery resumes")
                 batch.run(transport, stop)
         except ConnectionLost as exc:
-            # The server cannot be reached: the message being sent (not on the wire: nothing
-            # of it was sent) and the rest of the batch wait for their next attempt.
-            log.warning("Mail delivery paused: %s", exc)
+            # The server cannot be reached: its fault, not the messages'. The message being
+            # sent (nothing of it was on the wire) and the rest of the batch are handed back
+            # without spending an attempt, and every worker waits before trying again.
             batch.record()
-            for row in rows[batch.done :]:
-                _record_failure(connection, config, row, str(exc), retry_base_seconds)
+            _release(connection, [row.id for row in rows[batch.done :]])
+            state = note_unreachable(connection, str(exc))
             connection.commit()
+            held = _WARN_UNREACHABLE.allow()
+            if held is not None:
+                log.warning(
+                    "Mail delivery paused: %s; next try at %s%s",
+                    exc,
+                    state.retry_at,
+                    f" ({held} more failed tries since the last warning)" if held else "",
+                )
         return batch.done
 
 
@@ -147,14 +207,22 @@ class _Batch:
     """
 
     def __init__(
-        self, connection: Connection, config: Config, rows: list[Row[Any]], retry_base: float
+        self,
+        connection: Connection,
+        config: Config,
+        rows: list[Row[Any]],
+        retry_base: float,
+        lease: Lease,
+        claimed: float,
     ) -> None:
         self.connection = connection
         self.config = config
         self.rows = rows
         self.retry_base = retry_base
         self.sender = sender_address(config)
-        self.deadline = time.monotonic() + BATCH_DEADLINE.total_seconds()
+        self.lease = lease
+        #: When the rows were claimed (monotonic): their lease runs from then, or the last renewal.
+        self.claimed = claimed
         #: How many of `rows` were handled (sent, refused or put back to wait).
         self.done = 0
         #: The outcome not yet recorded: the row, "sent", "failed" or "retry", and the error.
@@ -164,7 +232,8 @@ class _Batch:
     def run(self, transport: Transport, stop: threading.Event | None) -> None:
         """Send every row (until `stop` or the deadline); record every outcome."""
         for index, row in enumerate(self.rows):
-            if (stop is not None and stop.is_set()) or time.monotonic() > self.deadline:
+            # A claim whose lease may have ended could be another worker's by now: never send it.
+            if (stop is not None and stop.is_set()) or not self.lease.valid(self.claimed):
                 self.record()
                 _release(self.connection, [r.id for r in self.rows[index:]])
                 return
@@ -208,19 +277,33 @@ class _Batch:
             self.prepared[row.id] = prepare(row, self.config, self.sender)
 
     def record(self) -> None:
-        """Commit the pending outcome, if any."""
+        """Commit the pending outcome, if any; waits out a short database outage."""
         if self.outcome is None:
             return
         row, result, error = self.outcome
-        if result == "sent":
-            self.connection.execute(
-                _MARK_SENT, {"message_id": row.id, "attempts": row.attempts + 1, "now": utcnow()}
-            )
-        elif result == "failed":
-            _mark_failed(self.connection, row, error)
-        else:
-            _record_failure(self.connection, self.config, row, error, self.retry_base)
-        self.connection.commit()
+        give_up = time.monotonic() + RECORD_PATIENCE
+        while True:
+            try:
+                if result == "sent":
+                    self.connection.execute(
+                        _MARK_SENT,
+                        {"message_id": row.id, "attempts": row.attempts + 1, "now": utcnow()},
+                    )
+                elif result == "failed":
+                    _mark_failed(self.connection, row, error)
+                else:
+                    _record_failure(self.connection, self.config, row, error, self.retry_base)
+                self.connection.commit()
+                break
+            except DBAPIError as exc:
+                # A restarting database: the message went out, so its outcome must be kept
+                # or it is sent again. The connection reconnects after the rollback.
+                with suppress(DBAPIError):
+                    self.connection.rollback()
+                if time.monotonic() > give_up:
+                    raise
+                log.warning("Recording mail %s waits for the database: %s", row.id, exc.orig)
+                time.sleep(0.5)
         self.outcome = None
 
 
@@ -252,19 +335,17 @@ def _record_failure(
         values["status"] = "queued"
         values["next_attempt_at"] = utcnow() + backoff(attempts, retry_base_seconds)
         values["claimed_at"] = None
+        values["claimed_by"] = None
+        values["lease_until"] = None
     connection.execute(update(OUTBOX).where(OUTBOX.c.id == row.id).values(**values))
 
 
 def _release(connection: Connection, ids: list[int]) -> None:
     """Hand unsent claimed messages back (not an attempt: they were never tried)."""
-    connection.execute(
-        update(OUTBOX)
-        .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "sending")
-        .values(status="queued", claimed_at=None)
-    )
+    if ids:
+        connection.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "sending")
+            .values(status="queued", claimed_at=None, claimed_by=None, lease_until=None)
+        )
     connection.commit()
-
-
-def hostname() -> str:
-    """This machine's name, for worker identification in logs."""
-    return socket.gethostname()

@@ -21,6 +21,8 @@ from functools import lru_cache
 from typing import Protocol
 from urllib.parse import quote as url_quote
 
+import idna
+
 from companion.config import Config
 
 
@@ -122,9 +124,22 @@ def _mailbox(name: str, address: str) -> str:
     name = _one_line(name)
     if not name:
         return address
-    if not _needs_encoding(name):
+    if not _needs_encoding(name) and address.isascii():
         return formataddr((name, address))
     return " ".join([*_encoded_words(name), f"<{address}>"])
+
+
+def deliverable_address(address: str) -> str:
+    """The address as mail goes to it: an international domain in its ASCII (IDNA) form,
+    which every server takes; only a non-ASCII local part then needs SMTPUTF8 (RFC 6531)."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return address  # left as it is: the server refuses it, and the outbox says why
+    return f"{local}@{ascii_domain}"
 
 
 def _address_header(name: str, display_name: str, address: str) -> bytes:
@@ -300,10 +315,11 @@ def prepare(
     if message.attachments:
         attachments = [_attachment_part(a, seven_bit=seven_bit) for a in message.attachments]
         body = _multipart("mixed", f"m{message.id}", [body, *attachments])
+    recipient = deliverable_address(message.to_address)
     raw = b"".join(
         (
             _from_header(config.mail_from),
-            _address_header("To", message.to_name, message.to_address),
+            _address_header("To", message.to_name, recipient),
             _header("Subject", message.subject),
             b"Date: " + format_datetime(message.created_at).encode() + CRLF,
             b"Message-ID: " + message_id(message, config).encode() + CRLF,
@@ -317,10 +333,10 @@ def prepare(
     return Outgoing(
         id=message.id,
         sender=sender if sender is not None else sender_address(config),
-        recipient=message.to_address,
+        recipient=recipient,
         raw=raw,
-        eight_bit=body.eight_bit,
-        smtputf8=not message.to_address.isascii(),
+        eight_bit=body.eight_bit or not recipient.isascii(),
+        smtputf8=not recipient.isascii(),
         seven_bit_form=(lambda: prepare(message, config, sender, seven_bit=True))
         if body.eight_bit
         else None,

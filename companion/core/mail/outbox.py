@@ -48,6 +48,10 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The worker holding the claim (`core.leases`); it renews `lease_until` while it lives.
+    claimed_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    #: A claim not renewed by then is abandoned: any worker may take the message.
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
     #: The last delivery error (SMTP reply), without the message body.
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -201,6 +205,8 @@ def requeue_failed(db: Db, mail: NewMail) -> bool:
             attempts=0,
             next_attempt_at=utcnow(),
             claimed_at=None,
+            claimed_by=None,
+            lease_until=None,
             last_error="",
         )
     )
@@ -254,6 +260,8 @@ def queue_mails(db: Db, mails: Sequence[NewMail]) -> int:
             "attempts": 0,
             "next_attempt_at": m.send_at or now,
             "claimed_at": None,
+            "claimed_by": None,
+            "lease_until": None,
             "last_error": "",
             "created_at": now,
             "sent_at": None,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
-from companion.config import ConfigError, load_config
+from companion.config import Config, ConfigError, load_config
 
 CLIENT_ID = "0A1B2C3D-0000-4000-8000-00000000C1D0"
 
@@ -68,3 +71,23 @@ def test_settings_come_from_the_environment(
     config = load_config({"instance_path": tmp_path, "secret_key": "x" * 20})
     assert config.teams_configured
     assert config.teams_tenant == "7e57a000-0000-4000-8000-000000000001"
+
+
+def test_the_programme_form_offers_teams_only_once_it_is_set_up(
+    client: FlaskClient,
+    sign_in: Any,
+    make_facilitator: Any,
+    teams_config: Callable[..., Config],
+) -> None:
+    sign_in(client, make_facilitator())
+    teams_config(teams_client_id="", teams_client_secret="")
+    page = client.get("/programmes/new?lang=en").get_data(as_text=True)
+    assert '<option value="teams"' not in page
+    assert (
+        "Microsoft Teams is not set up on this Kollega yet: an administrator must set "
+        "COMPANION_TEAMS_CLIENT_ID, COMPANION_TEAMS_CLIENT_SECRET"
+    ) in page
+    teams_config(teams_client_id=CLIENT_ID.lower(), teams_client_secret="s3cret")
+    page = client.get("/programmes/new?lang=en").get_data(as_text=True)
+    assert '<option value="teams"' in page
+    assert "Microsoft Teams is not set up" not in page

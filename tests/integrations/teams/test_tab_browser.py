@@ -81,7 +81,7 @@ def world(
     make_facilitator: Any,
     make_programme: Any,
     make_participant: Any,
-    teams_session: Any,
+    thread_session: Any,
     connect_teams: Any,
     microsoft: FakeMicrosoftIdentity,
 ) -> dict[str, Any]:
@@ -89,7 +89,7 @@ def world(
     connect_teams(facilitator)
     programme = make_programme(facilitator=facilitator)
     make_participant(programme, name="Aino Aalto", email="aino@contoso.example")
-    session = teams_session(programme.groups[0], THREAD, title="Pricing and time")
+    session = thread_session(programme.groups[0], THREAD, title="Pricing and time")
     return {"session": session}
 
 

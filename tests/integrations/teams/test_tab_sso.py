@@ -34,7 +34,7 @@ def world(
     make_facilitator: Any,
     make_programme: Any,
     make_participant: Any,
-    teams_session: Any,
+    thread_session: Any,
     connect_teams: Any,
     microsoft: FakeMicrosoftIdentity,
 ) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def world(
     connect_teams(facilitator)
     programme = make_programme(facilitator=facilitator)
     aino = make_participant(programme, name="Aino Aalto", email="aino@contoso.example")
-    session = teams_session(programme.groups[0], THREAD)
+    session = thread_session(programme.groups[0], THREAD)
     return {"facilitator": facilitator, "aino": aino, "session": session}
 
 

