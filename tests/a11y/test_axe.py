@@ -67,7 +67,6 @@ PAGES: dict[str, list[Visit] | NotAPage] = {
     "accounts.outbox_eml": NotAPage("a stored email as an .eml file"),
     "accounts.outbox_html": NotAPage("a stored email's HTML part, exactly as it was sent"),
     "core.openapi": NotAPage("the OpenAPI description (JSON)"),
-    "core.health": NotAPage("a health check (JSON)"),
     "health.healthz": NotAPage("a liveness check (JSON)"),
     "health.readyz": NotAPage("a readiness check (JSON)"),
     "health.metrics": NotAPage("Prometheus metrics (text)"),
