@@ -23,9 +23,11 @@ from companion.core.db import get_db
 from companion.core.errors import NotAllowed
 from companion.core.i18n import local_datetime
 from companion.core.slots import add_to_slot
+from companion.core.validation import form, query
 from companion.privacy import audit, export, operations
 from companion.privacy import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.privacy import retention as _retention  # noqa: F401  (registers its daily check)
+from companion.privacy.schemas import AuditQuery, EraseIn, SummaryEmailIn
 from companion.programmes.models import Participant
 
 bp = Blueprint("privacy", __name__, template_folder="templates")
@@ -132,7 +134,7 @@ def summary_email() -> ResponseReturnValue:
     if participant is None:
         return _who_are_you()
     db = get_db()
-    wanted = request.form.get("summary_email") == "on"
+    wanted = form(SummaryEmailIn).summary_email
     operations.set_summary_email(db, participant, wanted)
     db.commit()
     flash(
@@ -165,7 +167,7 @@ def erase() -> ResponseReturnValue:
             return render_template("privacy/erased.html")
         return _who_are_you()
     errors: dict[str, str] = {}
-    typed = request.form.get("confirm", "")
+    typed = form(EraseIn).confirm if request.method == "POST" else ""
     if request.method == "POST":
         if typed.strip().casefold() in {_("ERASE").casefold(), ERASE_WORD.casefold()}:
             db = get_db()
@@ -195,26 +197,14 @@ def _admin() -> Facilitator:
     return facilitator
 
 
-def _day(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
 @bp.route("/audit")
 def audit_log() -> ResponseReturnValue:
     """Who viewed or exported personal data and who erased whom, newest first (admins)."""
     admin = _admin()
     db = get_db()
-    raw_facilitator = request.args.get("facilitator", "")
+    asked = query(AuditQuery)
     wanted = audit.AuditFilter(
-        facilitator_id=int(raw_facilitator)
-        if raw_facilitator.isascii() and raw_facilitator.isdecimal() and len(raw_facilitator) < 10
-        else None,
-        action=request.args.get("action", "")[:60],
-        since=_day(request.args.get("since", "")),
-        until=_day(request.args.get("until", "")),
+        facilitator_id=asked.facilitator, action=asked.action, since=asked.since, until=asked.until
     )
     facilitators = list(
         db.scalars(

@@ -26,12 +26,12 @@ from companion.accounts.operations import can_delete_programme, visible_programm
 from companion.config import Config
 from companion.core.db import Db, get_db
 from companion.core.errors import Conflict, Invalid
-from companion.core.validation import submit_form
+from companion.core.validation import form, query, submit_form
 from companion.programmes import operations as ops
 from companion.programmes import rounds
 from companion.programmes.blueprint import bp, error_summary
 from companion.programmes.models import Group, Participant, ProgrammeArchive
-from companion.programmes.schemas import ProgrammeCopyIn
+from companion.programmes.schemas import DeleteProgrammeIn, InviteInterestedIn, ProgrammeCopyIn
 from companion.sessions.models import Session
 
 
@@ -146,11 +146,10 @@ def delete_programme(programme_id: int) -> ResponseReturnValue:
     db = get_db()
     programme = ops.get_programme(db, facilitator, programme_id)
     errors: dict[str, str] = {}
+    typed = form(DeleteProgrammeIn).confirm_name if request.method == "POST" else ""
     if request.method == "POST":
         try:
-            rounds.delete_programme(
-                db, facilitator, programme, request.form.get("confirm_name", "")
-            )
+            rounds.delete_programme(db, facilitator, programme, typed)
         except Invalid as exc:
             db.rollback()
             errors = dict(exc.errors)
@@ -164,7 +163,7 @@ def delete_programme(programme_id: int) -> ResponseReturnValue:
         may_delete=can_delete_programme(facilitator, programme),
         coming=rounds.coming_sessions(db, programme),
         people=len(programme.participants),
-        values={"confirm_name": request.form.get("confirm_name", "")},
+        values={"confirm_name": typed},
         errors=errors,
         summary=errors,
     ), (422 if errors else 200)
@@ -173,18 +172,11 @@ def delete_programme(programme_id: int) -> ResponseReturnValue:
 # --- inviting the interest list ---------------------------------------------------------------
 
 
-def _chosen_ids() -> list[int]:
-    source = request.form if request.method == "POST" else request.args
-    raw = source.getlist("submission")
-    return [int(v) for v in raw if v.isascii() and v.isdecimal() and len(v) < 10]
-
-
-def _chosen_group(db: Db) -> Group | None:
-    source = request.form if request.method == "POST" else request.args
-    raw = source.get("group_id", "")
-    if not (raw.isascii() and raw.isdecimal() and len(raw) < 10):
-        return None
-    return ops.get_group(db, require_facilitator(), int(raw))
+def _chosen() -> InviteInterestedIn:
+    """The chosen people and group, from the list's query string or the confirmation form."""
+    if request.method == "POST":
+        return form(InviteInterestedIn, lists=("submission",))
+    return query(InviteInterestedIn)
 
 
 def invitation_groups(db: Db) -> list[Group]:
@@ -203,11 +195,12 @@ def invite_interested() -> ResponseReturnValue:
     """Show what the invitations say and to whom (GET), then send them (POST)."""
     facilitator = require_facilitator()
     db = get_db()
-    group = _chosen_group(db)
     try:
-        if group is None:
+        chosen = _chosen()
+        if chosen.group_id is None:
             raise Invalid(errors={"group_id": _("Choose the group to invite them to.")})
-        plan = rounds.plan_invitations(db, facilitator, _chosen_ids(), group)
+        group = ops.get_group(db, facilitator, chosen.group_id)
+        plan = rounds.plan_invitations(db, facilitator, chosen.submission, group)
     except (Invalid, Conflict) as exc:
         errors = exc.errors if isinstance(exc, Invalid) else {}
         for message in errors.values() or [exc.detail or ""]:

@@ -27,6 +27,7 @@ from companion.core.schema_types import (
     LongText,
     NoControl,
     OptionalDate,
+    OptionalDbId,
     OptionalInt,
     RequiredText,
     Text,
@@ -301,3 +302,16 @@ class RemovalConfirm(BaseModel):
     """The tick that confirms removing a participant and their data."""
 
     confirm: Checkbox = False
+
+
+class DeleteProgrammeIn(Input):
+    """The programme's name, typed to confirm its deletion."""
+
+    confirm_name: Text = ""
+
+
+class InviteInterestedIn(Input):
+    """Whom of the interest list to invite, and to which group's intake survey."""
+
+    group_id: OptionalDbId = None
+    submission: list[DbId] = []
