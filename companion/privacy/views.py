@@ -200,9 +200,9 @@ def _admin() -> Facilitator:
 @bp.route("/audit")
 def audit_log() -> ResponseReturnValue:
     """Who viewed or exported personal data and who erased whom, newest first (admins)."""
+    asked = query(AuditQuery)  # a malformed filter is a 422 for anyone
     admin = _admin()
     db = get_db()
-    asked = query(AuditQuery)
     wanted = audit.AuditFilter(
         facilitator_id=asked.facilitator, action=asked.action, since=asked.since, until=asked.until
     )

@@ -195,8 +195,8 @@ def invite_interested() -> ResponseReturnValue:
     """Show what the invitations say and to whom (GET), then send them (POST)."""
     facilitator = require_facilitator()
     db = get_db()
+    chosen = _chosen()  # a malformed address or form is a 422, like everywhere
     try:
-        chosen = _chosen()
         if chosen.group_id is None:
             raise Invalid(errors={"group_id": _("Choose the group to invite them to.")})
         group = ops.get_group(db, facilitator, chosen.group_id)

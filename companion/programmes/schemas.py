@@ -123,8 +123,8 @@ class ProgrammeCopyIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     name: RequiredText
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: OptionalDate = None
+    ends_on: OptionalDate = None
 
     @field_validator("ends_on")
     @classmethod
