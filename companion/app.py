@@ -123,6 +123,8 @@ BLUEPRINT_MODULES = (
     "companion.contacts.views",
     "companion.digest.views",
     "companion.privacy.views",
+    "companion.experts.views",
+    "companion.experts.api",
 )
 
 

@@ -179,6 +179,8 @@ class Config(BaseSettings):
     mail_body_retention_days: int = Field(default=90, ge=1, le=3650)
     #: Hours before each session when a reminder goes out ("24,1" or [24, 1]); empty: none.
     reminder_hours: Annotated[tuple[int, ...], NoDecode] = (24, 1)
+    #: Largest material file (an expert's slides) accepted, in megabytes.
+    materials_max_mb: int = Field(default=20, ge=1, le=500)
     #: Keys for encrypting OAuth tokens at rest (Fernet, comma-separated, newest first);
     #: empty derives one from the secret key.
     token_keys: str = ""

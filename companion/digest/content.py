@@ -104,6 +104,18 @@ class ContactLine:
 
 
 @dataclass(frozen=True)
+class TalkLine:
+    """An expert talk of the session: its speaker and material (addresses personal to the
+    recipient: they open through their personal link)."""
+
+    title: str
+    speaker: str
+    minutes: int
+    #: (label, address) of each file and link.
+    materials: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class NextSession:
     """The recipient's next session, with their personal join link."""
 
@@ -144,6 +156,7 @@ class DigestInput:
     preferences_url: str = ""
     notes_url: str = ""
     contacts_url: str = ""
+    talks: Sequence[TalkLine] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +177,8 @@ class DigestContent:
     preferences_url: str
     notes_url: str
     contacts_url: str
+    #: The session's expert talks with their material.
+    talks: tuple[TalkLine, ...] = ()
 
     @property
     def has_notes(self) -> bool:
@@ -201,4 +216,5 @@ def build_digest(data: DigestInput) -> DigestContent:
         preferences_url=data.preferences_url,
         notes_url=data.notes_url,
         contacts_url=data.contacts_url,
+        talks=tuple(data.talks),
     )

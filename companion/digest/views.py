@@ -44,6 +44,8 @@ from companion.sessions.models import Session
 bp = Blueprint("digest", __name__, template_folder="templates")
 
 _NOTES_TARGET = re.compile(r"^notes-([0-9]{1,10})$")
+#: A talk's material file (companion.experts), from a reminder, a summary or the side panel.
+_MATERIAL_TARGET = re.compile(r"^material-([0-9]{1,10})$")
 
 
 class PersonalLinkQuery(BaseModel):
@@ -117,6 +119,9 @@ def personal_link(token: str) -> ResponseReturnValue:
     match = _NOTES_TARGET.match(target)
     if match:
         return redirect(url_for("notes.session_notes", session_id=int(match.group(1))), code=303)
+    match = _MATERIAL_TARGET.match(target)
+    if match:
+        return redirect(url_for("experts.material", material_id=int(match.group(1))), code=303)
     endpoints = {
         "me": "digest.me",
         "contacts": "contacts.my_contacts",

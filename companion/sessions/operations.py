@@ -131,6 +131,7 @@ def _add_default_agenda(db: Db, session: Session, programme: Programme) -> None:
             session.agenda.append(
                 AgendaItem(position=position, kind=kind, title=str(title), duration_minutes=minutes)
             )
+    agenda.fit_to_length(session)  # a session shorter than the default agenda
 
 
 def create_session(
@@ -283,6 +284,7 @@ def move_session(
     previous = (session.starts_at, session.duration_minutes, session.title)
     new_start = local_to_utc(data.date, data.start_time, _zone(programme))
     _confirm_dates(programme, [new_start], data.outside_dates_ok)
+    agenda.require_fits_length(session, data.duration_minutes)
     session.starts_at = new_start
     if data.title:
         session.title = data.title

@@ -16,10 +16,13 @@ from sqlalchemy import select
 
 from companion.core.db import Db, utcnow
 from companion.core.mail.outbox import OutboxMessage
+from companion.experts.links import expert_token
+from companion.experts.models import Expert
 from companion.programmes import operations as programme_ops
 from companion.programmes.models import InterestSubmission
 from companion.programmes.schemas import InterestIn
 from companion.sessions.join_links import join_link_for, join_token
+from companion.sessions.models import AgendaItem
 from tests.breakouts.conftest import World
 
 PEOPLE_CSV = "nimi,sähköposti,yritys\nUlla Uusi,ulla@example.fi,Uusi Oy\n"
@@ -43,6 +46,8 @@ class Site:
     teams_session: int = 0
     cancelled: int = 0
     interest_id: int = 0
+    talk_item: int = 0
+    expert_token: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -161,6 +166,38 @@ def build_site(
         data={"participant_id": str(world.person("aino").id)},
     )
     assert invited.status_code == 303
+
+    # An expert talk three weeks ahead: the expert invited, confirmed and their talk described.
+    added = fac.post(
+        f"/sessions/{world.later.id}/agenda", data={"kind": "expert_talk", "duration_minutes": "20"}
+    )
+    assert added.status_code == 303, added.get_data(as_text=True)
+    with app.app_context():
+        site.talk_item = int(
+            db.scalars(
+                select(AgendaItem.id).where(
+                    AgendaItem.session_id == world.later.id, AgendaItem.kind == "expert_talk"
+                )
+            ).one()
+        )
+    talk_page = f"/agenda/{site.talk_item}/expert"
+    expert_data = {"name": "Eeva Asiantuntija", "email": "eeva@example.fi", "language": "fi"}
+    assert fac.post(talk_page, data=expert_data).status_code == 303
+    with app.app_context():
+        expert = db.scalars(select(Expert).where(Expert.agenda_item_id == site.talk_item)).one()
+        site.expert_token = expert_token(expert)
+    expert_browser = app.test_client()
+    page = f"/x/{site.expert_token}"
+    assert expert_browser.post(f"{page}/answer", data={"answer": "confirm"}).status_code == 303
+    described = expert_browser.post(
+        f"{page}/talk",
+        data={
+            "title": "Pricing without guessing",
+            "abstract": "Three ways to price a service.",
+            "bio": "Eeva advises small firms on pricing.",
+        },
+    )
+    assert described.status_code == 303
 
     # An import waiting for its preview.
     upload = fac.post(

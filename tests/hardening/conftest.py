@@ -25,6 +25,8 @@ from werkzeug.routing import Rule
 from companion.core.db import Base, Db, get_database, utcnow
 from companion.core.mail import OutboxMessage
 from companion.digest.links import personal_token
+from companion.experts.links import expert_token
+from companion.experts.models import Expert, Material
 from companion.programmes.operations import record_consent
 from companion.sessions.join_links import join_link_for, join_token
 from tests.conftest import _Client as TestClient
@@ -75,6 +77,8 @@ class Site:
             "sessions.join_calendar": "join",
             "digest.personal_link": "personal",
         }
+        if endpoint.startswith("experts."):
+            return self.tokens["expert"]
         return self.tokens[kinds[endpoint]]
 
     def path(self, rule: Rule, **overrides: Any) -> str:
@@ -85,6 +89,15 @@ class Site:
             for converter in ("int:", "path:", ""):
                 path = path.replace(f"<{converter}{name}>", str(value))
         return path
+
+
+def _pdf() -> bytes:
+    """A real one-page PDF."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20), (31, 111, 92)).save(buffer, "PDF")
+    return buffer.getvalue()
 
 
 def warm_up(app: Flask, site: Site) -> None:
@@ -195,6 +208,34 @@ def site(
         fac.post(f"/api/v1/sessions/{session.id}/agenda", json={"title": "Tervetuloa"}), 201
     )
     ids["agenda_item"] = agenda["agenda"][-1]["id"]
+    # A coming session's expert talk: an expert invited, their slides uploaded.
+    coming = make_session(group, starts_at=utcnow() + timedelta(days=7))
+    talk = _ok(
+        fac.post(
+            f"/api/v1/sessions/{coming.id}/agenda",
+            json={"kind": "expert_talk", "duration_minutes": 20},
+        ),
+        201,
+    )
+    talk_item = talk["agenda"][-1]["id"]
+    _ok(
+        fac.post(
+            f"/api/v1/agenda/{talk_item}/expert",
+            json={"name": "Eeva Expert", "email": "eeva@example.fi", "language": "en"},
+        ),
+        201,
+    )
+    with app.app_context():
+        expert = db.scalars(select(Expert).where(Expert.agenda_item_id == talk_item)).one()
+        built.tokens["expert"] = expert_token(expert)
+    slides = browser().post(
+        f"/x/{built.tokens['expert']}/materials",
+        data={"file": (io.BytesIO(_pdf()), "slides.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert slides.status_code == 303, slides.get_data(as_text=True)
+    db.rollback()
+    ids["material"] = db.scalars(select(Material.id)).one()
     invited = fac.post(f"/programmes/{programme.id}/invitations", data={})
     assert invited.status_code == 303
     upload = fac.post(
