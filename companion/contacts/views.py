@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from companion.accounts.identity import current_actor, require_actor, require_facilitator
 from companion.config import Config
 from companion.contacts import operations as ops
+from companion.contacts import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.contacts.models import ContactKind, ContactStatus
 from companion.contacts.schemas import (
     ContactCountsOut,

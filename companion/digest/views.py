@@ -128,6 +128,7 @@ def personal_link(token: str) -> ResponseReturnValue:
         "preferences": "contacts.my_preferences",
         "reminders": "contacts.reminders",
         "actions": "notes.my_actions",
+        "data": "privacy.my_data",
     }
     return redirect(url_for(endpoints[target] if target in TARGETS else "digest.me"), code=303)
 

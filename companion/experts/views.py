@@ -31,6 +31,7 @@ from companion.experts import (
     expert_views,  # noqa: F401 - registers the expert's own pages
     materials,
     operations,
+    personal_data,  # noqa: F401 - registers the experts' share of personal data
     public,
     sniff,
 )

@@ -8,10 +8,10 @@ its work allowance, and says which. Everything that is not per-iteration (constr
 restarts, exact costs, optimality) stays in Python; `solve_weighted` uses `mdgp_steps` the same
 way. `warmup.py` compiles both ahead of the first search.
 
-Long because the compiled functions stay together in this one file on purpose: numba caches each one next
-to the file that defines it and checks only that file for changes, so a helper such as `_below`
-moved to another module could change without its callers being recompiled (numba's documented
-cache limitation), and stale machine code would run.
+Long because the compiled functions stay together in this one file on purpose: numba caches
+each one next to the file that defines it and checks only that file for changes, so a helper
+such as `_below` moved to another module could change without its callers being recompiled
+(numba's documented cache limitation), and stale machine code would run.
 
 One iteration, as Dotu & Van Hentenryck's tabu search for the social golfer problem:
 - focus: the people whose group holds a repeated pair, a pair kept apart, a split keep-together

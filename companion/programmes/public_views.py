@@ -12,8 +12,10 @@ from companion.core.security import limiter, rate_limited
 from companion.core.validation import submit_form
 from companion.needs.operations import set_needs
 from companion.needs.schemas import NEEDS_LISTS
+from companion.privacy.audit import record_audit
 from companion.programmes import operations as ops
 from companion.programmes.blueprint import bp, error_summary
+from companion.programmes.round_views import invitation_groups
 from companion.programmes.schemas import IntakeIn, InterestIn
 
 
@@ -81,8 +83,18 @@ def interest_list() -> str:
     """Interest-form answers for the facilitator's organisation."""
     facilitator = require_facilitator()
     db = get_db()
+    submissions = ops.interest_submissions(db, facilitator)
+    record_audit(
+        db,
+        "interest.view",
+        organisation_id=facilitator.organisation_id,
+        facilitator=facilitator,
+        count=len(submissions),
+    )
+    db.commit()
     return render_template(
         "programmes/interest_list.html",
         organisation=facilitator.organisation,
-        submissions=ops.interest_submissions(db, facilitator),
+        submissions=submissions,
+        groups=invitation_groups(db),
     )

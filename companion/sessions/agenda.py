@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from companion.core.db import Db
 from companion.core.errors import Invalid
-from companion.sessions.models import AgendaItem, AgendaKind, Session
+from companion.programmes.models import Group, Programme
+from companion.sessions.models import AgendaItem, AgendaKind, AgendaTemplateItem, Session
 from companion.sessions.schemas import AgendaItemIn
 
 #: The fields of a slot that a page form or the API may change.
@@ -183,3 +185,53 @@ def reorder_agenda(db: Db, session: Session, item_ids: Sequence[int]) -> None:
         current[item_id].position = position
     session.agenda.sort(key=lambda i: i.position)
     db.flush()
+
+
+# --- a programme's agenda template ----------------------------------------------------------
+
+
+def template_of(db: Db, programme: Programme) -> list[AgendaTemplateItem]:
+    """The agenda the programme's new sessions get, in order (empty: the default agenda)."""
+    return list(
+        db.scalars(
+            select(AgendaTemplateItem)
+            .where(AgendaTemplateItem.programme_id == programme.id)
+            .order_by(AgendaTemplateItem.position)
+        )
+    )
+
+
+def _latest_agenda(db: Db, programme: Programme) -> list[AgendaItem]:
+    """The agenda of the programme's latest session that was not cancelled."""
+    session = db.scalar(
+        select(Session)
+        .join(Group, Group.id == Session.group_id)
+        .where(Group.programme_id == programme.id, Session.status != "cancelled")
+        .order_by(Session.starts_at.desc(), Session.id.desc())
+        .limit(1)
+    )
+    return list(session.agenda) if session is not None else []
+
+
+def copy_agenda_template(db: Db, source: Programme, target: Programme) -> int:
+    """Give `target` the agenda of `source`: its template, or else its latest session's agenda.
+
+    Only the slots go over (kind, title, length, description); who spoke is not copied.
+    Returns how many slots were copied (none: `target` gets the default agenda).
+    """
+    slots: list[tuple[str, str, int, str]] = [
+        (s.kind, s.title, s.duration_minutes, s.description) for s in template_of(db, source)
+    ] or [(s.kind, s.title, s.duration_minutes, s.description) for s in _latest_agenda(db, source)]
+    for position, (kind, title, minutes, description) in enumerate(slots):
+        db.add(
+            AgendaTemplateItem(
+                programme_id=target.id,
+                position=position,
+                kind=kind,
+                title=title,
+                duration_minutes=minutes,
+                description=description,
+            )
+        )
+    db.flush()
+    return len(slots)

@@ -109,8 +109,24 @@ def _group_of(programme: Programme, group_id: int) -> Group:
     raise Invalid(errors={"group_id": _("Choose a group of this programme.")})
 
 
-def _add_default_agenda(session: Session, language: str) -> None:
-    with force_locale(language):
+def _add_default_agenda(db: Db, session: Session, programme: Programme) -> None:
+    # A programme copied from an earlier round has the agenda its sessions had. (No autoflush:
+    # the session is not in the database session yet.)
+    with db.no_autoflush:
+        template = agenda.template_of(db, programme)
+    if template:
+        for position, slot in enumerate(template):
+            session.agenda.append(
+                AgendaItem(
+                    position=position,
+                    kind=slot.kind,
+                    title=slot.title,
+                    duration_minutes=slot.duration_minutes,
+                    description=slot.description,
+                )
+            )
+        return
+    with force_locale(programme.language):
         for position, (kind, title, minutes) in enumerate(DEFAULT_AGENDA):
             session.agenda.append(
                 AgendaItem(position=position, kind=kind, title=str(title), duration_minutes=minutes)
@@ -138,7 +154,7 @@ def create_session(
         platform=programme.platform,
     )
     if with_agenda:
-        _add_default_agenda(session, programme.language)
+        _add_default_agenda(db, session, programme)
     db.add(session)
     db.flush()
     rooms.ensure_session_room(db, session, host.id if host else None)
@@ -174,7 +190,7 @@ def create_schedule(
             platform=programme.platform,
         )
         if data.with_agenda:
-            _add_default_agenda(session, programme.language)
+            _add_default_agenda(db, session, programme)
         db.add(session)
         created.append(session)
     db.flush()

@@ -39,6 +39,7 @@ from companion.sessions import (
     life_views,
 )
 from companion.sessions import operations as ops
+from companion.sessions import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.sessions.blueprint import bp
 from companion.sessions.lifecycle import Action
 from companion.sessions.models import AgendaItem, AgendaKind, Session

@@ -19,6 +19,7 @@ from companion.core.mail.outbox import OutboxMessage
 from companion.experts.links import expert_token
 from companion.experts.models import Expert
 from companion.programmes import operations as programme_ops
+from companion.programmes.models import InterestSubmission
 from companion.programmes.schemas import InterestIn
 from companion.sessions.join_links import join_link_for, join_token
 from companion.sessions.models import AgendaItem
@@ -44,6 +45,7 @@ class Site:
     zoom_session: int = 0
     teams_session: int = 0
     cancelled: int = 0
+    interest_id: int = 0
     talk_item: int = 0
     expert_token: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
@@ -215,7 +217,10 @@ def build_site(
                 name="Iida Innokas", email="iida@example.fi", company="Innokas Oy", consent=True
             ),
         )
+        # The facilitator is their organisation's admin too (the audit log's page).
+        db.merge(world.facilitator).is_admin = True
         db.commit()
+        site.interest_id = db.scalars(select(InterestSubmission.id)).one()
         site.tokens["interest"] = organisation.interest_token
         site.tokens["intake"] = world.group.intake_token
         message = db.scalar(select(OutboxMessage).order_by(OutboxMessage.id))

@@ -90,6 +90,21 @@ PAGES: dict[str, list[Visit] | NotAPage] = {
     "programmes.interest_list": [Visit(FACILITATOR, lambda s: "/interest")],
     "programmes.interest": [Visit(NOBODY, lambda s: f"/interest/{s.tokens['interest']}")],
     "programmes.intake": [Visit(NOBODY, lambda s: f"/intake/{s.tokens['intake']}")],
+    "programmes.copy_programme": [Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/copy")],
+    "programmes.delete_programme": [
+        Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/delete")
+    ],
+    "programmes.invite_interested": [
+        Visit(
+            FACILITATOR,
+            lambda s: f"/interest/invite?group_id={s.group}&submission={s.interest_id}",
+        )
+    ],
+    "privacy.my_data": [Visit(PARTICIPANT, lambda s: "/me/data")],
+    "programmes.participant_data": NotAPage("a participant's data as a JSON download"),
+    "privacy.my_data_json": NotAPage("the participant's own data as a JSON download"),
+    "privacy.erase": [Visit(PARTICIPANT, lambda s: "/me/data/erase")],
+    "privacy.audit_log": [Visit(FACILITATOR, lambda s: "/audit")],
     "sessions.schedule": [Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/sessions")],
     "sessions.new_session": [
         Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/sessions/new")
