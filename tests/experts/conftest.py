@@ -18,6 +18,8 @@ import pytest
 from flask import Flask
 from PIL import Image
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from companion.core.db import Db, utcnow
 from companion.experts.links import expert_token
@@ -168,11 +170,17 @@ def fetch(client: Any, url: str) -> Fetched:
 
 
 def upload(client: Any, url: str, data: bytes, name: str, **fields: Any) -> Fetched:
-    """POST a file (and other form fields) as a browser's upload form does."""
+    """POST a file (and other form fields) as a browser's upload form does.
+
+    The body is encoded in memory here: werkzeug's test client spools a large one to a
+    temporary file that it leaves open when the server stops reading (a body over the limit)."""
+    boundary, body = encode_multipart(
+        MultiDict([*fields.items(), ("file", FileStorage(io.BytesIO(data), filename=name))])
+    )
     return _read(
         client.post(
             url,
-            data={**fields, "file": (io.BytesIO(data), name)},
-            content_type="multipart/form-data",
+            data=body,
+            content_type=f"multipart/form-data; boundary={boundary}",
         )
     )
