@@ -124,6 +124,8 @@ BLUEPRINT_MODULES = (
     "companion.digest.views",
     "companion.experts.views",
     "companion.experts.api",
+    "companion.outcomes.views",
+    "companion.outcomes.api",
 )
 
 

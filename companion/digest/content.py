@@ -157,6 +157,8 @@ class DigestInput:
     notes_url: str = ""
     contacts_url: str = ""
     talks: Sequence[TalkLine] = ()
+    #: The rating page's personal link; the email adds "&rating=1".."5" (outcomes package).
+    feedback_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ class DigestContent:
     contacts_url: str
     #: The session's expert talks with their material.
     talks: tuple[TalkLine, ...] = ()
+    feedback_url: str = ""
 
     @property
     def has_notes(self) -> bool:
@@ -217,4 +220,5 @@ def build_digest(data: DigestInput) -> DigestContent:
         notes_url=data.notes_url,
         contacts_url=data.contacts_url,
         talks=tuple(data.talks),
+        feedback_url=data.feedback_url,
     )
