@@ -70,7 +70,7 @@ def outcomes_world(
     names = {"A": "Aino Aalto", "B": "Bertta Berg", "C": "Cecilia Castrén", "D": "Dan Dahl"}
     people = {k: make_participant(programme, group=g1, name=v) for k, v in names.items()}
     people["E"] = make_participant(programme, group=g2, name="Eero Esko")
-    people["F"] = make_participant(programme, group=g2, name="=HYPERLINK(\"http://x\")")
+    people["F"] = make_participant(programme, group=g2, name='=HYPERLINK("http://x")')
     now = utcnow()
     sessions = {
         "S1": make_session(g1, starts_at=now - timedelta(days=30), duration_minutes=120),
