@@ -23,6 +23,9 @@ from companion.programmes.models import Participant, Programme
 from companion.sessions import attendance
 from companion.sessions.lifecycle import StoredStatus
 from companion.sessions.models import AgendaItem, AgendaKind, Session
+from tests.notes.conftest import World, world  # noqa: F401 - re-exported fixture
+
+__all__ = ["World"]
 
 
 @dataclass
