@@ -144,3 +144,18 @@ def test_every_export_opens_and_is_logged(
         assert figures["Pairs who met in small groups"] == 4
         assert figures["Possible pairs within the groups"] == 7
         assert figures["Session rating, average (1–5)"] == 4.0
+
+
+def test_in_finnish_the_page_reads_finnish_and_csv_uses_decimal_commas(
+    client: FlaskClient, sign_in: Signer, outcomes_world: Outcomes
+) -> None:
+    sign_in(client, outcomes_world.facilitator)
+    pid = outcomes_world.programme.id
+    finnish = {"Accept-Language": "fi"}
+    html = client.get(f"/programmes/{pid}/outcomes", headers=finnish).get_data(as_text=True)
+    assert "Tulokset" in html and "Tavoite: kaikki" in html
+    assert "50\u00a0%" in html  # the share, formatted the Finnish way
+    body = client.get(f"/programmes/{pid}/outcomes/attendance.csv", headers=finnish).data
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][0] == "Nimi"
+    assert {r[0]: r[-1] for r in rows[1:]}["Aino Aalto"] == "4,25"
