@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from tests.outcomes.conftest import Outcomes
+from companion.core.db import Db
+from companion.outcomes.models import SessionFeedback
+from tests.outcomes.conftest import Outcomes, World
 from tests.services import signed_in_context
 
 pytestmark = pytest.mark.browser
@@ -79,3 +82,31 @@ def test_outcomes_page_on_a_phone(
         assert page.locator("#chart-attendance").is_visible(), box
     finally:
         context.close()
+
+
+def test_one_tap_rating_at_the_end_of_the_side_panel(
+    app: Flask, db: Db, browser: Any, live_server: str, world: World
+) -> None:
+    alice = world.client("alice")
+    alice.get("/me")  # the cookie jar gets the join-link session
+    context = signed_in_context(app, browser, alice, 320, 640)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/panel/sessions/{world.session.id}?lang=en")
+        section = page.locator("[data-feedback]")
+        section.wait_for(state="visible")
+        page.get_by_role("button", name="4 out of 5").click()
+        page.get_by_text("Thank you! You can change your rating.").wait_for()
+        assert page.get_by_role("button", name="4 out of 5").get_attribute("aria-pressed") == (
+            "true"
+        )
+        page.get_by_label("Anything you want to say? (optional)").fill("Useful round")
+        page.get_by_role("button", name="Send the comment").click()
+        page.get_by_text("Comment saved.").wait_for()
+    finally:
+        context.close()
+    db.rollback()
+    rows = list(db.scalars(select(SessionFeedback)))
+    assert [(r.participant_id, r.rating, r.comment, r.source) for r in rows] == [
+        (world.alice.id, 4, "Useful round", "panel")
+    ]
