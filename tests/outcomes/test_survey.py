@@ -145,6 +145,7 @@ def test_send_answer_once_remind_and_results(
     # Results on the outcomes page: average 3.0, yes 1 / no 1, the comment without a name.
     html = client.get(f"/programmes/{pid}/outcomes").get_data(as_text=True)
     assert "More time in small groups" in html
+    assert "<strong>Aino Aalto:</strong>" not in html  # anonymous: no name with the text
     export = client.get(f"/programmes/{pid}/outcomes/survey.csv").data
     rows_csv = list(csv.reader(io.StringIO(export.decode("utf-8-sig")), delimiter=";"))
     assert rows_csv[0][0].startswith("How useful")  # no name column: the survey is anonymous
@@ -153,3 +154,29 @@ def test_send_answer_once_remind_and_results(
     funder = client.get(f"/programmes/{pid}/outcomes/funder.csv").data.decode("utf-8-sig")
     assert "Answers;2" in funder
     assert "Sent to;6" in funder
+
+
+def test_a_named_survey_shows_who_wrote_what_to_facilitators(
+    app: Flask, client: FlaskClient, db: Db, sign_in: Signer, outcomes_world: Outcomes
+) -> None:
+    sign_in(client, outcomes_world.facilitator)
+    pid = outcomes_world.programme.id
+    client.get(f"/programmes/{pid}/survey")
+    settings = {"title": "Palaute", "intro": "", "reminder_days": "7", "max_reminders": "1"}
+    assert client.post(f"/programmes/{pid}/survey", data=settings).status_code == 303
+    assert _survey(db).anonymous is False  # the box was not ticked
+    paths = _send(client, db, outcomes_world)
+    survey = _survey(db)
+    q = {question.key: question.id for question in survey.questions}
+    aino = outcomes_world.people["A"]
+    answered = app.test_client().post(
+        paths[aino.email], data={f"q{q['usefulness']}": "5", f"q{q['change']}": "Nothing"}
+    )
+    assert answered.status_code == 200
+    db.rollback()
+    assert [r.participant_id for r in db.scalars(select(SurveyResponse))] == [aino.id]
+    html = client.get(f"/programmes/{pid}/outcomes").get_data(as_text=True)
+    assert "<strong>Aino Aalto:</strong> Nothing" in html
+    export = client.get(f"/programmes/{pid}/outcomes/survey.csv").data.decode("utf-8-sig")
+    assert export.splitlines()[0].startswith("Name;")
+    assert "Aino Aalto;5;" in export
