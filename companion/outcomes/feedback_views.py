@@ -14,11 +14,11 @@ from flask_babel import gettext as _
 from companion.accounts.identity import current_actor
 from companion.core.db import get_db
 from companion.core.errors import Conflict, Invalid, NotFound
-from companion.core.validation import form_data, parse
+from companion.core.validation import form_data, parse, query
 from companion.notes.views import who_are_you
 from companion.outcomes import feedback as ops
 from companion.outcomes.blueprint import bp
-from companion.outcomes.schemas import FeedbackIn
+from companion.outcomes.schemas import FeedbackIn, FeedbackQuery
 from companion.sessions.operations import session_for_actor
 
 
@@ -29,6 +29,7 @@ def _chosen(value: str | None) -> int | None:
 @bp.route("/sessions/<int:session_id>/feedback", methods=["GET", "POST"])
 def session_feedback(session_id: int) -> ResponseReturnValue:
     """How was the session? A rating from 1 to 5 and an optional comment."""
+    asked = query(FeedbackQuery)
     actor = current_actor()
     if actor is None:
         return who_are_you()
@@ -54,7 +55,7 @@ def session_feedback(session_id: int) -> ResponseReturnValue:
             flash(_("Thank you for your feedback!"))
             return redirect(url_for("outcomes.session_feedback", session_id=session.id), code=303)
     given = ops.feedback_of(db, session, participant)
-    chosen = _chosen(str(values.get("rating", ""))) or _chosen(request.args.get("rating"))
+    chosen = _chosen(str(values.get("rating", ""))) or _chosen(asked.rating)
     return render_template(
         "outcomes/feedback.html",
         session=session,
@@ -63,6 +64,6 @@ def session_feedback(session_id: int) -> ResponseReturnValue:
         given=given,
         chosen=chosen or (given.rating if given else None),
         comment=values.get("comment", given.comment if given else ""),
-        source="email" if request.args.get("source") == "email" else "page",
+        source=asked.source or "page",
         errors=errors,
     ), status

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from flask_babel import gettext as _
 from pydantic import (
@@ -42,6 +42,13 @@ class FeedbackIn(BaseModel):
 
     rating: int = Field(ge=1, le=5)
     comment: Comment = ""
+
+
+class FeedbackQuery(BaseModel):
+    """The rating page's address: the rating chosen in the email, and where it came from."""
+
+    rating: Literal["", "1", "2", "3", "4", "5"] = ""
+    source: Literal["", "email", "page"] = ""
 
 
 class FeedbackOut(BaseModel):
