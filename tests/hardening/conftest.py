@@ -27,6 +27,7 @@ from companion.core.mail import OutboxMessage
 from companion.digest.links import personal_token
 from companion.experts.links import expert_token
 from companion.experts.models import Expert, Material
+from companion.outcomes import surveys
 from companion.sessions.join_links import join_link_for, join_token
 from tests.conftest import _Client as TestClient
 from tests.notes.conftest import enter_as
@@ -63,6 +64,10 @@ class Site:
                 values[name] = "up"
             elif name == "filename":
                 values[name] = "css/kollega.css"
+            elif name == "kind":
+                values[name] = "attendance"
+            elif name == "fmt":
+                values[name] = "csv"
             else:
                 values[name] = self.ids[name.removesuffix("_id")]
         return values
@@ -75,6 +80,7 @@ class Site:
             "sessions.join": "join",
             "sessions.join_calendar": "join",
             "digest.personal_link": "personal",
+            "outcomes.answer_survey": "survey",
         }
         if endpoint.startswith("experts."):
             return self.tokens["expert"]
@@ -245,6 +251,11 @@ def site(
         db.commit()
         built.tokens["join"] = join_token(link)
         built.tokens["personal"] = personal_token(link)
+        # A survey link (the survey need not be sent: the page then says so).
+        person = db.merge(people[0])
+        survey = surveys.survey_for(db, person.programme)
+        db.commit()
+        built.tokens["survey"] = surveys.survey_token(survey, person, link)
     db.refresh(group)
     built.tokens["intake"] = group.intake_token
     built.tokens["interest"] = facilitator.organisation.interest_token
