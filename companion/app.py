@@ -126,6 +126,8 @@ BLUEPRINT_MODULES = (
     "companion.experts.views",
     "companion.experts.api",
     "companion.needs.views",
+    "companion.outcomes.views",
+    "companion.outcomes.api",
 )
 
 

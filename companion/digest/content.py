@@ -168,6 +168,8 @@ class DigestInput:
     contacts_url: str = ""
     talks: Sequence[TalkLine] = ()
     talk_hints: Sequence[HintLine] = ()
+    #: The rating page's personal link; the email adds "&rating=1".."5" (outcomes package).
+    feedback_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ class DigestContent:
     #: The session's expert talks with their material.
     talks: tuple[TalkLine, ...] = ()
     talk_hints: tuple[HintLine, ...] = ()
+    feedback_url: str = ""
 
     @property
     def has_notes(self) -> bool:
@@ -230,4 +233,5 @@ def build_digest(data: DigestInput) -> DigestContent:
         contacts_url=data.contacts_url,
         talks=tuple(data.talks),
         talk_hints=tuple(data.talk_hints),
+        feedback_url=data.feedback_url,
     )

@@ -215,12 +215,13 @@ def digest_inputs(
     inputs = []
     for person in people:
         link = links[person.id]
-        preferences_url, notes_url, contacts_url, *file_urls = personal_urls(
+        preferences_url, notes_url, contacts_url, feedback_url, *file_urls = personal_urls(
             config,
             link,
             "preferences",
             f"notes-{session.id}",
             "contacts",
+            f"feedback-{session.id}",
             *(material_target(m) for m in files),
         )
         next_session = (
@@ -272,6 +273,7 @@ def digest_inputs(
                 contacts_url=contacts_url,
                 talks=_talks(talk_items, files, file_urls),
                 talk_hints=_hint_lines(db, session, person) if person.id in shown else [],
+                feedback_url=feedback_url,
             )
         )
     return inputs

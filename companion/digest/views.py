@@ -46,12 +46,15 @@ bp = Blueprint("digest", __name__, template_folder="templates")
 _NOTES_TARGET = re.compile(r"^notes-([0-9]{1,10})$")
 #: A talk's material file (companion.experts), from a reminder, a summary or the side panel.
 _MATERIAL_TARGET = re.compile(r"^material-([0-9]{1,10})$")
+_FEEDBACK_TARGET = re.compile(r"^feedback-([0-9]{1,10})$")
 
 
 class PersonalLinkQuery(BaseModel):
     """Where a personal link from an email leads (`TARGETS`, or `notes-<session id>`)."""
 
     next: str = Field(default="me", max_length=40)
+    #: The rating chosen in the summary's "How was it?" links (`feedback-<session id>`).
+    rating: Literal["", "1", "2", "3", "4", "5"] = ""
 
 
 class PreviewQuery(BaseModel):
@@ -109,7 +112,8 @@ def me() -> ResponseReturnValue:
 @bp.route("/me/t/<token>")
 def personal_link(token: str) -> ResponseReturnValue:
     """A link from an email: remember the participant on this browser and go to the page."""
-    target = query(PersonalLinkQuery).next
+    asked = query(PersonalLinkQuery)
+    target = asked.next
     db = get_db()
     link = resolve_personal_token(db, token)
     if link is None:
@@ -122,6 +126,18 @@ def personal_link(token: str) -> ResponseReturnValue:
     match = _MATERIAL_TARGET.match(target)
     if match:
         return redirect(url_for("experts.material", material_id=int(match.group(1))), code=303)
+    match = _FEEDBACK_TARGET.match(target)
+    if match:
+        # The summary's "How was it?" links: the rating page with that rating chosen.
+        return redirect(
+            url_for(
+                "outcomes.session_feedback",
+                session_id=int(match.group(1)),
+                rating=asked.rating or None,
+                source="email",
+            ),
+            code=303,
+        )
     endpoints = {
         "me": "digest.me",
         "contacts": "contacts.my_contacts",

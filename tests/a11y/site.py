@@ -18,6 +18,7 @@ from companion.core.db import Db, utcnow
 from companion.core.mail.outbox import OutboxMessage
 from companion.experts.links import expert_token
 from companion.experts.models import Expert
+from companion.outcomes import surveys
 from companion.programmes import operations as programme_ops
 from companion.programmes.models import InterestSubmission
 from companion.programmes.schemas import InterestIn
@@ -226,6 +227,23 @@ def build_site(
         message = db.scalar(select(OutboxMessage).order_by(OutboxMessage.id))
         assert message is not None, "no email was queued"
         site.outbox_message = message.id
+
+    # The end-of-programme survey sent (Aino's personal link to it), Aino's rating of the
+    # past session, and another programme whose survey is still a draft (the editor).
+    assert fac.get(f"/programmes/{site.programme}/survey").status_code == 200
+    assert fac.post(f"/programmes/{site.programme}/survey/send").status_code == 303
+    rated = aino.post(
+        f"/sessions/{world.past.id}/feedback", data={"rating": "4", "comment": "Hyvä"}
+    )
+    assert rated.status_code == 303
+    drafting = make_programme(facilitator=world.facilitator, name="Kevään jatko-ohjelma")
+    site.tokens["draft_programme"] = str(drafting.id)
+    with app.app_context():
+        survey = surveys.survey_of(db, world.programme)
+        assert survey is not None
+        person = world.person("aino")
+        site.tokens["survey"] = surveys.survey_token(survey, person, join_link_for(db, person))
+        db.commit()
 
     # Someone whose next session is in a week (the waiting page), and someone whose
     # programme has no sessions left (the programme-over page).

@@ -177,6 +177,17 @@ PAGES: dict[str, list[Visit] | NotAPage] = {
     "experts.expert_join": REDIRECT,
     "experts.expert_material": NotAPage("a talk's material file"),
     "experts.material": NotAPage("a talk's material file"),
+    "outcomes.outcomes": [Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/outcomes")],
+    "outcomes.export": NotAPage("a CSV or XLSX file"),
+    "outcomes.survey_editor": [
+        Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/survey"),
+        Visit(FACILITATOR, lambda s: f"/programmes/{s.tokens['draft_programme']}/survey"),
+    ],
+    "outcomes.send_survey": [
+        Visit(FACILITATOR, lambda s: f"/programmes/{s.tokens['draft_programme']}/survey/send")
+    ],
+    "outcomes.session_feedback": [Visit(PARTICIPANT, lambda s: f"/sessions/{s.past}/feedback")],
+    "outcomes.answer_survey": [Visit(NOBODY, lambda s: f"/survey/{s.tokens['survey']}")],
     "zoom.connection": [Visit(FACILITATOR, lambda s: "/integrations/zoom/connection")],
     "zoom.meeting": [Visit(FACILITATOR, lambda s: f"/integrations/zoom/sessions/{s.zoom_session}")],
     "zoom.app_home": [

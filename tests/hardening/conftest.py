@@ -27,6 +27,7 @@ from companion.core.mail import OutboxMessage
 from companion.digest.links import personal_token
 from companion.experts.links import expert_token
 from companion.experts.models import Expert, Material
+from companion.outcomes import surveys
 from companion.programmes.operations import record_consent
 from companion.sessions.join_links import join_link_for, join_token
 from tests.conftest import _Client as TestClient
@@ -64,6 +65,10 @@ class Site:
                 values[name] = "up"
             elif name == "filename":
                 values[name] = "css/kollega.css"
+            elif name == "kind":
+                values[name] = "attendance"
+            elif name == "fmt":
+                values[name] = "csv"
             else:
                 values[name] = self.ids[name.removesuffix("_id")]
         return values
@@ -76,6 +81,7 @@ class Site:
             "sessions.join": "join",
             "sessions.join_calendar": "join",
             "digest.personal_link": "personal",
+            "outcomes.answer_survey": "survey",
         }
         if endpoint.startswith("experts."):
             return self.tokens["expert"]
@@ -113,8 +119,8 @@ def warm_up(app: Flask, site: Site) -> None:
 def row_counts(db: Db) -> dict[str, int]:
     """Rows in every table (what "nothing half-written" is checked against).
 
-    The audit log is left out: a facilitator's view of personal data is logged by design,
-    whatever else the request carried.
+    The audit log is left out: a facilitator's view of personal data (a participant's page,
+    the outcomes page, an export) is logged by design, whatever else the request carried.
     """
     db.rollback()
     return {
@@ -256,6 +262,12 @@ def site(
         ids["consent"] = consent.id
         built.tokens["join"] = join_token(link)
         built.tokens["personal"] = personal_token(link)
+        # A survey link (the survey need not be sent: the page then says so).
+        person = db.merge(people[0])
+        survey = surveys.survey_for(db, person.programme)
+        db.commit()
+        built.tokens["survey"] = surveys.survey_token(survey, person, link)
+        ids["question"] = survey.questions[0].id
     db.refresh(group)
     built.tokens["intake"] = group.intake_token
     built.tokens["interest"] = facilitator.organisation.interest_token
