@@ -14,6 +14,7 @@ from companion.core.db import get_db
 from companion.core.errors import Invalid
 from companion.core.validation import form_data, parse, submit_form
 from companion.needs import operations as ops
+from companion.needs import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.needs.schemas import NEEDS_LISTS, NeedsIn, ThemesIn
 from companion.needs.themes import MAX_THEMES, Theme, labels
 from companion.programmes.models import Participant

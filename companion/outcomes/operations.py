@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from companion.accounts.models import Facilitator
 from companion.core.db import Db
+from companion.privacy import audit
 from companion.privacy.models import AuditEntry
 from companion.programmes.models import Programme
 from companion.programmes.operations import get_programme
@@ -25,6 +28,15 @@ EXPORT_ACTIONS = {
     "survey": "export.survey",
     "funder": "export.funder",
 }
+# Their names on the organisation's audit page.
+audit.describe_action(VIEW_ACTION, _l("Viewed a programme's outcomes"))
+audit.describe_action("export.participants", _l("Exported the participants"))
+audit.describe_action("export.attendance", _l("Exported the attendance"))
+audit.describe_action("export.contacts", _l("Exported the contact counts"))
+audit.describe_action("export.feedback", _l("Exported the session ratings"))
+audit.describe_action("export.survey", _l("Exported the survey answers"))
+audit.describe_action("export.funder", _l("Exported the funder report"))
+audit.describe_action("survey.send", _l("Sent the end-of-programme survey"))
 
 
 def outcomes_programme(db: Db, facilitator: Facilitator, programme_id: int) -> Programme:
@@ -35,18 +47,16 @@ def outcomes_programme(db: Db, facilitator: Facilitator, programme_id: int) -> P
 def record_audit(
     db: Db, facilitator: Facilitator, action: str, programme: Programme, **counts: Any
 ) -> AuditEntry:
-    """Log that the facilitator saw or took a programme's personal data: ids and counts only."""
-    details: dict[str, Any] = {"programme_id": programme.id}
+    """Log that the facilitator saw or took a programme's personal data (in the privacy
+    package's audit log, which the organisation's admin reads): ids and counts only."""
     for key, value in counts.items():
         if not isinstance(value, int | str) or (isinstance(value, str) and len(value) > 20):
             raise ValueError(f"audit details are ids, counts and short codes, not {key}={value!r}")
-        details[key] = value
-    entry = AuditEntry(
+    return audit.record_audit(
+        db,
+        action,
         organisation_id=programme.organisation_id,
-        facilitator_id=facilitator.id,
-        action=action,
-        details=details,
+        facilitator=facilitator,
+        programme_id=programme.id,
+        **counts,
     )
-    db.add(entry)
-    db.flush()
-    return entry

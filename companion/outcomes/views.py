@@ -16,6 +16,7 @@ from companion.contacts.operations import kind_label
 from companion.core.db import Db, get_db, utcnow, writes
 from companion.core.errors import NotFound
 from companion.outcomes import feedback_views, page, reports, survey_views  # noqa: F401  (their pages)
+from companion.outcomes import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.outcomes.answers import results
 from companion.outcomes.blueprint import bp, facilitator_or_not_found
 from companion.outcomes.figures import ProgrammeFacts
