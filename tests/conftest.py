@@ -158,11 +158,13 @@ class _Client(FlaskClient):
 
     On SQLite a transaction reads from the snapshot it started with, so without this the
     test would not see what the request wrote (`expire_all()` alone is not enough).
+    Responses are read whole and closed, as a WSGI server does (a served file is closed then).
     """
 
     test_db: Db | None = None
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("buffered", True)
         response = super().open(*args, **kwargs)
         if self.test_db is not None:
             self.test_db.rollback()

@@ -93,7 +93,7 @@ def my_contacts() -> ResponseReturnValue:
         # From a "you might talk with" hint: that person, with the kind their fit suggests.
         chosen = request.args.get("person_id", "")
         kinds = contact_suggestions(participant, ops.contact_candidates(get_db(), participant))
-        if chosen.isdigit() and int(chosen) in kinds:
+        if chosen.isascii() and chosen.isdigit() and int(chosen) in kinds:
             return _render_contacts(
                 participant, values={"person_id": chosen, "kind": kinds[int(chosen)]}
             )

@@ -62,7 +62,7 @@ def _theme_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     for name, value in data.items():
         prefix, _sep, rest = name.partition("-")
         index, _sep, field = rest.partition("-")
-        if prefix != "themes" or not index.isdigit() or len(index) > 3:
+        if prefix != "themes" or not (index.isascii() and index.isdigit()) or len(index) > 3:
             continue
         rows.setdefault(int(index), {})[field] = value
     return [rows[i] for i in sorted(rows)]

@@ -110,7 +110,7 @@ def _read_one(question: QuestionFacts, form: Mapping[str, Sequence[str]]) -> Any
     if not raw:
         return None
     if question.kind == "scale":
-        if not raw.isdigit() or int(raw) not in SCALE:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) not in SCALE:
             raise _Wrong("scale")
         return int(raw)
     if question.kind == "yes_no":

@@ -23,7 +23,8 @@ from companion.sessions.operations import session_for_actor
 
 
 def _chosen(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and 1 <= int(value) <= 5 else None
+    # Compared as text: "²" passes str.isdigit() but not int().
+    return int(value) if value in ("1", "2", "3", "4", "5") else None
 
 
 @bp.route("/sessions/<int:session_id>/feedback", methods=["GET", "POST"])

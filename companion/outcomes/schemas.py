@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from companion.core.schema_types import Checkbox, RequiredText, kollega_error
+from companion.core.schema_types import Checkbox, NoControl, RequiredText, kollega_error
 from companion.notes.schemas import no_control_characters
 from companion.outcomes.models import QuestionKind
 
@@ -85,7 +85,7 @@ class QuestionIn(BaseModel):
 
     kind: QuestionKind
     text: QuestionText
-    choices: Annotated[str, StringConstraints(max_length=3000)] = ""
+    choices: Annotated[str, StringConstraints(max_length=3000), NoControl] = ""
     multiple: Checkbox = False
     required: Checkbox = False
 

@@ -55,7 +55,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> datetim
         return None
     now = now or utcnow()
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 9:  # ASCII, and a bounded wait
         return now + timedelta(seconds=int(text))
     try:
         when = parsedate_to_datetime(text)
