@@ -16,9 +16,11 @@ from companion.core.db import get_db
 from companion.core.errors import Invalid
 from companion.core.schema_types import Checkbox, OptionalDbId, OptionalInt
 from companion.core.validation import form
+from companion.programmes import import_drafts
 from companion.programmes import operations as ops
 from companion.programmes.blueprint import bp
-from companion.programmes.importing import FIELDS, MAX_COLUMNS, Table, guess_mapping
+from companion.programmes.import_columns import guess_mapping
+from companion.programmes.importing import FIELDS, MAX_COLUMNS, Table
 
 
 @bp.route("/programmes/<int:programme_id>/import", methods=["GET", "POST"])
@@ -34,7 +36,7 @@ def import_upload(programme_id: int) -> ResponseReturnValue:
             errors["file"] = _("Choose a file to upload.")
         else:
             try:
-                draft = ops.create_import_draft(
+                draft = import_drafts.create_import_draft(
                     db, facilitator, programme, upload.filename, upload.read()
                 )
                 db.commit()
@@ -84,7 +86,7 @@ def import_preview(token: str) -> ResponseReturnValue:
     """Map columns to fields and see every row checked; import all or nothing."""
     facilitator = require_facilitator()
     db = get_db()
-    draft = ops.get_import_draft(db, facilitator, token)
+    draft = import_drafts.get_import_draft(db, facilitator, token)
     programme = ops.get_programme(db, facilitator, draft.programme_id)
     table = Table.from_dict(draft.table)
     sent = form(ImportFormIn) if request.method == "POST" else ImportFormIn()
@@ -99,7 +101,7 @@ def import_preview(token: str) -> ResponseReturnValue:
     status = 200
     if request.method == "POST" and getattr(sent, "action") == "import":  # noqa: B009
         try:
-            created = ops.commit_import(
+            created = import_drafts.commit_import(
                 db,
                 facilitator,
                 programme,
@@ -120,7 +122,7 @@ def import_preview(token: str) -> ResponseReturnValue:
                 )
             )
             return redirect(url_for("programmes.participants", programme_id=programme.id), code=303)
-    checks = ops.preview_import(db, programme, draft, mapping, default_group_id)
+    checks = import_drafts.preview_import(db, programme, draft, mapping, default_group_id)
     missing = [
         label
         for key, label in (("email", FIELDS["email"]), ("name", FIELDS["name"]))

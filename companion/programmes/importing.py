@@ -11,7 +11,6 @@ import csv
 import io
 import logging
 import re
-import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -56,81 +55,6 @@ FIELDS: dict[str, Any] = {
     "offers": _l("Can offer (themes)"),
     "needs": _l("Looking for (themes)"),
 }
-
-#: Header words (Finnish and English, lower-case, accents kept) that suggest a field.
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "first_name": ("etunimi", "first name", "firstname", "given name"),
-    "last_name": ("sukunimi", "last name", "lastname", "surname", "family name"),
-    "name": ("nimi", "name", "full name", "koko nimi", "nimesi", "your name"),
-    "email": ("sähköposti", "sahkoposti", "email", "e-mail", "email address", "sähköpostiosoite"),
-    "phone": ("puhelin", "puhelinnumero", "phone", "mobile", "matkapuhelin"),
-    "company": ("yritys", "yrityksen nimi", "company", "organisation", "organization", "firma"),
-    "industry": ("toimiala", "ala", "industry", "sector", "business area"),
-    "region": ("alue", "paikkakunta", "kunta", "kotikunta", "region", "municipality", "city"),
-    "years_as_entrepreneur": (
-        "yrittäjävuodet",
-        "vuotta yrittäjänä",
-        "years",
-        "experience",
-        "kokemus",
-    ),
-    "interests": ("kiinnostuksen kohteet", "kiinnostukset", "interests", "aiheet", "topics"),
-    "goals": ("tavoitteet", "tavoite", "goals", "goal", "odotukset", "expectations"),
-    "language": ("kieli", "language", "asiointikieli"),
-    "group": ("ryhmä", "ryhma", "group", "team"),
-    "offers": ("voin tarjota", "tarjoan", "osaaminen", "offers", "can offer", "i can offer"),
-    "needs": ("tarvitsen", "tarpeet", "etsin", "needs", "looking for", "i am looking for"),
-}
-
-#: Word beginnings that suggest a field inside a longer question text, as form tools use the
-#: question as the header ("Millä toimialalla yrityksesi toimii?", "What industry are you in?").
-#: Finnish inflects words, so these are stems matched against the start of each word.
-_STEMS: dict[str, tuple[str, ...]] = {
-    "first_name": ("etunim", "firstname"),
-    "last_name": ("sukunim", "surname", "lastname"),
-    "name": ("nimi", "nimesi", "name"),
-    "email": ("sähköpost", "sahkopost", "email", "e-mail"),
-    "phone": ("puhelin", "phone", "mobile", "matkapuhelin"),
-    "company": ("yritykse", "yrityksen", "company", "firma", "business name"),
-    "industry": ("toimiala", "industry", "sector", "branch"),
-    "region": ("paikkakun", "kotikun", "kunna", "kunta", "alueel", "region", "municipalit", "city"),
-    "years_as_entrepreneur": ("vuotta", "vuosia", "vuode", "years"),
-    "interests": (
-        "kiinnost",
-        "aihe",
-        "teema",
-        "keskustel",
-        "interest",
-        "theme",
-        "topic",
-        "discuss",
-    ),
-    "goals": ("tavoit", "toivo", "odotu", "odota", "goal", "hope", "expect"),
-    "language": ("kieli", "kielell", "language"),
-    "group": ("ryhmä", "ryhma", "group"),
-    "offers": ("tarjo", "offer"),
-    "needs": ("tarvi", "tarpe", "etsi", "need", "looking"),
-}
-
-#: Columns form tools add that are never participant data.
-_IGNORED = (
-    "timestamp",
-    "aikaleima",
-    "id",
-    "start time",
-    "completion time",
-    "aloitusaika",
-    "valmistumisaika",
-    "last modified time",
-    "viimeksi muokattu",
-    "total points",
-    "quiz feedback",
-    "vastaaja",
-    "vastaajan tunnus",
-    "vastausaika",
-    "respondent",
-    "response time",
-)
 
 
 class UnreadableFile(Exception):
@@ -346,69 +270,6 @@ def read_table(filename: str, data: bytes) -> Table:
     ]
     body = [row + [""] * (width - len(row)) for row in rows[1:]]
     return Table(headers, body)
-
-
-def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFC", text).lower().strip()
-    return re.sub(r"[\s:?*()!.,/]+", " ", text).strip()
-
-
-def _tier(field_name: str, normal: str) -> int:
-    """How clearly a normalised header names a field: 3 exactly, 2 at its start, 1 inside."""
-    words = _SYNONYMS[field_name]
-    if normal in words:
-        return 3
-    if any(normal.startswith(w + " ") for w in words):
-        return 2
-    header_words = normal.split()
-    if any(f" {w} " in f" {normal} " for w in words if " " in w) or any(
-        word.startswith(stem) for word in header_words for stem in _STEMS[field_name]
-    ):
-        return 1
-    return 0
-
-
-def _looks_like_emails(rows: list[list[str]], index: int) -> float:
-    values = [row[index] for row in rows[:200] if index < len(row) and row[index].strip()]
-    if not values:
-        return 0.0
-    return sum(1 for v in values if "@" in v) / len(values)
-
-
-def guess_mapping(headers: list[str], rows: list[list[str]] | None = None) -> dict[str, int]:
-    """Field -> column index for headers that name a field, in Finnish or English.
-
-    Exact header names win over headers that start with a field's name, which win over
-    question texts that merely mention it; each column serves one field. With `rows`, an
-    email column that holds no addresses (Microsoft Forms writes "anonymous") gives way to
-    one that does.
-    """
-    normals = {
-        index: _normalise(header)
-        for index, header in enumerate(headers)
-        if _normalise(header) not in _IGNORED
-    }
-    mapping: dict[str, int] = {}
-    for tier in (3, 2, 1):
-        for index, normal in normals.items():
-            if index in mapping.values():
-                continue
-            for field_name in _SYNONYMS:
-                if field_name not in mapping and _tier(field_name, normal) == tier:
-                    mapping[field_name] = index
-                    break
-    if rows and "email" in mapping and _looks_like_emails(rows, mapping["email"]) < 0.5:
-        others = [
-            i
-            for i, normal in normals.items()
-            if i != mapping["email"] and _tier("email", normal) and i not in mapping.values()
-        ]
-        better = [i for i in others if _looks_like_emails(rows, i) >= 0.5]
-        if better:
-            mapping["email"] = better[0]
-    if "name" in mapping and ("first_name" in mapping or "last_name" in mapping):
-        del mapping["name"]
-    return mapping
 
 
 def _language(value: str) -> str | None:

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from companion.accounts.models import Facilitator
 from companion.core.db import Db, utcnow
+from companion.programmes.import_drafts import purge_import_drafts
 from companion.programmes.models import ImportDraft, Programme
-from companion.programmes.operations import purge_import_drafts
 from tests.programmes.importing.conftest import preview_url
 
 
