@@ -1,0 +1,122 @@
+"""schemathesis against the served API description (issue 13): every check, every phase.
+
+The app is served by waitress on a real port; schemathesis (its command line, in a child
+process) reads `/api/openapi.json` from it and runs the examples, coverage, fuzzing and
+stateful phases with every check on, once as a facilitator and once as a participant (each
+with their bearer token). A bounded number of examples per operation keeps both runs within
+about three minutes on a small machine; the seed is fixed so a failure can be replayed.
+Any failed check fails the test, which lists them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from companion.accounts.identity import facilitator_token
+from companion.core.db import Db, utcnow
+from tests.board.conftest import token_for
+
+pytestmark = pytest.mark.slow
+
+#: Test cases per operation and phase: enough to find the classes of bugs, small enough for CI.
+MAX_EXAMPLES = int(os.environ.get("KOLLEGA_SCHEMATHESIS_EXAMPLES", "8"))
+#: A ceiling for one run, so a slow machine ends the fuzzing early rather than the test.
+MAX_SECONDS = int(os.environ.get("KOLLEGA_SCHEMATHESIS_SECONDS", "110"))
+PHASES = "examples,coverage,fuzzing,stateful"
+
+
+@pytest.fixture()
+def tokens(
+    app: Flask,
+    db: Db,
+    make_facilitator: Callable[..., Any],
+    make_programme: Callable[..., Any],
+    make_participant: Callable[..., Any],
+    make_session: Callable[..., Any],
+) -> dict[str, str]:
+    """A programme with a running session; the facilitator's and a participant's tokens."""
+    facilitator = make_facilitator(name="Fia Facilitator", language="en")
+    programme = make_programme(facilitator=facilitator)
+    group = programme.groups[0]
+    aino = make_participant(programme, group=group, name="Aino Aalto")
+    make_participant(programme, group=group, name="Bea Berg")
+    make_session(group, starts_at=utcnow())
+    with app.app_context():
+        made = {"facilitator": facilitator_token(facilitator)}
+    made["participant"] = token_for(app, db, aino)
+    return made
+
+
+def run_schemathesis(base_url: str, token: str, report: Path) -> tuple[int, str, list[str]]:
+    """Run `st run` against the served description; (exit code, output, failures)."""
+    command = [
+        str(Path(sys.executable).with_name("st")),
+        "run",
+        f"{base_url}/api/openapi.json",
+        "--checks",
+        "all",
+        "--phases",
+        PHASES,
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--max-time",
+        str(MAX_SECONDS),
+        "--seed",
+        "13",
+        "--workers",
+        "1",
+        "--no-color",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--report",
+        "ndjson",
+        "--report-ndjson-path",
+        str(report),
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=MAX_SECONDS + 120, check=False
+    )
+    return result.returncode, result.stdout + result.stderr, failures_in(report)
+
+
+def failures_in(report: Path) -> list[str]:
+    """Each distinct failed check in an ndjson report: `METHOD path: check: title`."""
+    if not report.exists():
+        return []
+    found: dict[str, None] = {}
+    for line in report.read_text().splitlines():
+        _collect(json.loads(line), found)
+    return list(found)
+
+
+def _collect(node: Any, found: dict[str, None]) -> None:
+    if isinstance(node, dict):
+        if node.get("status") == "FAILURE" and "name" in node and "failure_info" in node:
+            info = node["failure_info"] or {}
+            failure = info.get("failure") or {}
+            label = failure.get("operation") or ""
+            found[f"{label}: {node['name']}: {failure.get('title', '')}"] = None
+        for value in node.values():
+            _collect(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _collect(value, found)
+
+
+@pytest.mark.parametrize("role", ["facilitator", "participant"])
+def test_the_served_api_keeps_to_its_description(
+    live_server: str, tokens: dict[str, str], role: str, tmp_path: Path
+) -> None:
+    """Every check of every phase passes for this role's token."""
+    code, output, failures = run_schemathesis(live_server, tokens[role], tmp_path / "events.ndjson")
+    summary = "\n".join(failures) or output[-6000:]
+    assert code == 0, f"schemathesis found problems as a {role}:\n{summary}"
