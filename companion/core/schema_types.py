@@ -247,7 +247,10 @@ TimeZoneName = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_timezone)
 ]
 Language = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=5), AfterValidator(_language)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=5),
+    AfterValidator(_language),
+    Field(json_schema_extra={"enum": list(LANGUAGES)}),
 ]
 #: A web address that must be https (or empty): links others open from our pages.
 HttpsUrl = Annotated[
