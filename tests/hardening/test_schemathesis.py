@@ -92,8 +92,15 @@ def run_schemathesis(
         str(report),
     ]
     environment = {**os.environ, "KOLLEGA_SCHEMATHESIS_TOKEN": token}
+    # Run in the report's folder, where schemathesis also keeps its cache (not the repository).
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=MAX_SECONDS, check=False, env=environment
+        command,
+        capture_output=True,
+        text=True,
+        timeout=MAX_SECONDS,
+        check=False,
+        env=environment,
+        cwd=report.parent,
     )
     return result.returncode, result.stdout + result.stderr, failures_in(report)
 
