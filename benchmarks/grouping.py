@@ -3,6 +3,7 @@
     python benchmarks/grouping.py               # full run (a few minutes)
     python benchmarks/grouping.py --quick       # smoke run: 2 seeds, short limits, no 30 s runs
     python benchmarks/grouping.py --markdown    # also print the tables of benchmarks/README.md
+    python benchmarks/grouping.py --seed-scenario   # only the seed scenario and its needs figure
 
 Schedules: n people, group sizes, S sessions, everyone present. R = sum over pairs of
 C(m, 2), m = how often the pair met (R = 0: nobody met twice). Each run gets the time limit of
@@ -17,6 +18,10 @@ random-order greedy constructions in the same time (seed 0).
 The seed scenario: 23 participants (industry, region, years) and two facilitators (at most one
 per group), six sessions, groups of 4-5, 0-3 participants absent each session, one keep-apart
 and one keep-together pair.
+
+Needs (`_grouping_needs.py`): the seed scenario with offers and needs drawn from a fixed seed,
+every need coverable; needs_covered / needs_coverable with the needs objective, without it in
+the same time, and for random groups, with R for each.
 
 The last line printed is one JSON object holding every figure.
 """
@@ -36,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._grouping_needs import needs_markdown, run_needs
 from companion.grouping import (
     GroupSize,
     Person,
@@ -392,6 +398,8 @@ def markdown(summary: dict[str, Any]) -> str:
         f"{sum(r['hard_rules_hold'] for r in runs)}/{len(runs)} | "
         f"{statistics.mean(r['diversity'] for r in runs):.3f} | "
         f"{summary['seed_scenario']['baseline_random_repeats']} |",
+        "",
+        *needs_markdown(summary["needs"]),
     ]
     return "\n".join(lines)
 
@@ -401,6 +409,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, short limits")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per instance (default 5)")
     parser.add_argument("--markdown", action="store_true", help="also print the README tables")
+    parser.add_argument(
+        "--seed-scenario", action="store_true", help="only the seed scenario and its needs figure"
+    )
     args = parser.parse_args()
     seeds = args.seeds or (2 if args.quick else 5)
     # The schedule search's compiled loop is built (or loaded from numba's cache) before any
@@ -410,16 +421,28 @@ def main() -> None:
     warm_up_seconds = round(time.perf_counter() - warm, 2)
     print(f"compiled loop ready in {warm_up_seconds} s (before timing)")
     started = time.perf_counter()
-    print("## schedules (R per seed; time = until the returned schedule was reached)")
-    schedules = run_schedules(seeds, args.quick)
-    print("## maximally diverse grouping (gap to best known, %)")
-    mdgp = run_mdgp(seeds, args.quick)
+    schedules: list[dict[str, Any]] = []
+    mdgp: dict[str, Any] = {"two_seconds": [], "thirty_seconds": []}
+    if not args.seed_scenario:
+        print("## schedules (R per seed; time = until the returned schedule was reached)")
+        schedules = run_schedules(seeds, args.quick)
+        print("## maximally diverse grouping (gap to best known, %)")
+        mdgp = run_mdgp(seeds, args.quick)
     print("## seed scenario")
     scenario = run_seed_scenario(seeds, args.quick)
+    print("## needs met (seed scenario with offers and needs)")
+    needs = run_needs(seed_scenario(), seeds, 0.5 if args.quick else 2.0)
     summary = {
         "schedules": schedules,
         "mdgp": mdgp,
         "seed_scenario": scenario,
+        "needs": needs,
+        "needs_coverage_with": needs["needs_coverage_with"],
+        "needs_coverage_without": needs["needs_coverage_without"],
+        "needs_coverage_random": needs["needs_coverage_random"],
+        "needs_coverage_with_min": needs["needs_coverage_with_min"],
+        "needs_coverage_without_min": needs["needs_coverage_without_min"],
+        "needs_coverage_random_min": needs["needs_coverage_random_min"],
         "seeds": seeds,
         "quick": args.quick,
         "warm_up_seconds": warm_up_seconds,

@@ -122,6 +122,12 @@ BLUEPRINT_MODULES = (
     "companion.notes.views",
     "companion.contacts.views",
     "companion.digest.views",
+    "companion.privacy.views",
+    "companion.experts.views",
+    "companion.experts.api",
+    "companion.needs.views",
+    "companion.outcomes.views",
+    "companion.outcomes.api",
 )
 
 

@@ -171,8 +171,16 @@ class Config(BaseSettings):
     #: Minutes after a session ended when its summary email goes out by itself if the
     #: facilitator has not reviewed and sent it.
     summary_delay_minutes: int = Field(default=120, ge=0, le=14 * 24 * 60)
+    #: Months after a programme's end when its participants' personal data is deleted (only
+    #: anonymous figures remain); its facilitators are warned `retention_warning_days` before.
+    retention_months: int = Field(default=12, ge=1, le=120)
+    retention_warning_days: int = Field(default=30, ge=1, le=365)
+    #: Days a sent email's body is kept in the outbox (then only its kind, date and status).
+    mail_body_retention_days: int = Field(default=90, ge=1, le=3650)
     #: Hours before each session when a reminder goes out ("24,1" or [24, 1]); empty: none.
     reminder_hours: Annotated[tuple[int, ...], NoDecode] = (24, 1)
+    #: Largest material file (an expert's slides) accepted, in megabytes.
+    materials_max_mb: int = Field(default=20, ge=1, le=500)
     #: Keys for encrypting OAuth tokens at rest (Fernet, comma-separated, newest first);
     #: empty derives one from the secret key.
     token_keys: str = ""

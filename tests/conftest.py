@@ -179,12 +179,16 @@ def client(app: Flask, db: Db) -> FlaskClient:
 
 
 @pytest.fixture()
-def sign_in(app: Flask) -> Callable[[FlaskClient, Any], FlaskClient]:
+def sign_in(app: Flask, db: Db) -> Callable[[FlaskClient, Any], FlaskClient]:
     """Put a facilitator's sign-in into a client's cookie session (with its server-side
     record, committed on its own so that the client's requests see it)."""
     from companion.accounts.identity import start_sign_in_session
 
     def _sign_in(client: FlaskClient, facilitator: Any) -> FlaskClient:
+        # End the test's own transaction first: on SQLite a transaction that read before
+        # another connection's commit can no longer write ("database is locked").
+        with app.app_context():
+            db.commit()
         with get_database(app).session() as own:
             key = start_sign_in_session(own, facilitator)
             own.commit()

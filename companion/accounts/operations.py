@@ -13,7 +13,7 @@ from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid
 from companion.core.jobs import periodic
 from companion.core.security import hash_password, verify_password
-from companion.programmes.models import Programme
+from companion.programmes.models import Programme, ProgrammeArchive
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -120,6 +120,17 @@ def can_manage_programme(facilitator: Facilitator, programme: Programme) -> bool
     return any(role.programme_id == programme.id for role in facilitator.roles)
 
 
+def can_delete_programme(facilitator: Facilitator, programme: Programme) -> bool:
+    """Whether the facilitator may delete the programme (its owners may).
+
+    For now an owner is a facilitator with a role in the programme, or the organisation's
+    admin; programme roles (owners, co-facilitators, observers) will decide it here.
+    """
+    if not facilitator.active or programme.organisation_id != facilitator.organisation_id:
+        return False
+    return facilitator.is_admin or any(r.programme_id == programme.id for r in facilitator.roles)
+
+
 def grant_programme(db: Db, facilitator: Facilitator, programme: Programme) -> ProgrammeRole:
     """Make the facilitator a facilitator of the programme (idempotent)."""
     for role in facilitator.roles:
@@ -133,9 +144,17 @@ def grant_programme(db: Db, facilitator: Facilitator, programme: Programme) -> P
     return role
 
 
-def visible_programmes(db: Db, facilitator: Facilitator) -> list[Programme]:
-    """The programmes the facilitator may manage, newest first."""
+def visible_programmes(
+    db: Db, facilitator: Facilitator, *, archived: bool | None = None
+) -> list[Programme]:
+    """The programmes the facilitator may manage, newest first; `archived` True lists only the
+    archived ones, False only the others, None both."""
     query = select(Programme).where(Programme.organisation_id == facilitator.organisation_id)
+    if archived is not None:
+        put_away = select(ProgrammeArchive.programme_id)
+        query = query.where(
+            Programme.id.in_(put_away) if archived else Programme.id.not_in(put_away)
+        )
     if not facilitator.is_admin:
         query = query.join(ProgrammeRole).where(ProgrammeRole.facilitator_id == facilitator.id)
     return list(db.scalars(query.order_by(Programme.created_at.desc(), Programme.id.desc())))

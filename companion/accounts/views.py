@@ -32,6 +32,7 @@ from companion.core.mail import OutboxMessage, message_bytes, server_status
 from companion.core.schema_types import RedirectTarget
 from companion.core.security import limiter, rate_limited, safe_next
 from companion.core.validation import form, form_data, query
+from companion.privacy.audit import record_audit
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -198,13 +199,25 @@ def outbox() -> str:
     )
 
 
-def _message_for(message_id: int) -> OutboxMessage:
+def _message_for(message_id: int, *, audited: bool = True) -> OutboxMessage:
     facilitator = identity.require_facilitator()
     db = get_db()
     message = db.get(OutboxMessage, message_id)
     programme_ids = {p.id for p in visible_programmes(db, facilitator)}
     if message is None or message.programme_id not in programme_ids:
         raise NotFound(_("No such message."))
+    if not audited:
+        return message
+    # A stored email holds a person's address and what was written to them.
+    record_audit(
+        db,
+        "outbox.view",
+        organisation_id=facilitator.organisation_id,
+        facilitator=facilitator,
+        message_id=message.id,
+        programme_id=message.programme_id,
+    )
+    db.commit()
     return message
 
 
@@ -231,7 +244,7 @@ def outbox_eml(message_id: int) -> Response:
 @bp.route("/outbox/<int:message_id>/html")
 def outbox_html(message_id: int) -> Response:
     """The HTML part, shown in a sandboxed frame on the message page."""
-    message = _message_for(message_id)
+    message = _message_for(message_id, audited=False)
     response = Response(message.html_body or "", mimetype="text/html")
     # The body is our own rendering, but it holds participant-entered text: no scripts at all.
     policy = [

@@ -12,6 +12,7 @@ from flask_wtf.csrf import generate_csrf
 from companion.accounts.identity import current_actor, require_actor
 from companion.board import access, moves, snapshot, timebox, topics, votes
 from companion.board import channel as _channel  # noqa: F401  (registers the live channel)
+from companion.board import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.board.schemas import (
     BoardSettingsIn,
     MergeIn,

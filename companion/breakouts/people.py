@@ -18,6 +18,7 @@ from companion.breakouts.models import BreakoutMember, BreakoutRound
 from companion.breakouts.planning import Seat
 from companion.core.db import Db
 from companion.core.errors import Invalid
+from companion.needs.operations import planning_themes
 from companion.programmes.models import Participant, Programme
 from companion.sessions.attendance import marked_absent
 from companion.sessions.models import Session
@@ -54,6 +55,7 @@ def programme_facilitators(db: Db, programme: Programme) -> list[Facilitator]:
 
 def participant_seat(participant: Participant) -> Seat:
     """A participant as the planner sees them."""
+    offers, needs = planning_themes(participant)
     return Seat(
         key=f"p:{participant.id}",
         name=participant.name,
@@ -61,6 +63,8 @@ def participant_seat(participant: Participant) -> Seat:
         industry=participant.industry,
         region=participant.region,
         years=participant.years_as_entrepreneur,
+        offers=offers,
+        needs=needs,
     )
 
 

@@ -23,13 +23,14 @@ from companion.grouping import (
     evaluate_groups,
     solve_schedule,
 )
+from companion.grouping.needs import NeedMatch, matches_within
 
 Grouping = list[list[str]]
 
 #: Seconds the optimiser may take for one plan (a facilitator waits for it).
 PLAN_SECONDS = 1.0
 #: The optimiser's weights for a random round: no goal, only the hard rules.
-RANDOM_WEIGHTS = Weights(repeat=0.0, new_pair=0.0, diversity=0.0)
+RANDOM_WEIGHTS = Weights(repeat=0.0, new_pair=0.0, diversity=0.0, needs=0.0)
 #: Mix levels: diversity (mean attribute distance, 0..1) below LOW is "low", from HIGH "high".
 MIX_LOW = 0.34
 MIX_HIGH = 0.6
@@ -46,9 +47,13 @@ class Seat:
     region: str = ""
     years: int | None = None
     facilitator: bool = False
+    #: Theme keys the person offers and looks for (`companion.needs`).
+    offers: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
     def as_person(self) -> Person:
-        """The optimiser's view: attributes that are known, and the facilitator flag."""
+        """The optimiser's view: attributes that are known, the facilitator flag, offers and
+        needs."""
         attributes: dict[str, str | int] = {}
         if self.industry.strip():
             attributes["industry"] = self.industry
@@ -56,7 +61,7 @@ class Seat:
             attributes["region"] = self.region
         if self.years is not None:
             attributes["years"] = self.years
-        return Person(self.key, attributes, self.facilitator)
+        return Person(self.key, attributes, self.facilitator, self.offers, self.needs)
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,8 @@ class GroupFacts:
     #: (a, b, times) for pairs of the group that met in earlier rounds.
     met_before: tuple[tuple[str, str, int], ...]
     mix: Mix
+    #: Pairs of the group where one offers what the other looks for.
+    needs_met: tuple[NeedMatch, ...] = ()
 
 
 def _mix(seats: Mapping[str, Seat], members: Sequence[str], diversity: float) -> Mix:
@@ -304,6 +311,7 @@ def group_facts(
             members=report.members,
             met_before=tuple((m.a, m.b, m.count) for m in report.met_before),
             mix=_mix(known, report.members, report.diversity),
+            needs_met=tuple(matches_within(people, report.members)),
         )
         for report in reports
     ]

@@ -228,6 +228,14 @@ class MixOut(BaseModel):
     years_high: int | None = None
 
 
+class NeedFitOut(BaseModel):
+    """In a group, `helper` offers what `helped` looks for: the themes, named."""
+
+    helper: str
+    helped: str
+    themes: list[str]
+
+
 class GroupOut(BaseModel):
     """A group with its members, the pairs that met before, its mix and room."""
 
@@ -242,6 +250,8 @@ class GroupOut(BaseModel):
     room_status: str | None = None
     #: Topic rounds: most participants the group takes.
     limit: int | None = None
+    #: Who in the group offers what another looks for (`companion.needs`).
+    needs_met: list[NeedFitOut] = Field(default_factory=list)
 
 
 class PushOut(BaseModel):
@@ -327,6 +337,18 @@ class MemberOut(BaseModel):
     me: bool = False
 
 
+class TalkHintOut(BaseModel):
+    """Another member of one's group and the themes where one of the two can help the other."""
+
+    participant_id: int
+    name: str
+    themes: list[str]
+    they_offer: list[str]
+    i_offer: list[str]
+    #: The contact kind to suggest (customer or business partner).
+    kind: str
+
+
 class MyGroupOut(BaseModel):
     """A participant's breakout group (or the topics to pick from)."""
 
@@ -343,6 +365,8 @@ class MyGroupOut(BaseModel):
     picks_open: bool = False
     #: The facilitator's latest message to every group, while the round runs.
     broadcast: BroadcastOut | None = None
+    #: "You might talk with Aino about pricing" (`companion.needs.hints`; both agreed).
+    hints: list[TalkHintOut] = Field(default_factory=list)
 
 
 class MatrixOut(BaseModel):

@@ -31,11 +31,14 @@ from companion.breakouts.schemas import (
     MetOut,
     MixOut,
     MyGroupOut,
+    NeedFitOut,
     PersonOut,
     PushOut,
     RoundOut,
+    TalkHintOut,
 )
 from companion.core.db import Db
+from companion.needs.operations import hints_for, labelled, needs_fit, themes_of, ui_language
 from companion.programmes.models import Group, Participant
 from companion.sessions.models import Session
 
@@ -66,6 +69,7 @@ def round_out(db: Db, round_: BreakoutRound) -> RoundOut:
     limit = current_limit(db, round_) if round_.kind == RoundKind.TOPICS else None
     mode = rooms.room_mode(db, round_.session)
     absent = absent_ids(db, round_.session)
+    themes = labelled(themes_of(db, round_.session.group.programme_id), ui_language())
     groups: list[GroupOut] = []
     warnings: list[str] = []
     placed: set[str] = set()
@@ -108,6 +112,9 @@ def round_out(db: Db, round_: BreakoutRound) -> RoundOut:
                 room_url=room.join_url if room is not None and room.join_url else None,
                 room_status=room.status if room is not None else None,
                 limit=limit,
+                needs_met=[
+                    NeedFitOut.model_validate(f) for f in needs_fit(fact.needs_met, seats, themes)
+                ],
             )
         )
         if room is not None and room.status == "failed":
@@ -199,6 +206,9 @@ def my_group_out(db: Db, session: Session, participant: Participant) -> MyGroupO
         return out
     out.group_id, out.group_name = group.id, group.name
     out.members = _member_out(group, participant)
+    others = [m.participant for m in group.members if m.participant is not None]
+    hints = hints_for(db, participant, others)
+    out.hints = [TalkHintOut(**vars(h), themes=list(h.themes)) for h in hints]
     if mode == "rooms":
         out.room_url = rooms.join_url(db, group, participant=participant)
     return out

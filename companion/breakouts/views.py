@@ -23,6 +23,7 @@ from companion.breakouts import (
     rooms,
     summaries,
 )
+from companion.breakouts import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.breakouts.access import get_group, get_round, rounds_of
 from companion.breakouts.attendance import absent_not_joined, set_absences
 from companion.breakouts.broadcasts import send_broadcast, time_left_text

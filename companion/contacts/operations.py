@@ -15,7 +15,7 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from companion.config import Config
@@ -432,7 +432,11 @@ def contact_counts(
             )
             for kind, label in KIND_LABELS.items()
         ],
-        participants=len(programme.participants),
+        # From the table: an erased person's anonymous row still counts (their contacts do).
+        participants=db.scalar(
+            select(func.count(Participant.id)).where(Participant.programme_id == programme.id)
+        )
+        or 0,
         with_mutual_contact=len(connected),
     )
 

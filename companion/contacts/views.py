@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from companion.accounts.identity import current_actor, require_actor, require_facilitator
 from companion.config import Config
 from companion.contacts import operations as ops
+from companion.contacts import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.contacts.models import ContactKind, ContactStatus
 from companion.contacts.schemas import (
     ContactCountsOut,
@@ -28,6 +29,7 @@ from companion.core.db import get_db
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.core.schema_types import Checkbox, OptionalDbId
 from companion.core.validation import form, form_data, parse, query
+from companion.needs.operations import contact_suggestions
 from companion.notes.views import who_are_you
 from companion.programmes.models import Participant
 from companion.programmes.operations import get_programme
@@ -74,6 +76,7 @@ def _render_contacts(
         shares_anything=ops.shares_anything(ops.preferences_of(db, participant)),
         values=values or {"kind": ContactKind.LUNCH.value},
         errors=errors or {},
+        suggested_kinds=contact_suggestions(participant, candidates),
     ), status
 
 
@@ -87,6 +90,13 @@ def my_contacts() -> ResponseReturnValue:
         return redirect(url_for("programmes.index"))
     participant = actor.participant
     if request.method == "GET":
+        # From a "you might talk with" hint: that person, with the kind their fit suggests.
+        chosen = request.args.get("person_id", "")
+        kinds = contact_suggestions(participant, ops.contact_candidates(get_db(), participant))
+        if chosen.isdigit() and int(chosen) in kinds:
+            return _render_contacts(
+                participant, values={"person_id": chosen, "kind": kinds[int(chosen)]}
+            )
         return _render_contacts(participant)
     db = get_db()
     values = form_data(request.form)

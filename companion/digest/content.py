@@ -3,7 +3,8 @@
 `gather.py` reads the database into these dataclasses once per session; `build_digest`
 decides, per person, what goes in: the plenary notes, their own breakout group's notes (other
 groups' only when shared to the plenary), their action items, contact requests waiting for
-them, new mutual contacts with the details the other chose to share, and the next session.
+them, new mutual contacts with the details the other chose to share, whom in their breakout
+groups they might talk with about what, and the next session.
 """
 
 from __future__ import annotations
@@ -104,6 +105,27 @@ class ContactLine:
 
 
 @dataclass(frozen=True)
+class TalkLine:
+    """An expert talk of the session: its speaker and material (addresses personal to the
+    recipient: they open through their personal link)."""
+
+    title: str
+    speaker: str
+    minutes: int
+    #: (label, address) of each file and link.
+    materials: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class HintLine:
+    """ "You might talk with `name` about `themes`": someone of the recipient's breakout group
+    whose offers and needs fit theirs, both having chosen to show them (`companion.needs`)."""
+
+    name: str
+    themes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class NextSession:
     """The recipient's next session, with their personal join link."""
 
@@ -144,6 +166,10 @@ class DigestInput:
     preferences_url: str = ""
     notes_url: str = ""
     contacts_url: str = ""
+    talks: Sequence[TalkLine] = ()
+    talk_hints: Sequence[HintLine] = ()
+    #: The rating page's personal link; the email adds "&rating=1".."5" (outcomes package).
+    feedback_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,6 +190,10 @@ class DigestContent:
     preferences_url: str
     notes_url: str
     contacts_url: str
+    #: The session's expert talks with their material.
+    talks: tuple[TalkLine, ...] = ()
+    talk_hints: tuple[HintLine, ...] = ()
+    feedback_url: str = ""
 
     @property
     def has_notes(self) -> bool:
@@ -201,4 +231,7 @@ def build_digest(data: DigestInput) -> DigestContent:
         preferences_url=data.preferences_url,
         notes_url=data.notes_url,
         contacts_url=data.contacts_url,
+        talks=tuple(data.talks),
+        talk_hints=tuple(data.talk_hints),
+        feedback_url=data.feedback_url,
     )

@@ -22,21 +22,27 @@ from companion.digest.content import (
     ActionLine,
     ContactLine,
     DigestInput,
+    HintLine,
     NextSession,
     NoteLine,
     Recipient,
     SessionFacts,
     SpaceNotes,
+    TalkLine,
 )
 from companion.digest.links import personal_urls
 from companion.digest.topics import topics_for_digest
+from companion.experts.materials import materials_of
+from companion.experts.models import Material
+from companion.experts.public import material_target
+from companion.needs.operations import hints_for, showing
 from companion.notes import membership
 from companion.notes.markdown import render_markdown
 from companion.notes.models import ActionItem, NoteItem, NoteSpace
 from companion.programmes.models import Participant
 from companion.sessions.attendance import attended as attended_ids
 from companion.sessions.join_links import join_link_for, join_url
-from companion.sessions.models import JoinLink, Session
+from companion.sessions.models import AgendaItem, AgendaKind, JoinLink, Session
 from companion.sessions.operations import next_session_after
 
 #: The order details are listed in.
@@ -199,13 +205,24 @@ def digest_inputs(
                 mutual[me].append(_contact_line(other, contact.kind, preferences.get(other.id)))
 
     links = _join_links(db, people)
+    shown = showing(db, ids)
     upcoming = next_session_of(session)
-    agenda = tuple(item.title for item in upcoming.agenda if item.title) if upcoming else ()
+    agenda = (
+        tuple(_agenda_title(item) for item in upcoming.agenda if item.title) if upcoming else ()
+    )
+    talk_items = [item for item in session.agenda if item.kind == AgendaKind.EXPERT_TALK]
+    files = materials_of(db, talk_items)
     inputs = []
     for person in people:
         link = links[person.id]
-        preferences_url, notes_url, contacts_url = personal_urls(
-            config, link, "preferences", f"notes-{session.id}", "contacts"
+        preferences_url, notes_url, contacts_url, feedback_url, *file_urls = personal_urls(
+            config,
+            link,
+            "preferences",
+            f"notes-{session.id}",
+            "contacts",
+            f"feedback-{session.id}",
+            *(material_target(m) for m in files),
         )
         next_session = (
             NextSession(
@@ -254,9 +271,50 @@ def digest_inputs(
                 preferences_url=preferences_url,
                 notes_url=notes_url,
                 contacts_url=contacts_url,
+                talks=_talks(talk_items, files, file_urls),
+                talk_hints=_hint_lines(db, session, person) if person.id in shown else [],
+                feedback_url=feedback_url,
             )
         )
     return inputs
+
+
+def _agenda_title(item: AgendaItem) -> str:
+    """A slot of the next session as the email lists it: its title and speaker."""
+    return f"{item.title} · {item.speaker_name}" if item.speaker_name else item.title
+
+
+def _talks(items: list[AgendaItem], files: list[Material], urls: list[str]) -> list[TalkLine]:
+    """The session's expert talks (those with a speaker or material), each file at the
+    recipient's own address."""
+    by_item: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for material, url in zip(files, urls, strict=True):
+        by_item[material.agenda_item_id].append((material.filename, url))
+    talks = []
+    for item in items:
+        links = list(by_item[item.id])
+        if item.material_url:
+            links.append((item.material_url, item.material_url))
+        if item.speaker_name or links:
+            talks.append(
+                TalkLine(item.title, item.speaker_name, item.duration_minutes, tuple(links))
+            )
+    return talks
+
+
+def _hint_lines(db: Db, session: Session, person: Participant) -> list[HintLine]:
+    """Whom of the person's breakout groups in the session they might talk with about what
+    (only people who, like them, chose to show their offers and needs)."""
+    ids: set[int] = set()
+    for group_id in membership.own_breakout_groups(db, session, person.id):
+        ids |= membership.group_members_of(db, session, group_id)
+    ids.discard(person.id)
+    if not ids:
+        return []
+    others = db.scalars(
+        select(Participant).where(Participant.id.in_(ids)).order_by(Participant.name)
+    ).all()
+    return [HintLine(name=h.name, themes=h.themes) for h in hints_for(db, person, others)]
 
 
 def _join_links(db: Db, people: list[Participant]) -> dict[int, JoinLink]:

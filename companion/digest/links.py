@@ -15,7 +15,7 @@ from companion.core.security import TokenError, sign, unsign
 from companion.sessions.models import JoinLink
 
 #: Where a personal link may lead ("next"); anything else goes to the programme page.
-TARGETS = ("me", "contacts", "preferences", "reminders", "actions")
+TARGETS = ("me", "contacts", "preferences", "reminders", "actions", "data")
 
 
 def personal_token(link: JoinLink) -> str:

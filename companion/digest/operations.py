@@ -53,6 +53,7 @@ from companion.digest.content import (
     build_digest,
 )
 from companion.digest.gather import digest_inputs
+from companion.privacy.operations import SUMMARY_EMAIL, opted_out
 from companion.programmes.models import Membership, Participant
 from companion.sessions import lifecycle
 from companion.sessions.ics import CalendarEntry
@@ -284,13 +285,19 @@ def send_digest(
         )
     )
     # One query for all members (not one lazy load per membership).
-    members = db.scalars(
-        select(Participant)
-        .join(Membership, Membership.participant_id == Participant.id)
-        .where(Membership.group_id == session.group_id)
-        .order_by(Membership.id)
+    members = list(
+        db.scalars(
+            select(Participant)
+            .join(Membership, Membership.participant_id == Participant.id)
+            .where(Membership.group_id == session.group_id)
+            .order_by(Membership.id)
+        )
     )
-    people = [p for p in members if digest_key(session.id, p.id) not in queued]
+    # Those who turned the summary email off on their privacy page get none.
+    refused = opted_out(db, (p.id for p in members), SUMMARY_EMAIL)
+    people = [
+        p for p in members if digest_key(session.id, p.id) not in queued and p.id not in refused
+    ]
     inputs = digest_inputs(db, config, session, people)
     session_id, programme_id = session.id, session.group.programme_id
     if commit_chunk is not None:

@@ -1,4 +1,5 @@
-"""Reminders before each session (24 h and 1 h before by default), once per person and start.
+"""Reminders before each session (24 h and 1 h before by default), once per person and start;
+the session's invited experts get theirs too (companion.experts.mail).
 
 A moved session gets its reminders again (the key carries the start); cancelled and held
 sessions get none; a participant can turn reminders off on their preferences page.
@@ -22,6 +23,8 @@ from companion.core.mail import OutboxMessage, queue_mail
 from companion.digest.gather import session_facts
 from companion.digest.links import personal_url
 from companion.digest.operations import RenderedEmail
+from companion.experts.mail import queue_expert_reminders
+from companion.experts.public import emailed_agenda
 from companion.programmes.models import Participant
 from companion.sessions.join_links import join_link_for, join_url
 from companion.sessions.models import Session, SessionStatus
@@ -56,7 +59,8 @@ def render_reminder(
         context = {
             "participant": participant,
             "session": facts,
-            "agenda": [item for item in session.agenda],
+            # Each slot's time, speaker and material (files open through the personal link).
+            "agenda": emailed_agenda(db, config, session, link),
             "join_url": join_url(config, link),
             "preferences_url": personal_url(config, link, "preferences"),
             "reminders_url": personal_url(config, link, "reminders"),
@@ -116,6 +120,7 @@ def send_due_reminders(db: Db, now: datetime | None = None) -> int:
                 dedupe_key=key,
             )
             queued += message is not None
+        queued += queue_expert_reminders(db, config, session, due)
     return queued
 
 

@@ -44,12 +44,17 @@ from companion.sessions.models import Session
 bp = Blueprint("digest", __name__, template_folder="templates")
 
 _NOTES_TARGET = re.compile(r"^notes-([0-9]{1,10})$")
+#: A talk's material file (companion.experts), from a reminder, a summary or the side panel.
+_MATERIAL_TARGET = re.compile(r"^material-([0-9]{1,10})$")
+_FEEDBACK_TARGET = re.compile(r"^feedback-([0-9]{1,10})$")
 
 
 class PersonalLinkQuery(BaseModel):
     """Where a personal link from an email leads (`TARGETS`, or `notes-<session id>`)."""
 
     next: str = Field(default="me", max_length=40)
+    #: The rating chosen in the summary's "How was it?" links (`feedback-<session id>`).
+    rating: Literal["", "1", "2", "3", "4", "5"] = ""
 
 
 class PreviewQuery(BaseModel):
@@ -107,7 +112,8 @@ def me() -> ResponseReturnValue:
 @bp.route("/me/t/<token>")
 def personal_link(token: str) -> ResponseReturnValue:
     """A link from an email: remember the participant on this browser and go to the page."""
-    target = query(PersonalLinkQuery).next
+    asked = query(PersonalLinkQuery)
+    target = asked.next
     db = get_db()
     link = resolve_personal_token(db, token)
     if link is None:
@@ -117,12 +123,28 @@ def personal_link(token: str) -> ResponseReturnValue:
     match = _NOTES_TARGET.match(target)
     if match:
         return redirect(url_for("notes.session_notes", session_id=int(match.group(1))), code=303)
+    match = _MATERIAL_TARGET.match(target)
+    if match:
+        return redirect(url_for("experts.material", material_id=int(match.group(1))), code=303)
+    match = _FEEDBACK_TARGET.match(target)
+    if match:
+        # The summary's "How was it?" links: the rating page with that rating chosen.
+        return redirect(
+            url_for(
+                "outcomes.session_feedback",
+                session_id=int(match.group(1)),
+                rating=asked.rating or None,
+                source="email",
+            ),
+            code=303,
+        )
     endpoints = {
         "me": "digest.me",
         "contacts": "contacts.my_contacts",
         "preferences": "contacts.my_preferences",
         "reminders": "contacts.reminders",
         "actions": "notes.my_actions",
+        "data": "privacy.my_data",
     }
     return redirect(url_for(endpoints[target] if target in TARGETS else "digest.me"), code=303)
 

@@ -8,10 +8,10 @@ its work allowance, and says which. Everything that is not per-iteration (constr
 restarts, exact costs, optimality) stays in Python; `solve_weighted` uses `mdgp_steps` the same
 way. `warmup.py` compiles both ahead of the first search.
 
-The compiled functions stay together in this one file on purpose: numba caches each one next
-to the file that defines it and checks only that file for changes, so a helper such as `_below`
-moved to another module could change without its callers being recompiled (numba's documented
-cache limitation), and stale machine code would run.
+Long because the compiled functions stay together in this one file on purpose: numba caches
+each one next to the file that defines it and checks only that file for changes, so a helper
+such as `_below` moved to another module could change without its callers being recompiled
+(numba's documented cache limitation), and stale machine code would run.
 
 One iteration, as Dotu & Van Hentenryck's tabu search for the social golfer problem:
 - focus: the people whose group holds a repeated pair, a pair kept apart, a split keep-together
@@ -35,6 +35,14 @@ only pairs that hold one of the two people, so only the groups holding one of th
 round, are refreshed (`_refresh`). The cost of someone joining a focus person's group is
 computed once per group and iteration (`joiners`), however many of its members are in focus,
 so each candidate swap costs a constant number of lookups.
+
+Offers and needs (`needs.py`), when a problem has them: each person's count of helpers met
+(`helped`, kept in step with the meeting counts) and, per iteration and as needed, what each
+person's leaving (`_needs_round`) and joining (`needs_join`, per group like `joiners`) does to
+those counts. A candidate's change of the needs term then costs a few lookups and is exact:
+the one case where leaving and joining interact (someone's only helper leaves their group
+while a new helper joins it) is counted from the people who depend on a single helper, who are
+few. Without needs (`needs` holds empty arrays) none of this runs.
 
 Work is counted in candidate moves evaluated plus a fixed cost per iteration, so the same
 problem and seed give the same answer whatever the machine's speed.
@@ -61,6 +69,8 @@ def njit(function: F) -> F:
 
 #: Work units per iteration besides the candidates evaluated (the focus scan, the swap).
 ITERATION_WORK = 60
+#: Extra work units per candidate evaluated when the needs term is on (it is slower).
+NEEDS_WORK = 1
 EPS = 1e-9
 
 #: `tabu_steps` results.
@@ -120,6 +130,18 @@ def _refresh(w: int, c: int, need_one: bool, arrays: tuple[Array, ...]) -> None:
 
 
 @njit
+def _meet(a: int, x: int, step: int, m: Array, match: Array, helped: Array) -> None:
+    """a and x meet once more (step 1) or once less (-1); the helper counts follow."""
+    m[a, x] += step
+    m[x, a] += step
+    if match.shape[0] > 0 and m[a, x] == (1 if step > 0 else 0):
+        if match[x, a]:
+            helped[a] += step
+        if match[a, x]:
+            helped[x] += step
+
+
+@njit
 def _relocate(
     w: int,
     a: int,
@@ -130,10 +152,12 @@ def _relocate(
     need_one: bool,
     state: Array,
     arrays: tuple[Array, ...],
+    match: Array,
+    helped: Array,
 ) -> None:
-    """Move a (round w) to column c, updating meeting counts, R (state[3]), the group lists
-    and the leaving costs and conflict flags of every group that holds a, and a's old one
-    (`arrays` as for `_refresh`)."""
+    """Move a (round w) to column c, updating meeting counts (and helper counts), R
+    (state[3]), the group lists and the leaving costs and conflict flags of every group that
+    holds a, and a's old one (`arrays` as for `_refresh`)."""
     gmem, gcnt, m, chairs = arrays[0], arrays[1], arrays[2], arrays[8]
     ca = idx[w, a]
     repeats = 0
@@ -141,13 +165,11 @@ def _relocate(
         x = gmem[ca, i]
         if x != a:
             repeats -= m[a, x] - 1
-            m[a, x] -= 1
-            m[x, a] -= 1
+            _meet(a, x, -1, m, match, helped)
     for j in range(gcnt[c]):
         y = gmem[c, j]
         repeats += m[a, y]
-        m[a, y] += 1
-        m[y, a] += 1
+        _meet(a, y, 1, m, match, helped)
     state[3] += repeats
     place = pos[w, a]
     last = gmem[ca, gcnt[ca] - 1]
@@ -164,6 +186,133 @@ def _relocate(
     _refresh(w, ca, need_one, arrays)
     for v in range(idx.shape[0]):
         _refresh(v, idx[v, a], need_one, arrays)
+
+
+@njit
+def _needs_round(
+    w: int,
+    offset: Array,
+    ncols: Array,
+    gmem: Array,
+    gcnt: Array,
+    m: Array,
+    match: Array,
+    helped: Array,
+    weights: Array,
+    lost: Array,
+    out: Array,
+    single: Array,
+) -> None:
+    """What each person of round w leaving their group does to the needs term: the helpers
+    they stop meeting (`lost`), the value the others lose by it (`out`, negative), and how many
+    of the others lose their only helper (`single`)."""
+    pair_w, cover_w = weights[0], weights[1]
+    for c in range(offset[w], offset[w] + ncols[w]):
+        size = gcnt[c]
+        for i in range(size):
+            a = gmem[c, i]
+            n_lost = 0
+            value = 0.0
+            n_single = 0
+            for j in range(size):
+                x = gmem[c, j]
+                if x == a or m[a, x] != 1:
+                    continue
+                if match[x, a]:
+                    n_lost += 1
+                if match[a, x]:
+                    value -= pair_w
+                    if helped[x] == 1:
+                        value -= cover_w
+                        n_single += 1
+            lost[w, a] = n_lost
+            out[w, a] = value
+            single[w, a] = n_single
+
+
+@njit
+def _needs_wanted(match: Array, helped: Array, wanted: Array) -> None:
+    """wanted[p]: p looks for something someone offers and has met none of them, or p can
+    help such a person."""
+    n = match.shape[0]
+    wanted[:] = False
+    for p in range(n):
+        if helped[p] > 0:
+            continue
+        for h in range(n):
+            if match[h, p]:
+                wanted[p] = True
+                wanted[h] = True
+
+
+@njit
+def _needs_gain(count: int, change: int, weights: Array) -> float:
+    """How much the needs term gains when someone with `count` helpers met gets `change` more."""
+    after = count + change
+    gain = weights[0] * change
+    if count == 0 and after > 0:
+        gain += weights[1]
+    elif count > 0 and after == 0:
+        gain -= weights[1]
+    return gain  # type: ignore[no-any-return]
+
+
+@njit
+def _needs_change(
+    w: int,
+    a: int,
+    b: int,
+    ca: int,
+    c: int,
+    gmem: Array,
+    gcnt: Array,
+    m: Array,
+    match: Array,
+    helped: Array,
+    weights: Array,
+    lost: Array,
+    out: Array,
+    single: Array,
+    gain_cols: Array,
+    value_cols: Array,
+    gain_joiners: Array,
+    value_joiners: Array,
+) -> float:
+    """The exact gain of the needs term when a (group ca of round w) moves to group c and,
+    unless b < 0, b moves from c to ca; from the caches of `tabu_steps`."""
+    pair_w, cover_w = weights[0], weights[1]
+    ha = helped[a]
+    if b < 0:
+        gain = out[w, a] + value_cols[c] + _needs_gain(ha, gain_cols[c] - lost[w, a], weights)
+        return gain  # type: ignore[no-any-return]
+    hb = helped[b]
+    gained_a = gain_cols[c]
+    gained_b = gain_joiners[ca, b]
+    gain = out[w, a] + out[w, b] + value_cols[c] + value_joiners[ca, b]
+    if m[a, b] == 0:
+        # The joining caches counted a and b meeting, which a swap does not do.
+        if match[b, a]:
+            gained_a -= 1
+            gain -= pair_w + (cover_w if ha == 0 else 0.0)
+        if match[a, b]:
+            gained_b -= 1
+            gain -= pair_w + (cover_w if hb == 0 else 0.0)
+    gain += _needs_gain(ha, gained_a - lost[w, a], weights)
+    gain += _needs_gain(hb, gained_b - lost[w, b], weights)
+    # Someone whose only helper leaves keeps a helper when the newcomer helps them too.
+    if single[w, a] > 0:
+        for i in range(gcnt[ca]):
+            x = gmem[ca, i]
+            alone = x != a and helped[x] == 1 and m[a, x] == 1 and match[a, x]
+            if alone and match[b, x] and m[b, x] == 0:
+                gain += cover_w
+    if single[w, b] > 0:
+        for j in range(gcnt[c]):
+            y = gmem[c, j]
+            alone = y != b and helped[y] == 1 and m[b, y] == 1 and match[b, y]
+            if alone and match[a, y] and m[a, y] == 0:
+                gain += cover_w
+    return gain  # type: ignore[no-any-return]
 
 
 @njit
@@ -191,6 +340,7 @@ def tabu_steps(
     tenure_high: int,
     tabu_kind: int,
     relocate: bool,
+    needs: tuple[Array, Array, Array],
     rng: Array,
     state: Array,
     costs: Array,
@@ -205,7 +355,10 @@ def tabu_steps(
     state = [iteration, iteration of the last best, work done, R now, work done at the last
     best] (int64, updated); costs = [current cost, best cost] (float64, updated). A schedule
     better than the best is copied to `best_idx`; the call returns IMPROVED only when its R
-    meets `repeats_bound` (it may then be optimal, which the caller decides).
+    meets `repeats_bound` (it may then be optimal, which the caller decides). `needs` =
+    (match, helped, weights): match[h, p] when h offers what p looks for, each person's count
+    of helpers met (updated) and the weights [per helper met, per person with one]; empty
+    arrays when the problem has no needs.
     """
     n_rounds, n = idx.shape
     n_cols = gcnt.shape[0]
@@ -218,6 +371,23 @@ def tabu_steps(
     joiners = np.zeros((n_cols, n))
     stamp = np.zeros(n_cols, dtype=np.int64)
     columns = (gmem, gcnt, m, rem_level, pair_cost, tog, hard, tog_need, chairs, leave, bad)
+    match, helped, need_weights = needs
+    needs_on = match.shape[0] > 0
+    # The needs caches (see the module docstring), sized 0 when there are none.
+    nw = n_rounds if needs_on else 0
+    nn = n if needs_on else 0
+    nc = n_cols if needs_on else 0
+    need_lost = np.zeros((nw, nn), dtype=np.int64)
+    need_out = np.zeros((nw, nn))
+    need_single = np.zeros((nw, nn), dtype=np.int64)
+    need_stamp = np.zeros(nw, dtype=np.int64)
+    gain_cols = np.zeros(nc, dtype=np.int64)
+    value_cols = np.zeros(nc)
+    gain_joiners = np.zeros((nc, nn), dtype=np.int64)
+    value_joiners = np.zeros((nc, nn))
+    wanted = np.zeros(nn, dtype=np.bool_)
+    pair_w = need_weights[0] if needs_on else 0.0
+    cover_w = need_weights[1] if needs_on else 0.0
     for w in range(n_rounds):
         for c in range(offset[w], offset[w] + ncols[w]):
             _refresh(w, c, need_one, columns)
@@ -243,6 +413,16 @@ def tabu_steps(
                             focus_w[nf] = w
                             focus_a[nf] = a
                             nf += 1
+        elif needs_on:
+            # Also the people whose need no helper met yet, and their possible helpers: the
+            # moves that can cover a need are theirs.
+            _needs_wanted(match, helped, wanted)
+            for w in range(n_rounds):
+                for a in range(n):
+                    if wanted[a] and movable[w, a] and not bad[w, a]:
+                        focus_w[nf] = w
+                        focus_a[nf] = a
+                        nf += 1
         aspire = costs[1] - costs[0] - EPS
         best_delta = np.inf
         ties = 0
@@ -263,6 +443,30 @@ def tabu_steps(
                         y = gmem[c, j]
                         total += add_level[m[a, y]] + pair_cost[a, y]
                 join_cols[c] = total
+            if needs_on:
+                if need_stamp[w] != it:
+                    need_stamp[w] = it
+                    _needs_round(
+                        w, offset, ncols, gmem, gcnt, m, match, helped, need_weights,
+                        need_lost, need_out, need_single,
+                    )  # fmt: skip
+                # What a joining each other group does to the needs: helpers a gains, and
+                # the value the group's members gain.
+                for c in range(offset[w], offset[w] + ncols[w]):
+                    gained = 0
+                    value = 0.0
+                    if c != ca:
+                        for j in range(gcnt[c]):
+                            y = gmem[c, j]
+                            if m[a, y] == 0:
+                                if match[y, a]:
+                                    gained += 1
+                                if match[a, y]:
+                                    value += pair_w
+                                    if helped[y] == 0:
+                                        value += cover_w
+                    gain_cols[c] = gained
+                    value_cols[c] = value
             if stamp[ca] != it:
                 # The cost of each person of the round joining a's group (a included).
                 stamp[ca] = it
@@ -276,6 +480,25 @@ def tabu_steps(
                             x = gmem[ca, i]
                             total += add_level[m[b, x]] + pair_cost[b, x]
                         joiners[ca, b] = total
+                if needs_on:  # the same for the needs
+                    for c in range(offset[w], offset[w] + ncols[w]):
+                        if c == ca:
+                            continue
+                        for j in range(gcnt[c]):
+                            b = gmem[c, j]
+                            gained = 0
+                            value = 0.0
+                            for i in range(gcnt[ca]):
+                                x = gmem[ca, i]
+                                if m[b, x] == 0:
+                                    if match[x, b]:
+                                        gained += 1
+                                    if match[b, x]:
+                                        value += pair_w
+                                        if helped[x] == 0:
+                                            value += cover_w
+                            gain_joiners[ca, b] = gained
+                            value_joiners[ca, b] = value
             fa = chairs[ca]
             size_a = gcnt[ca]
             for c in range(offset[w], offset[w] + ncols[w]):
@@ -303,6 +526,12 @@ def tabu_steps(
                             forbidden = tabu[w, a, a] > it or tabu[w, b, b] > it
                         else:
                             forbidden = tabu[w, a, b] > it
+                    if needs_on:
+                        delta -= _needs_change(
+                            w, a, b, ca, c, gmem, gcnt, m, match, helped, need_weights,
+                            need_lost, need_out, need_single, gain_cols, value_cols,
+                            gain_joiners, value_joiners,
+                        )  # fmt: skip
                     evaluated += 1
                     if need_one:  # a's group gains d facilitators, c's loses them
                         change = 0
@@ -326,10 +555,14 @@ def tabu_steps(
                         if _below(rng, ties) == 0:
                             pick_w, pick_a, pick_b, pick_c = w, a, b, c
         state[2] += evaluated
+        if needs_on:
+            state[2] += NEEDS_WORK * evaluated
         if pick_w < 0:
             continue
         if pick_b < 0:
-            _relocate(pick_w, pick_a, pick_c, idx, pos, fac, need_one, state, columns)
+            _relocate(
+                pick_w, pick_a, pick_c, idx, pos, fac, need_one, state, columns, match, helped
+            )
             tabu[pick_w, pick_a, pick_a] = it + tenure_low + _below(rng, tenure_high - tenure_low)
         else:
             # Apply the swap.
@@ -347,6 +580,17 @@ def tabu_steps(
                     m[x, a] -= 1
                     m[b, x] += 1
                     m[x, b] += 1
+                    if needs_on:
+                        if m[a, x] == 0:
+                            if match[x, a]:
+                                helped[a] -= 1
+                            if match[a, x]:
+                                helped[x] -= 1
+                        if m[b, x] == 1:
+                            if match[x, b]:
+                                helped[b] += 1
+                            if match[b, x]:
+                                helped[x] += 1
             for j in range(gcnt[cb]):
                 y = gmem[cb, j]
                 if y != b:
@@ -355,6 +599,17 @@ def tabu_steps(
                     m[y, b] -= 1
                     m[a, y] += 1
                     m[y, a] += 1
+                    if needs_on:
+                        if m[b, y] == 0:
+                            if match[y, b]:
+                                helped[b] -= 1
+                            if match[b, y]:
+                                helped[y] -= 1
+                        if m[a, y] == 1:
+                            if match[y, a]:
+                                helped[a] += 1
+                            if match[a, y]:
+                                helped[y] += 1
             state[3] += repeats
             pa = pos[w, a]
             pb = pos[w, b]

@@ -18,6 +18,7 @@ from companion.grouping.model import (
     check_schedule_problem,
     history_counts,
 )
+from companion.grouping.needs import helpers_met, match_matrix
 from companion.grouping.problem import (
     Person,
     ProblemError,
@@ -158,7 +159,8 @@ def schedule_violations(problem: ScheduleProblem, rounds: Sequence[Grouping]) ->
 def evaluate_schedule(
     problem: ScheduleProblem, rounds: Sequence[Grouping], seconds: float = 0.0
 ) -> ScheduleMetrics:
-    """Metrics of a schedule for a problem (R, its lower bound, pairs, diversity, violations)."""
+    """Metrics of a schedule for a problem (R, its lower bound, pairs, diversity, violations,
+    needs covered)."""
     index = check_schedule_problem(problem)
     violations = schedule_violations(problem, rounds)
     n = len(index)
@@ -189,6 +191,7 @@ def evaluate_schedule(
     same = planned[iu]
     together_pairs = float(same.sum())
     diversity = float((distance[iu] * same).sum() / together_pairs) if together_pairs else 0.0
+    match = match_matrix(problem.people)
     return ScheduleMetrics(
         repeats=int((pairs * (pairs - 1) / 2).sum()),
         repeats_lower_bound=repeats_lower_bound(history, layouts, apart, together),
@@ -198,4 +201,6 @@ def evaluate_schedule(
         diversity=round(diversity, 6),
         violations=len(violations),
         seconds=round(seconds, 4),
+        needs_covered=int((helpers_met(match, m) > 0).sum()),
+        needs_coverable=int(match.any(axis=0).sum()),
     )

@@ -5,12 +5,13 @@ infeasibility checked first so that the search never has to discover it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from companion.grouping.needs import match_matrix
 from companion.grouping.problem import (
     FACILITATOR_RULES,
     Infeasible,
@@ -49,6 +50,8 @@ class Model:
     blocks: list[list[int]]
     rounds: list[RoundPlan]
     rule: str
+    #: match[h, p]: h offers something p looks for (`needs.py`).
+    match: BoolMatrix
 
     @property
     def n(self) -> int:
@@ -78,6 +81,7 @@ class Model:
             and not any(plan.fixed for plan in self.rounds)
             and (self.rule == "any" or not self.facilitator.any())
             and not self.distance.any()
+            and not self.match.any()
         )
 
 
@@ -114,6 +118,13 @@ def check_schedule_problem(problem: ScheduleProblem) -> dict[str, int]:
                 raise ProblemError(
                     f"people[{i}].attributes.{name}", "must be a string, a number or a boolean"
                 )
+        for name in ("offers", "needs"):
+            themes = getattr(person, name)
+            if isinstance(themes, str) or not isinstance(themes, Collection):
+                raise ProblemError(f"people[{i}].{name}", "must be a list of themes")
+            for k, theme in enumerate(themes):
+                if not isinstance(theme, str):
+                    raise ProblemError(f"people[{i}].{name}[{k}]", "must be a string")
     if isinstance(problem.rounds, bool) or not isinstance(problem.rounds, int):
         raise ProblemError("rounds", "must be an integer")
     if not 1 <= problem.rounds <= 1000:
@@ -173,7 +184,7 @@ def check_schedule_problem(problem: ScheduleProblem) -> dict[str, int]:
                 raise ProblemError(path, "must be a group index (an integer of at least 0)")
             if person_id in absent_now:
                 raise ProblemError(path, f"{person_id!r} is absent in round {r}")
-    for name in ("repeat", "new_pair", "diversity"):
+    for name in ("repeat", "new_pair", "diversity", "needs"):
         value = getattr(problem.weights, name)
         if not _finite_number(value) or value < 0:
             raise ProblemError(f"weights.{name}", "must be a number of at least 0")
@@ -369,6 +380,7 @@ def compile_problem(problem: ScheduleProblem) -> Model:
         blocks=blocks,
         rounds=plans,
         rule=rule,
+        match=match_matrix(people),
     )
 
 

@@ -135,7 +135,7 @@ def _group_size(value: object, path: str) -> GroupSize:
 
 def _person(value: object, path: str) -> Person:
     data = _object(value, path)
-    _only(data, {"id", "attributes", "facilitator"}, path)
+    _only(data, {"id", "attributes", "facilitator", "offers", "needs"}, path)
     if "id" not in data:
         raise ProblemError(_join(path, "id"), "is required")
     person_id = _string(data["id"], _join(path, "id"))
@@ -153,7 +153,13 @@ def _person(value: object, path: str) -> Person:
     facilitator = data.get("facilitator", False)
     if not isinstance(facilitator, bool):
         raise ProblemError(_join(path, "facilitator"), "must be true or false")
-    return Person(person_id, attributes, facilitator)
+    themes = {}
+    for name in ("offers", "needs"):
+        inner = _join(path, name)
+        themes[name] = [
+            _string(t, _join(inner, k)) for k, t in enumerate(_list(data.get(name, []), inner))
+        ]
+    return Person(person_id, attributes, facilitator, themes["offers"], themes["needs"])
 
 
 def _common(data: Mapping[str, Any]) -> tuple[float, int, int | None]:
@@ -202,10 +208,10 @@ def parse_schedule(data: Mapping[str, Any]) -> ScheduleProblem:
             str(p): _int(g, _join(path, str(p)), 0) for p, g in _object(assignment, path).items()
         }
     raw_weights = _object(data.get("weights", {}), "weights")
-    _only(raw_weights, {"repeat", "new_pair", "diversity"}, "weights")
+    _only(raw_weights, {"repeat", "new_pair", "diversity", "needs"}, "weights")
     defaults = Weights()
     values = {}
-    for name in ("repeat", "new_pair", "diversity"):
+    for name in ("repeat", "new_pair", "diversity", "needs"):
         value = _number(raw_weights.get(name, getattr(defaults, name)), f"weights.{name}")
         if value < 0:
             raise ProblemError(f"weights.{name}", "must be at least 0")

@@ -56,11 +56,14 @@ class Infeasible(GroupingError):
 
 @dataclass(frozen=True)
 class Person:
-    """Someone to place: an id, attributes that make groups diverse, a facilitator flag."""
+    """Someone to place: an id, attributes that make groups diverse, a facilitator flag, and
+    the themes they can offer others and are looking for (see `needs.py`)."""
 
     id: str
     attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
     facilitator: bool = False
+    offers: Collection[str] = ()
+    needs: Collection[str] = ()
 
 
 @dataclass(frozen=True)
@@ -73,18 +76,21 @@ class GroupSize:
 
 @dataclass(frozen=True)
 class Weights:
-    """How much each soft goal counts; repeats come first, then new pairs, then diversity.
+    """How much each soft goal counts; repeats come first, then new pairs, diversity and needs.
 
-    R is the sum over pairs of C(m, 2) (m = how often they met) and D the summed attribute
-    distance of the pairs placed together. When `repeat` > 0 the optimiser first minimises
+    R is the sum over pairs of C(m, 2) (m = how often they met), D the summed attribute
+    distance of the pairs placed together and N the needs met (`needs.py`: each person whose
+    need met a matching offer counts 1, each ordered pair of helper and helped that met
+    `NEEDS_PAIR_SHARE` more). When `repeat` > 0 the optimiser first minimises
     `repeat * R - new_pair * distinct_pairs`, then, never raising R, minimises
-    `-new_pair * distinct_pairs - diversity * D` (see `schedule.phase_weights`); with
-    `repeat` = 0 it minimises `-new_pair * distinct_pairs - diversity * D` directly.
+    `-new_pair * distinct_pairs - diversity * D - needs * N` (see `schedule.phase_weights`);
+    with `repeat` = 0 it minimises `-new_pair * distinct_pairs - diversity * D - needs * N`.
     """
 
     repeat: float = 10.0
     new_pair: float = 1.0
     diversity: float = 0.2
+    needs: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,10 @@ class ScheduleMetrics:
     #: Broken hard rules; a returned solution always has 0.
     violations: int
     seconds: float
+    #: People whose need met a matching offer at least once (history included), and those for
+    #: whom someone offers what they look for (`needs.py`).
+    needs_covered: int = 0
+    needs_coverable: int = 0
 
     def as_dict(self) -> dict[str, int | float]:
         """The metrics as a JSON-ready dict (the keys of the CLI output)."""

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from companion.grouping.metrics import evaluate_schedule, schedule_violations
 from companion.grouping.model import Model, compile_problem
+from companion.grouping.needs import NEEDS_PAIR_SHARE
 from companion.grouping.problem import (
     Infeasible,
     ScheduleProblem,
@@ -56,6 +57,9 @@ FIRST_PHASE = 0.8
 PORTFOLIO = 2
 #: Seed offset between the searches of the portfolio (the first uses the problem's seed).
 PORTFOLIO_SEED_STEP = 7_919
+#: Share of the needs weight in phase one: none, so that phase one (repeats first) searches
+#: exactly as without offers and needs, and needs count only among schedules of its R.
+NEEDS_FIRST_PHASE = 0.0
 
 
 @dataclass
@@ -79,18 +83,32 @@ def phase_weights(model: Model, weights: Weights) -> tuple[Weights, Weights] | N
     """The weights of the two phases, or None for one phase with `weights` as given.
 
     Repeats come first. Phase one searches on repeats and new pairs only (new pairs guide the
-    search towards spreading meetings; diversity is left out); phase two starts from its best
-    schedule with R weighted above all that new pairs and diversity can add up to, so that it
-    never gives up a repeat and improves new pairs and diversity among schedules with that R.
+    search towards spreading meetings; diversity and needs are left out); phase two starts from
+    its best schedule with R weighted above all that new pairs, diversity and needs can add up
+    to, so that it never gives up a repeat and improves new pairs, diversity and needs met
+    among schedules with that R.
     """
     n = model.n
-    rest = weights.new_pair > 0 or (weights.diversity > 0 and bool(model.distance.any()))
+    needs = weights.needs > 0 and bool(model.match.any())
+    rest = weights.new_pair > 0 or (weights.diversity > 0 and bool(model.distance.any())) or needs
     if weights.repeat <= 0 or not rest:
         return None
     pairs = n * (n - 1) / 2
     top = weights.new_pair * pairs + weights.diversity * pairs * len(model.rounds)
-    first = Weights(repeat=weights.repeat, new_pair=weights.new_pair, diversity=0.0)
-    second = Weights(repeat=top + 1.0, new_pair=weights.new_pair, diversity=weights.diversity)
+    if needs:
+        top += weights.needs * n * (1 + NEEDS_PAIR_SHARE * n)
+    first = Weights(
+        repeat=weights.repeat,
+        new_pair=weights.new_pair,
+        diversity=0.0,
+        needs=weights.needs * NEEDS_FIRST_PHASE,
+    )
+    second = Weights(
+        repeat=top + 1.0,
+        new_pair=weights.new_pair,
+        diversity=weights.diversity,
+        needs=weights.needs,
+    )
     return first, second
 
 

@@ -53,12 +53,14 @@ RELOCATE = True
 
 @dataclass
 class KernelGroups:
-    """The group lists of the compiled iterations (see `kernel.tabu_steps`)."""
+    """The group lists of the compiled iterations (see `kernel.tabu_steps`), and each
+    person's count of helpers met (empty without needs)."""
 
     members: IntArray
     counts: IntArray
     places: IntArray
     chairs: IntArray
+    helped: IntArray
 
 
 @dataclass
@@ -194,6 +196,7 @@ class ScheduleSearch(ScheduleStarts):
                 tenure[1],
                 tenure[2],
                 RELOCATE,
+                (self.match, groups.helped, self.need_weights),
                 rng,
                 state,
                 costs,
@@ -280,6 +283,7 @@ class ScheduleSearch(ScheduleStarts):
             counts=np.zeros(self.K + 1, dtype=np.int64),
             places=np.zeros((self.W, self.n), dtype=np.int64),
             chairs=np.zeros(self.K + 1, dtype=np.int64),
+            helped=self.helpers_met() if self.needs_active else np.zeros(0, dtype=np.int64),
         )
         fac = self.fac_int
         for col, group in enumerate(self.members[: self.K]):

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from companion.grouping.arrays import product
 from companion.grouping.bounds import pair_upper_bound, repeats_lower_bound
 from companion.grouping.model import Model
+from companion.grouping.needs import NEEDS_PAIR_SHARE, helpers_met, needs_value
 from companion.grouping.problem import Weights
 
 IntArray = npt.NDArray[np.int64]
@@ -80,6 +81,16 @@ class ScheduleState:
         soft_range = pairs * (
             weights.repeat * top * (top - 1) / 2 + weights.new_pair + weights.diversity * self.W
         )
+        # Needs (`needs.py`): only when someone can help someone and they count; otherwise
+        # the kernel gets empty arrays and the search is exactly the one without needs.
+        self.needs_active = weights.needs > 0 and bool(model.match.any())
+        if self.needs_active:
+            self.match = model.match
+            self.need_weights = np.array([weights.needs * NEEDS_PAIR_SHARE, weights.needs])
+            soft_range += weights.needs * n * (1 + NEEDS_PAIR_SHARE * n)
+        else:
+            self.match = np.zeros((0, 0), dtype=bool)
+            self.need_weights = np.zeros(2)
         self.big = max(1e6, 10.0 * soft_range)
         levels = np.arange(top + 1, dtype=np.float64)
         self.add_level = weights.repeat * levels - weights.new_pair * (levels == 0)
@@ -176,7 +187,13 @@ class ScheduleState:
         cost = self.weights.repeat * float((pairs * (pairs - 1) / 2).sum())
         cost -= self.weights.new_pair * float((pairs >= 1).sum())
         cost -= self.weights.diversity * float((self.model.distance[iu] * same).sum())
+        if self.needs_active:
+            cost -= self.weights.needs * needs_value(self.helpers_met())
         return cost + self.big * self.penalty_count()
+
+    def helpers_met(self) -> IntArray:
+        """Per person, how many of the people who can help them they met (history included)."""
+        return helpers_met(self.model.match, self.m)
 
     def repeats(self) -> int:
         """R = sum over pairs of C(m, 2), history included."""
@@ -189,9 +206,13 @@ class ScheduleState:
 
     def _optimal(self) -> bool:
         """Proven optimal: no penalty, R at its lower bound, pairs at their upper bound (when
-        they count)."""
+        they count), every possible helper met (when needs count)."""
         if self.diversity_active or self.penalty_count():
             return False
+        if self.needs_active and not np.array_equal(
+            self.helpers_met(), self.model.match.sum(axis=0)
+        ):
+            return False  # proven only when everyone met every possible helper
         if self.repeats() > self.r_lower:
             return False
         return self.weights.new_pair == 0 or self.distinct_pairs() >= self.pair_upper

@@ -45,6 +45,7 @@ def warm_up(weighted: bool = True) -> None:
         10,
         TABU_PAIR,
         True,
+        (np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int64), np.zeros(2)),
         np.array([1], dtype=np.uint64),
         np.zeros(5, dtype=np.int64),
         np.zeros(2),

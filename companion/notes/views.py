@@ -27,6 +27,7 @@ from companion.notes import (
     sharing,
     summary,
 )
+from companion.notes import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.notes.models import ActionItem, NoteSpace
 from companion.notes.schemas import (
     ActionIn,

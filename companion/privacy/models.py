@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from companion.core.db import Base, utcnow
@@ -27,7 +27,9 @@ class Consent(Base):
     text_version: Mapped[str] = mapped_column(String(40))
     given_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
-    #: How it was collected: "survey", "import" (the organiser collected it), "manual".
+    #: How it was collected: "survey" (the intake survey), "import" (the organiser collected it
+    #: for a list), "facilitator" (a facilitator added the person and confirmed it),
+    #: "preferences" (the person's own settings).
     source: Mapped[str] = mapped_column(String(20), default="survey")
 
 
@@ -48,3 +50,34 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60))
     #: Ids and counts only; never names, emails or free text.
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class EmailOptOut(Base):
+    """A participant does not want a kind of email (e.g. the summary after each session)."""
+
+    __tablename__ = "email_opt_out"
+    __table_args__ = (UniqueConstraint("participant_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), index=True
+    )
+    #: The outbox kind refused: "digest" (the summary email).
+    kind: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProgrammeRetention(Base):
+    """Where a programme is on its way to having its personal data deleted after it ended."""
+
+    __tablename__ = "programme_retention"
+
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programme.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: When its facilitators were warned that the data goes (deletion waits 30 days from it).
+    warned_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The date the warning named.
+    erase_after: Mapped[datetime | None] = mapped_column(default=None)
+    #: When the participants' data was deleted (only anonymous figures remain).
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -13,7 +13,7 @@ import logging
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 
 from companion.core.validation import errors_of
+from companion.needs.themes import Theme, parse_theme_names
 from companion.programmes.schemas import ParticipantIn
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ FIELDS: dict[str, Any] = {
     "goals": _l("Goals"),
     "language": _l("Language"),
     "group": _l("Group"),
+    "offers": _l("Can offer (themes)"),
+    "needs": _l("Looking for (themes)"),
 }
 
 #: Header words (Finnish and English, lower-case, accents kept) that suggest a field.
@@ -75,6 +78,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "goals": ("tavoitteet", "tavoite", "goals", "goal", "odotukset", "expectations"),
     "language": ("kieli", "language", "asiointikieli"),
     "group": ("ryhmä", "ryhma", "group", "team"),
+    "offers": ("voin tarjota", "tarjoan", "osaaminen", "offers", "can offer", "i can offer"),
+    "needs": ("tarvitsen", "tarpeet", "etsin", "needs", "looking for", "i am looking for"),
 }
 
 #: Word beginnings that suggest a field inside a longer question text, as form tools use the
@@ -103,6 +108,8 @@ _STEMS: dict[str, tuple[str, ...]] = {
     "goals": ("tavoit", "toivo", "odotu", "odota", "goal", "hope", "expect"),
     "language": ("kieli", "kielell", "language"),
     "group": ("ryhmä", "ryhma", "group"),
+    "offers": ("tarjo", "offer"),
+    "needs": ("tarvi", "tarpe", "etsi", "need", "looking"),
 }
 
 #: Columns form tools add that are never participant data.
@@ -155,6 +162,9 @@ class RowCheck:
     values: dict[str, Any]
     errors: dict[str, str] = field(default_factory=dict)
     group_id: int | None = None
+    #: Theme keys of the offers and needs columns (`companion.needs`).
+    offers: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -426,8 +436,10 @@ def check_rows(
     groups: dict[str, int],
     existing_emails: set[str],
     default_group_id: int | None,
+    themes: Sequence[Theme] = (),
 ) -> list[RowCheck]:
-    """Read and check every row: bad email, unknown group, duplicates in the file or programme."""
+    """Read and check every row: bad email, unknown group or theme, duplicates in the file or
+    programme."""
     seen: dict[str, int] = {}
     checks: list[RowCheck] = []
     known = {name.strip().lower(): gid for name, gid in groups.items()}
@@ -470,6 +482,14 @@ def check_rows(
             check.group_id = default_group_id
             if default_group_id is None:
                 check.errors["group"] = _("No group given, and no default group chosen.")
+        for name in ("offers", "needs"):
+            keys, unknown = parse_theme_names(get(name), themes)
+            setattr(check, name, keys)
+            if unknown:
+                check.errors[name] = _(
+                    "Unknown themes: %(names)s (use the programme's themes, separated by commas).",
+                    names=", ".join(f"“{n}”" for n in unknown),
+                )
         try:
             parsed = ParticipantIn.model_validate(values)
         except ValidationError as exc:

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from companion.sessions.models import Session
 
 
+#: `Participant.source` of an erased person: the row stays, without any personal data, so that
+#: what they took part in still counts (presence, votes, contacts) without saying who.
+ERASED = "erased"
+
+
 class Programme(Base):
     """One round of peer mentoring, e.g. "eKollega, spring 2027"."""
 
@@ -38,12 +43,26 @@ class Programme(Base):
     groups: Mapped[list[Group]] = relationship(
         back_populates="programme", order_by="Group.id", cascade="all, delete-orphan"
     )
+    #: The people taking part; an erased person's anonymous row (`ERASED`) is not listed, but
+    #: still counts in the figures (read those from the table, not from this list).
     participants: Mapped[list[Participant]] = relationship(
-        back_populates="programme", order_by="Participant.name", cascade="all, delete-orphan"
+        back_populates="programme",
+        order_by="Participant.name",
+        cascade="all, delete-orphan",
+        primaryjoin=f"and_(Programme.id == Participant.programme_id, "
+        f"Participant.source != '{ERASED}')",
     )
     roles: Mapped[list[ProgrammeRole]] = relationship(
         back_populates="programme", cascade="all, delete-orphan"
     )
+    archive: Mapped[ProgrammeArchive | None] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def is_archived(self) -> bool:
+        """Whether the programme is archived: read-only and out of the default list."""
+        return self.archive is not None
 
 
 class Group(Base):
@@ -93,7 +112,8 @@ class Participant(Base):
     goals: Mapped[str] = mapped_column(Text, default="")
     #: "fi" or "en"; empty follows the programme.
     language: Mapped[str] = mapped_column(String(5), default="")
-    #: How the person came in: "manual", "import" or "survey".
+    #: How the person came in: "manual", "import" or "survey"; `ERASED` once their data was
+    #: erased (the row is then an anonymous stand-in for the figures).
     source: Mapped[str] = mapped_column(String(20), default="manual")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -106,6 +126,11 @@ class Participant(Base):
     def groups(self) -> list[Group]:
         """The groups this participant belongs to."""
         return [m.group for m in self.memberships]
+
+    @property
+    def is_erased(self) -> bool:
+        """Whether this row is what is left of an erased person."""
+        return self.source == ERASED
 
     @property
     def effective_language(self) -> str:
@@ -152,6 +177,45 @@ class InterestSubmission(Base):
     consent_version: Mapped[str] = mapped_column(String(40))
     consented_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    invitations: Mapped[list[InterestInvitation]] = relationship(
+        order_by="InterestInvitation.invited_at", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class InterestInvitation(Base):
+    """Someone from the interest list was invited to a group's intake survey."""
+
+    __tablename__ = "interest_invitation"
+    __table_args__ = (UniqueConstraint("submission_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("interest_submission.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("programme_group.id", ondelete="CASCADE"), index=True
+    )
+    facilitator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("facilitator.id", ondelete="SET NULL"), default=None
+    )
+    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    group: Mapped[Group] = relationship()
+
+
+class ProgrammeArchive(Base):
+    """A programme that is over and put away: read-only, hidden from the default list."""
+
+    __tablename__ = "programme_archive"
+
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programme.id", ondelete="CASCADE"), primary_key=True
+    )
+    archived_at: Mapped[datetime] = mapped_column(default=utcnow)
+    archived_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("facilitator.id", ondelete="SET NULL"), default=None
+    )
 
 
 class ImportDraft(Base):

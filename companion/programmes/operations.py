@@ -22,6 +22,8 @@ from companion.accounts.operations import can_manage_programme, grant_programme
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.core.jobs import periodic
+from companion.needs.operations import set_needs, themes_of
+from companion.needs.schemas import NEEDS_FIELDS, NeedsFields
 from companion.privacy.models import AuditEntry, Consent
 from companion.programmes.importing import (
     FIELDS,
@@ -51,7 +53,11 @@ from companion.programmes.schemas import (
 )
 
 #: Version of the consent text on the intake survey and interest form; bump when it changes.
-CONSENT_VERSION = "2026-11-v1"
+CONSENT_VERSION = "2026-11-v2"
+#: Version of the confirmation a facilitator gives when adding someone by hand.
+FACILITATOR_CONSENT_VERSION = "2026-12-facilitator-v1"
+#: Version of the confirmation on an import that the organiser collected the consents.
+IMPORT_CONSENT_VERSION = "organiser-collected"
 
 
 # --- access -----------------------------------------------------------------------------
@@ -96,7 +102,11 @@ def get_group(db: Db, facilitator: Facilitator, group_id: int) -> Group:
 def get_participant(db: Db, facilitator: Facilitator, participant_id: int) -> Participant:
     """The participant if the facilitator may manage their programme."""
     participant = db.get(Participant, participant_id) if _possible_id(participant_id) else None
-    if participant is None or participant.programme.organisation_id != facilitator.organisation_id:
+    if (
+        participant is None
+        or participant.is_erased
+        or participant.programme.organisation_id != facilitator.organisation_id
+    ):
         raise NotFound(_("No such participant."))
     get_programme(db, facilitator, participant.programme_id)
     return participant
@@ -206,9 +216,18 @@ def _groups_of(programme: Programme, group_ids: Iterable[int]) -> list[Group]:
 
 
 def add_participant(
-    db: Db, programme: Programme, data: ParticipantIn, *, source: str = "manual"
+    db: Db,
+    programme: Programme,
+    data: ParticipantIn,
+    *,
+    source: str = "manual",
+    consent: tuple[str, str] | None = ("facilitator", FACILITATOR_CONSENT_VERSION),
 ) -> Participant:
-    """A new participant in the programme and the chosen groups; emails are unique."""
+    """A new participant in the programme and the chosen groups; emails are unique.
+
+    `consent` is recorded as how and under which text the person agreed to take part (by
+    default: the facilitator adding them confirmed it).
+    """
     if _email_taken(db, programme, data.email):
         raise Conflict(
             _("%(email)s is already a participant of this programme.", email=data.email),
@@ -233,6 +252,11 @@ def add_participant(
     for group in groups:
         db.add(Membership(group=group, participant=participant))
     db.flush()
+    if consent is not None:
+        consent_source, text_version = consent
+        record_consent(
+            db, participant, "programme", source=consent_source, text_version=text_version
+        )
     return participant
 
 
@@ -272,17 +296,10 @@ def set_groups(db: Db, participant: Participant, groups: list[Group]) -> None:
 
 
 def remove_participant(db: Db, facilitator: Facilitator, participant: Participant) -> None:
-    """Delete a participant and everything that is theirs (their data is erased)."""
-    db.add(
-        AuditEntry(
-            organisation_id=facilitator.organisation_id,
-            facilitator_id=facilitator.id,
-            action="participant.remove",
-            details={"participant_id": participant.id, "programme_id": participant.programme_id},
-        )
-    )
-    db.delete(participant)
-    db.flush()
+    """Remove a participant: their data is erased as their own erasure does (privacy)."""
+    from companion.privacy.erasure import erase_participant
+
+    erase_participant(db, participant, facilitator=facilitator)
 
 
 def record_consent(
@@ -313,9 +330,8 @@ def submit_intake(db: Db, group: Group, data: IntakeIn) -> Participant | None:
     programme = group.programme
     if _email_taken(db, programme, data.email):
         return None
-    participant = Participant(
-        programme_id=programme.id, source="survey", **data.model_dump(exclude={"consent"})
-    )
+    fields = data.model_dump(exclude={"consent", *NEEDS_FIELDS})  # offers and needs: the view
+    participant = Participant(programme_id=programme.id, source="survey", **fields)
     try:
         # Two identical answers sent at once: the unique email decides, the loser is "known".
         with db.begin_nested():
@@ -442,7 +458,12 @@ def preview_import(
     if default_group_id is not None and default_group_id not in groups.values():
         default_group_id = None
     return check_rows(
-        table, clean, groups=groups, existing_emails=existing, default_group_id=default_group_id
+        table,
+        clean,
+        groups=groups,
+        existing_emails=existing,
+        default_group_id=default_group_id,
+        themes=themes_of(db, programme),
     )
 
 
@@ -470,16 +491,20 @@ def commit_import(
         )
     if "email" not in mapping or not ({"name", "first_name", "last_name"} & set(mapping)):
         raise Invalid(_("Choose the columns for the name and the email."))
+    if not consent_collected:
+        # Nobody's details are kept without their consent (the box says it was collected).
+        message = _("Confirm that these people agreed before importing them.")
+        raise Invalid(message, errors={"consent_collected": message})
     created: list[Participant] = []
     for check in checks:
         data = ParticipantIn.model_validate(
             {**check.values, "group_ids": [check.group_id] if check.group_id else []}
         )
-        participant = add_participant(db, programme, data, source="import")
-        if consent_collected:
-            record_consent(
-                db, participant, "programme", source="import", text_version="organiser-collected"
-            )
+        participant = add_participant(
+            db, programme, data, source="import", consent=("import", IMPORT_CONSENT_VERSION)
+        )
+        if check.offers or check.needs:
+            set_needs(db, participant, NeedsFields(offers=check.offers, needs=check.needs))
         created.append(participant)
     db.add(
         AuditEntry(

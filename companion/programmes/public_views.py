@@ -10,8 +10,12 @@ from companion.accounts.identity import require_facilitator
 from companion.core.db import get_db
 from companion.core.security import limiter, rate_limited
 from companion.core.validation import submit_form
+from companion.needs.operations import set_needs
+from companion.needs.schemas import NEEDS_LISTS
+from companion.privacy.audit import record_audit
 from companion.programmes import operations as ops
 from companion.programmes.blueprint import bp, error_summary
+from companion.programmes.round_views import invitation_groups
 from companion.programmes.schemas import IntakeIn, InterestIn
 
 
@@ -30,12 +34,14 @@ def intake(token: str) -> ResponseReturnValue:
         ), status
 
     def submit(data: IntakeIn) -> ResponseReturnValue:
-        ops.submit_intake(db, group, data)
+        participant = ops.submit_intake(db, group, data)
+        if participant is not None:
+            set_needs(db, participant, data)
         # Thank by the name typed: a known email must not reveal the stored name.
         return render_template("programmes/intake_done.html", group=group, name=data.name)
 
     values, errors, response = submit_form(
-        IntakeIn, submit, defaults={"language": group.programme.language}
+        IntakeIn, submit, lists=NEEDS_LISTS, defaults={"language": group.programme.language}
     )
     if response is not None:
         return response
@@ -77,8 +83,18 @@ def interest_list() -> str:
     """Interest-form answers for the facilitator's organisation."""
     facilitator = require_facilitator()
     db = get_db()
+    submissions = ops.interest_submissions(db, facilitator)
+    record_audit(
+        db,
+        "interest.view",
+        organisation_id=facilitator.organisation_id,
+        facilitator=facilitator,
+        count=len(submissions),
+    )
+    db.commit()
     return render_template(
         "programmes/interest_list.html",
         organisation=facilitator.organisation,
-        submissions=ops.interest_submissions(db, facilitator),
+        submissions=submissions,
+        groups=invitation_groups(db),
     )

@@ -27,6 +27,7 @@ from companion.core.schema_types import (
     LongText,
     NoControl,
     OptionalDate,
+    OptionalDbId,
     OptionalInt,
     RequiredText,
     Text,
@@ -34,6 +35,7 @@ from companion.core.schema_types import (
 )
 from companion.core.schema_types import TimeZoneName as _TimeZoneName
 from companion.meetings.platform import platform_names
+from companion.needs.schemas import NeedsFields
 
 #: C0 control characters except tab and line breaks; PostgreSQL refuses NUL in text columns.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -114,6 +116,24 @@ class ProgrammePatch(Input):
     timezone: TimeZoneName | None = None
     starts_on: OptionalDate = None
     ends_on: OptionalDate = None
+
+
+class ProgrammeCopyIn(Input):
+    """A copy of a programme for its next round: a new name and dates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: RequiredText
+    starts_on: OptionalDate = None
+    ends_on: OptionalDate = None
+
+    @field_validator("ends_on")
+    @classmethod
+    def _dates_in_order(cls, value: date | None, info: ValidationInfo) -> date | None:
+        starts_on = info.data.get("starts_on")
+        if value and starts_on and value < starts_on:
+            raise kollega_error(_("The programme cannot end before it starts."))
+        return value
 
 
 class ProgrammeOut(BaseModel):
@@ -220,8 +240,9 @@ class ParticipantOut(BaseModel):
     created_at: datetime
 
 
-class IntakeIn(Input):
-    """An answer to a group's intake survey (the public form)."""
+class IntakeIn(NeedsFields, Input):
+    """An answer to a group's intake survey (the public form), with what the person offers
+    and looks for (`companion.needs`)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -283,3 +304,16 @@ class RemovalConfirm(BaseModel):
     """The tick that confirms removing a participant and their data."""
 
     confirm: Checkbox = False
+
+
+class DeleteProgrammeIn(Input):
+    """The programme's name, typed to confirm its deletion."""
+
+    confirm_name: Text = ""
+
+
+class InviteInterestedIn(Input):
+    """Whom of the interest list to invite, and to which group's intake survey."""
+
+    group_id: OptionalDbId = None
+    submission: list[DbId] = []

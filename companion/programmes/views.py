@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -25,9 +25,13 @@ from companion.meetings.platform import (
     platform_missing_settings,
     platform_names,
 )
+from companion.privacy.audit import record_audit
+from companion.privacy.export import export_json, export_participant
 from companion.privacy.models import Consent
-from companion.programmes import import_views, public_views  # noqa: F401  (their pages)
+from companion.privacy.retention import retention_notice
+from companion.programmes import import_views, public_views, round_views  # noqa: F401  (their pages)
 from companion.programmes import operations as ops
+from companion.programmes import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.programmes.blueprint import bp, error_summary
 from companion.programmes.models import Participant, Programme
 from companion.programmes.platform_choice import require_ready_platform
@@ -72,8 +76,12 @@ def _programme_form_context() -> dict[str, Any]:
 def index() -> str:
     """The facilitator's programmes."""
     facilitator = require_facilitator()
-    programmes = visible_programmes(get_db(), facilitator)
-    return render_template("programmes/index.html", programmes=programmes)
+    db = get_db()
+    return render_template(
+        "programmes/index.html",
+        programmes=visible_programmes(db, facilitator, archived=False),
+        archived=visible_programmes(db, facilitator, archived=True),
+    )
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])
@@ -112,6 +120,7 @@ def show(programme_id: int) -> str:
         "programmes/show.html",
         programme=programme,
         upcoming=upcoming_sessions(programme)[:6],
+        retention=retention_notice(db, current_app.extensions["companion.config"], programme),
         group_values={},
         group_errors={},
         group_summary={},
@@ -232,6 +241,16 @@ def participants(programme_id: int) -> str:
             or search in p.company.lower()
             or search in p.industry.lower()
         ]
+    db = get_db()
+    record_audit(
+        db,
+        "participants.view",
+        organisation_id=programme.organisation_id,
+        facilitator=facilitator,
+        programme_id=programme.id,
+        count=len(people),
+    )
+    db.commit()
     return render_template(
         "programmes/participants.html", programme=programme, people=people, query=search
     )
@@ -297,8 +316,45 @@ def new_participant(programme_id: int) -> ResponseReturnValue:
 def edit_participant(participant_id: int) -> ResponseReturnValue:
     """Change a participant's details or groups."""
     facilitator = require_facilitator()
-    participant = ops.get_participant(get_db(), facilitator, participant_id)
+    db = get_db()
+    participant = ops.get_participant(db, facilitator, participant_id)
+    if request.method == "GET":
+        record_audit(
+            db,
+            "participant.view",
+            organisation_id=participant.programme.organisation_id,
+            facilitator=facilitator,
+            programme_id=participant.programme_id,
+            participant_id=participant.id,
+        )
+        db.commit()
     return _participant_form(participant.programme, participant)
+
+
+@bp.route("/participants/<int:participant_id>/data.json")
+def participant_data(participant_id: int) -> ResponseReturnValue:
+    """Everything held about a participant, for answering their request by other means."""
+    facilitator = require_facilitator()
+    db = get_db()
+    participant = ops.get_participant(db, facilitator, participant_id)
+    document = export_json(export_participant(db, participant))
+    record_audit(
+        db,
+        "participant.export",
+        organisation_id=participant.programme.organisation_id,
+        facilitator=facilitator,
+        programme_id=participant.programme_id,
+        participant_id=participant.id,
+    )
+    db.commit()
+    return Response(
+        document,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="participant-{participant.id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.route("/participants/<int:participant_id>/remove", methods=["POST"])

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask_babel import gettext as _
 
 from companion.accounts.identity import require_facilitator
 from companion.core.api import api_view
 from companion.core.db import get_db
+from companion.core.errors import NotFound
 from companion.programmes import operations as programme_ops
 from companion.programmes.models import Programme
 from companion.sessions import agenda, attendance
 from companion.sessions import operations as ops
-from companion.sessions.models import Session
+from companion.sessions.models import AgendaItem, Session
 from companion.sessions.presence import Presence
 from companion.sessions.schemas import (
     AgendaItemIn,
+    AgendaItemOut,
+    AgendaItemPatch,
+    AgendaOrderIn,
     PresenceMarkIn,
     PresenceOut,
     PresenceReportOut,
@@ -41,7 +46,14 @@ def _session_out(session: Session) -> SessionOut:
             "state": ops.state_of(session),
             "platform": session.platform,
             "join_url": room.join_url if room else None,
-            "agenda": [item for item in session.agenda],
+            "agenda": [
+                {
+                    **AgendaItemOut.model_validate(slot.item).model_dump(),
+                    "starts_at": slot.starts_at,
+                }
+                for slot in agenda.slots(session)
+            ],
+            "agenda_minutes": agenda.agenda_minutes(session.agenda),
         },
         from_attributes=True,
     )
@@ -228,10 +240,63 @@ def api_mark_presence(session_id: int, body: PresenceMarkIn) -> PresenceOut:
     auth="facilitator",
 )
 def api_add_agenda(session_id: int, body: AgendaItemIn) -> SessionOut:
-    """Append a slot, e.g. an expert talk with its speaker and material."""
+    """Append a slot (422 on `duration_minutes` if the agenda would grow beyond the
+    session's length; the default expert-talk slot is edited with PATCH instead)."""
     facilitator = require_facilitator()
     db = get_db()
     session = ops.get_session(db, facilitator, session_id)
     agenda.add_agenda_item(db, session, body)
+    db.commit()
+    return _session_out(session)
+
+
+def _agenda_item(item_id: int) -> AgendaItem:
+    """The agenda item if the signed-in facilitator may manage its session."""
+    facilitator = require_facilitator()
+    db = get_db()
+    item = db.get(AgendaItem, item_id)
+    if item is None:
+        raise NotFound(_("No such agenda item."))
+    ops.get_session(db, facilitator, item.session_id)
+    return item
+
+
+@api.patch("/agenda/<int:item_id>")
+@api_view(
+    summary="Change an agenda item",
+    body=AgendaItemPatch,
+    response=SessionOut,
+    tags=("sessions",),
+)
+def api_update_agenda(item_id: int, body: AgendaItemPatch) -> SessionOut:
+    """Change the fields given (kind, title, minutes, speaker, material link, description);
+    422 on `duration_minutes` if the agenda would grow beyond the session's length."""
+    item = _agenda_item(item_id)
+    db = get_db()
+    agenda.update_agenda_item(db, item, body.model_dump(exclude_unset=True, exclude_none=True))
+    db.commit()
+    return _session_out(item.session)
+
+
+@api.delete("/agenda/<int:item_id>")
+@api_view(summary="Remove an agenda item", response=SessionOut, tags=("sessions",))
+def api_remove_agenda(item_id: int) -> SessionOut:
+    """Take a slot off the agenda; the others close up."""
+    item = _agenda_item(item_id)
+    session = item.session
+    db = get_db()
+    agenda.remove_agenda_item(db, item)
+    db.commit()
+    return _session_out(session)
+
+
+@api.put("/sessions/<int:session_id>/agenda/order")
+@api_view(summary="Reorder the agenda", body=AgendaOrderIn, response=SessionOut, tags=("sessions",))
+def api_reorder_agenda(session_id: int, body: AgendaOrderIn) -> SessionOut:
+    """Put the agenda items in the order given (every item of the session once)."""
+    facilitator = require_facilitator()
+    db = get_db()
+    session = ops.get_session(db, facilitator, session_id)
+    agenda.reorder_agenda(db, session, body.item_ids)
     db.commit()
     return _session_out(session)

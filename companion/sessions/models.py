@@ -108,6 +108,25 @@ class AgendaItem(Base):
     session: Mapped[Session] = relationship(back_populates="agenda")
 
 
+class AgendaTemplateItem(Base):
+    """A slot of the agenda a programme's new sessions get (none: the default agenda).
+
+    A copied programme gets the agenda its original's sessions had; experts are not copied.
+    """
+
+    __tablename__ = "agenda_template_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programme.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(20), default=AgendaKind.OTHER)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    duration_minutes: Mapped[int] = mapped_column(default=15)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
 class JoinLink(Base):
     """A participant's personal link to every session of their programme.
 

@@ -11,6 +11,7 @@ nothing is sent twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -31,6 +32,12 @@ from companion.sessions.join_links import join_link_for, join_url
 from companion.sessions.models import Session
 
 Change = Literal["moved", "cancelled", "restored"]
+
+#: Who else hears of a change besides the group's members (the session's invited experts,
+#: registered by companion.experts): called with the session, the change and the previous
+#: start; each queues its own emails. Sessions do not know the packages built on them.
+ChangeListener = Callable[[Db, Config, Session, Change, datetime | None], int]
+change_listeners: list[ChangeListener] = []
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,9 @@ def queue_change_notices(
     Once per person and change: the key carries the session's calendar sequence, which every
     change raises.
     """
+    for listener in change_listeners:
+        # The platform's own invitation update reaches its attendees, never these.
+        listener(db, config, session, change, previous_starts_at)
     if platform_sends_its_own(config, db, session):
         return 0
     queued = 0

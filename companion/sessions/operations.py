@@ -24,7 +24,7 @@ from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.meetings import operations as rooms
 from companion.programmes.models import Group, Participant, Programme
-from companion.sessions import attendance, lifecycle, notices
+from companion.sessions import agenda, attendance, lifecycle, notices
 from companion.sessions.lifecycle import Action, Clock, Refusal, SessionState, TransitionRefused
 from companion.sessions.models import AgendaItem, AgendaKind, Session, SessionStatus
 from companion.sessions.schedule import local_to_utc, series
@@ -109,12 +109,29 @@ def _group_of(programme: Programme, group_id: int) -> Group:
     raise Invalid(errors={"group_id": _("Choose a group of this programme.")})
 
 
-def _add_default_agenda(session: Session, language: str) -> None:
-    with force_locale(language):
+def _add_default_agenda(db: Db, session: Session, programme: Programme) -> None:
+    # A programme copied from an earlier round has the agenda its sessions had. (No autoflush:
+    # the session is not in the database session yet.)
+    with db.no_autoflush:
+        template = agenda.template_of(db, programme)
+    if template:
+        for position, slot in enumerate(template):
+            session.agenda.append(
+                AgendaItem(
+                    position=position,
+                    kind=slot.kind,
+                    title=slot.title,
+                    duration_minutes=slot.duration_minutes,
+                    description=slot.description,
+                )
+            )
+        return
+    with force_locale(programme.language):
         for position, (kind, title, minutes) in enumerate(DEFAULT_AGENDA):
             session.agenda.append(
                 AgendaItem(position=position, kind=kind, title=str(title), duration_minutes=minutes)
             )
+    agenda.fit_to_length(session)  # a session shorter than the default agenda
 
 
 def create_session(
@@ -137,7 +154,7 @@ def create_session(
         platform=programme.platform,
     )
     if with_agenda:
-        _add_default_agenda(session, programme.language)
+        _add_default_agenda(db, session, programme)
     db.add(session)
     db.flush()
     rooms.ensure_session_room(db, session, host.id if host else None)
@@ -173,7 +190,7 @@ def create_schedule(
             platform=programme.platform,
         )
         if data.with_agenda:
-            _add_default_agenda(session, programme.language)
+            _add_default_agenda(db, session, programme)
         db.add(session)
         created.append(session)
     db.flush()
@@ -267,6 +284,7 @@ def move_session(
     previous = (session.starts_at, session.duration_minutes, session.title)
     new_start = local_to_utc(data.date, data.start_time, _zone(programme))
     _confirm_dates(programme, [new_start], data.outside_dates_ok)
+    agenda.require_fits_length(session, data.duration_minutes)
     session.starts_at = new_start
     if data.title:
         session.title = data.title

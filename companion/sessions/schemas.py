@@ -69,7 +69,8 @@ class ScheduleIn(BaseModel):
 
 
 class AgendaItemIn(BaseModel):
-    """An agenda slot; an expert talk names its speaker and may link to material."""
+    """An agenda slot; an expert talk names its speaker (set by inviting the expert, or by
+    hand) and may link to material (https)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -101,6 +102,28 @@ class JoinLinkActionIn(BaseModel):
     action: Literal["renew", "revoke"] = "renew"
 
 
+class AgendaItemPatch(BaseModel):
+    """A change to an agenda slot: only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: AgendaKind | None = None
+    title: Text | None = None
+    duration_minutes: Int | None = Field(default=None, ge=1, le=8 * 60)
+    speaker_name: Text | None = None
+    speaker_email: Text | None = None
+    material_url: HttpsUrl | None = None
+    description: LongText | None = None
+
+
+class AgendaOrderIn(BaseModel):
+    """The session's agenda items in their new order (every item once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_ids: list[DbId] = Field(max_length=100)
+
+
 class AgendaItemOut(BaseModel):
     """An agenda slot as the API shows it."""
 
@@ -114,6 +137,8 @@ class AgendaItemOut(BaseModel):
     speaker_name: str
     material_url: str
     description: str
+    #: When the slot begins if the session keeps to time.
+    starts_at: datetime | None = None
 
 
 class SessionOut(BaseModel):
@@ -134,6 +159,8 @@ class SessionOut(BaseModel):
     platform: str
     join_url: str | None = None
     agenda: list[AgendaItemOut] = Field(default_factory=list)
+    #: The minutes the agenda's items take together (never more than `duration_minutes`).
+    agenda_minutes: int = 0
 
 
 class PresenceReportOut(BaseModel):

@@ -28,15 +28,18 @@ from companion.meetings import operations as rooms
 from companion.meetings.platform import Person, platform_label, platform_page
 from companion.programmes import operations as programme_ops
 
-# The session's life (end, reopen, presence) is served from life_views on the same blueprint.
+# The session's life (end, reopen, presence) is served from life_views, the agenda item's edit
+# page from agenda_views, both on the same blueprint.
 from companion.sessions import (
     agenda,
+    agenda_views,
     attendance,
     invitations,
     join_links,
     life_views,
 )
 from companion.sessions import operations as ops
+from companion.sessions import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.sessions.blueprint import bp
 from companion.sessions.lifecycle import Action
 from companion.sessions.models import AgendaItem, AgendaKind, Session
@@ -164,6 +167,8 @@ def _session_page(
         links=links,
         summary_at=ops.summary_goes_out_at(session),
         agenda_kinds=list(AgendaKind),
+        agenda_slots=agenda.slots(session),
+        agenda_minutes=agenda.agenda_minutes(session.agenda),
         agenda_values=agenda_values or {},
         agenda_errors=agenda_errors or {},
         platform_label=platform_label(session.platform),
@@ -200,13 +205,7 @@ def retry_room(session_id: int) -> ResponseReturnValue:
 
 
 def _agenda_item(item_id: int) -> AgendaItem:
-    facilitator = require_facilitator()
-    db = get_db()
-    item = db.get(AgendaItem, item_id)
-    if item is None:
-        raise NotFound(_("No such agenda item."))
-    ops.get_session(db, facilitator, item.session_id)
-    return item
+    return agenda_views.agenda_item_for_page(item_id)
 
 
 @bp.route("/sessions/<int:session_id>/agenda", methods=["POST"])

@@ -56,6 +56,7 @@ from integrations.zoom import (
     session_meeting,
     webhook_events,
 )
+from integrations.zoom import personal_data as _personal_data  # noqa: F401  (registers its share)
 from integrations.zoom.appcontext import AppContext, AppContextError, read_app_context
 from integrations.zoom.attendance import import_attendance
 from integrations.zoom.errors import ZoomError

@@ -16,9 +16,14 @@ from sqlalchemy import select
 
 from companion.core.db import Db, utcnow
 from companion.core.mail.outbox import OutboxMessage
+from companion.experts.links import expert_token
+from companion.experts.models import Expert
+from companion.outcomes import surveys
 from companion.programmes import operations as programme_ops
+from companion.programmes.models import InterestSubmission
 from companion.programmes.schemas import InterestIn
 from companion.sessions.join_links import join_link_for, join_token
+from companion.sessions.models import AgendaItem
 from tests.breakouts.conftest import World
 
 PEOPLE_CSV = "nimi,sähköposti,yritys\nUlla Uusi,ulla@example.fi,Uusi Oy\n"
@@ -41,6 +46,9 @@ class Site:
     zoom_session: int = 0
     teams_session: int = 0
     cancelled: int = 0
+    interest_id: int = 0
+    talk_item: int = 0
+    expert_token: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -160,6 +168,38 @@ def build_site(
     )
     assert invited.status_code == 303
 
+    # An expert talk three weeks ahead: the expert invited, confirmed and their talk described.
+    added = fac.post(
+        f"/sessions/{world.later.id}/agenda", data={"kind": "expert_talk", "duration_minutes": "20"}
+    )
+    assert added.status_code == 303, added.get_data(as_text=True)
+    with app.app_context():
+        site.talk_item = int(
+            db.scalars(
+                select(AgendaItem.id).where(
+                    AgendaItem.session_id == world.later.id, AgendaItem.kind == "expert_talk"
+                )
+            ).one()
+        )
+    talk_page = f"/agenda/{site.talk_item}/expert"
+    expert_data = {"name": "Eeva Asiantuntija", "email": "eeva@example.fi", "language": "fi"}
+    assert fac.post(talk_page, data=expert_data).status_code == 303
+    with app.app_context():
+        expert = db.scalars(select(Expert).where(Expert.agenda_item_id == site.talk_item)).one()
+        site.expert_token = expert_token(expert)
+    expert_browser = app.test_client()
+    page = f"/x/{site.expert_token}"
+    assert expert_browser.post(f"{page}/answer", data={"answer": "confirm"}).status_code == 303
+    described = expert_browser.post(
+        f"{page}/talk",
+        data={
+            "title": "Pricing without guessing",
+            "abstract": "Three ways to price a service.",
+            "bio": "Eeva advises small firms on pricing.",
+        },
+    )
+    assert described.status_code == 303
+
     # An import waiting for its preview.
     upload = fac.post(
         f"/programmes/{site.programme}/import",
@@ -178,12 +218,32 @@ def build_site(
                 name="Iida Innokas", email="iida@example.fi", company="Innokas Oy", consent=True
             ),
         )
+        # The facilitator is their organisation's admin too (the audit log's page).
+        db.merge(world.facilitator).is_admin = True
         db.commit()
+        site.interest_id = db.scalars(select(InterestSubmission.id)).one()
         site.tokens["interest"] = organisation.interest_token
         site.tokens["intake"] = world.group.intake_token
         message = db.scalar(select(OutboxMessage).order_by(OutboxMessage.id))
         assert message is not None, "no email was queued"
         site.outbox_message = message.id
+
+    # The end-of-programme survey sent (Aino's personal link to it), Aino's rating of the
+    # past session, and another programme whose survey is still a draft (the editor).
+    assert fac.get(f"/programmes/{site.programme}/survey").status_code == 200
+    assert fac.post(f"/programmes/{site.programme}/survey/send").status_code == 303
+    rated = aino.post(
+        f"/sessions/{world.past.id}/feedback", data={"rating": "4", "comment": "Hyvä"}
+    )
+    assert rated.status_code == 303
+    drafting = make_programme(facilitator=world.facilitator, name="Kevään jatko-ohjelma")
+    site.tokens["draft_programme"] = str(drafting.id)
+    with app.app_context():
+        survey = surveys.survey_of(db, world.programme)
+        assert survey is not None
+        person = world.person("aino")
+        site.tokens["survey"] = surveys.survey_token(survey, person, join_link_for(db, person))
+        db.commit()
 
     # Someone whose next session is in a week (the waiting page), and someone whose
     # programme has no sessions left (the programme-over page).

@@ -90,6 +90,21 @@ PAGES: dict[str, list[Visit] | NotAPage] = {
     "programmes.interest_list": [Visit(FACILITATOR, lambda s: "/interest")],
     "programmes.interest": [Visit(NOBODY, lambda s: f"/interest/{s.tokens['interest']}")],
     "programmes.intake": [Visit(NOBODY, lambda s: f"/intake/{s.tokens['intake']}")],
+    "programmes.copy_programme": [Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/copy")],
+    "programmes.delete_programme": [
+        Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/delete")
+    ],
+    "programmes.invite_interested": [
+        Visit(
+            FACILITATOR,
+            lambda s: f"/interest/invite?group_id={s.group}&submission={s.interest_id}",
+        )
+    ],
+    "privacy.my_data": [Visit(PARTICIPANT, lambda s: "/me/data")],
+    "programmes.participant_data": NotAPage("a participant's data as a JSON download"),
+    "privacy.my_data_json": NotAPage("the participant's own data as a JSON download"),
+    "privacy.erase": [Visit(PARTICIPANT, lambda s: "/me/data/erase")],
+    "privacy.audit_log": [Visit(FACILITATOR, lambda s: "/audit")],
     "sessions.schedule": [Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/sessions")],
     "sessions.new_session": [
         Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/sessions/new")
@@ -141,10 +156,38 @@ PAGES: dict[str, list[Visit] | NotAPage] = {
         Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/contacts")
     ],
     "digest.me": [Visit(PARTICIPANT, lambda s: "/me")],
+    "needs.my_needs": [Visit(PARTICIPANT, lambda s: "/me/offers-needs")],
+    "needs.themes": [Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/themes")],
+    "needs.participant_needs": [
+        Visit(FACILITATOR, lambda s: f"/participants/{s.participant}/offers-needs")
+    ],
     "digest.personal_link": REDIRECT,
     "digest.digest": [Visit(FACILITATOR, lambda s: f"/sessions/{s.past}/digest")],
     "digest.preview_html": NotAPage("an email's HTML part, shown as it will be sent"),
     "digest.send_now": [Visit(FACILITATOR, lambda s: f"/sessions/{s.past}/digest/send")],
+    "sessions.edit_agenda": [Visit(FACILITATOR, lambda s: f"/agenda/{s.talk_item}/edit")],
+    "experts.talk_page": [Visit(FACILITATOR, lambda s: f"/agenda/{s.talk_item}/expert")],
+    "experts.expert_page": [
+        Visit(NEWCOMER, lambda s: f"/x/{s.expert_token}"),
+        Visit(NEWCOMER, lambda s: "/x/not-a-real-link", status=404),
+    ],
+    "experts.panel_agenda": [Visit(PARTICIPANT, lambda s: f"/panel/sessions/{s.session}/agenda")],
+    "experts.agenda_part": NotAPage("a part of the side panel's agenda, fetched by its script"),
+    "experts.expert_calendar_file": NotAPage("a calendar file (.ics)"),
+    "experts.expert_join": REDIRECT,
+    "experts.expert_material": NotAPage("a talk's material file"),
+    "experts.material": NotAPage("a talk's material file"),
+    "outcomes.outcomes": [Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/outcomes")],
+    "outcomes.export": NotAPage("a CSV or XLSX file"),
+    "outcomes.survey_editor": [
+        Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/survey"),
+        Visit(FACILITATOR, lambda s: f"/programmes/{s.tokens['draft_programme']}/survey"),
+    ],
+    "outcomes.send_survey": [
+        Visit(FACILITATOR, lambda s: f"/programmes/{s.tokens['draft_programme']}/survey/send")
+    ],
+    "outcomes.session_feedback": [Visit(PARTICIPANT, lambda s: f"/sessions/{s.past}/feedback")],
+    "outcomes.answer_survey": [Visit(NOBODY, lambda s: f"/survey/{s.tokens['survey']}")],
     "zoom.connection": [Visit(FACILITATOR, lambda s: "/integrations/zoom/connection")],
     "zoom.meeting": [Visit(FACILITATOR, lambda s: f"/integrations/zoom/sessions/{s.zoom_session}")],
     "zoom.app_home": [

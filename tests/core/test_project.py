@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -10,6 +11,8 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from companion.core.catalogues import check_catalogues
 from companion.core.db import Base, get_database
@@ -64,6 +67,35 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "companion demo" in run_command
     ci = (ROOT / ".ci" / "run").read_text()
     assert f'TEST_COMMAND="{test_command}"' in ci
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    found = re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s\\]+)", lock.read_text(), re.M)
+    return {canonicalize_name(name): version for name, version in found}
+
+
+def test_the_locks_hold_every_dependency_with_hashes() -> None:
+    """CI installs from requirements/*.txt with --require-hashes: a dependency added to
+    pyproject.toml without re-locking (`bash requirements/lock`) must fail here, not there."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {
+        "app.txt": project["dependencies"],
+        "test.txt": [*project["dependencies"], *project["optional-dependencies"]["test"],
+                     *project["optional-dependencies"]["postgres"]],
+    }  # fmt: skip
+    for name, requirements in wanted.items():
+        lock = ROOT / "requirements" / name
+        pins = _pins(lock)
+        for text in requirements:
+            requirement = Requirement(text)
+            if canonicalize_name(requirement.name) == "kollega":
+                continue  # the project itself, installed from the working tree
+            pinned = pins.get(canonicalize_name(requirement.name))
+            assert pinned is not None, f"{requirement.name} is not in requirements/{name}"
+            assert requirement.specifier.contains(pinned, prereleases=True), (text, pinned)
+        entries = re.findall(r"^[A-Za-z0-9_.\-]+==\S+ \\\n((?:    --hash=sha256:\w+ ?\\?\n)+)",
+                             lock.read_text(), re.M)  # fmt: skip
+        assert len(entries) == len(pins), f"every pin in requirements/{name} has its hashes"
 
 
 def test_a_message_means_the_same_in_every_package() -> None:

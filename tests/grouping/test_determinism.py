@@ -81,6 +81,8 @@ def test_json_runs_are_reproducible() -> None:
         "diversity",
         "violations",
         "seconds",
+        "needs_covered",
+        "needs_coverable",
     }
 
 

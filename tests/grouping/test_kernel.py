@@ -15,10 +15,18 @@ from companion.grouping.model import compile_problem
 from companion.grouping.problem import GroupSize, Person, ScheduleProblem
 from companion.grouping.schedule_search import TENURES_MIXED, ScheduleSearch
 
+THEMES = ("sales", "pricing", "legal", "IT")
 
-def _problem(seed: int) -> ScheduleProblem:
+
+def _problem(seed: int, needs: bool = False) -> ScheduleProblem:
     people = [
-        Person(f"p{i}", {"industry": "abc"[i % 3], "years": i % 7}, facilitator=i < 6)
+        Person(
+            f"p{i}",
+            {"industry": "abc"[i % 3], "years": i % 7},
+            facilitator=i < 6,
+            offers=(THEMES[i % 4],) if needs and i % 3 else (),
+            needs=(THEMES[(i * 7) % 4],) if needs and i % 2 else (),
+        )
         for i in range(19)
     ]
     return ScheduleProblem(
@@ -33,9 +41,13 @@ def _problem(seed: int) -> ScheduleProblem:
     )
 
 
+@pytest.mark.parametrize("needs", [False, True])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_state_after_compiled_iterations_matches_a_recomputation(seed: int) -> None:
-    search = ScheduleSearch(compile_problem(_problem(seed)), _problem(seed).weights, seed)
+def test_state_after_compiled_iterations_matches_a_recomputation(seed: int, needs: bool) -> None:
+    """With offers and needs the helper counts and the needs term are kept exact too."""
+    problem = _problem(seed, needs)
+    search = ScheduleSearch(compile_problem(problem), problem.weights, seed)
+    assert search.needs_active == needs
     search.restart(float("inf"))
     groups = search._kernel_arrays()
     state = np.array([0, 0, 0, search.repeats(), 0], dtype=np.int64)
@@ -46,7 +58,8 @@ def test_state_after_compiled_iterations_matches_a_recomputation(seed: int) -> N
         search.idx, groups.members, groups.counts, groups.places, search.m, search.tabu,
         search.movable, search.offset, search.ncols, search.pair_cost, search.add_level,
         search.rem_level, search.hard, search.tog, search.tog_need, search.fac_int,
-        search.need_one, groups.chairs, search.big, *TENURES_MIXED[0], True, rng, state, costs,
+        search.need_one, groups.chairs, search.big, *TENURES_MIXED[0], True,
+        (search.match, groups.helped, search.need_weights), rng, state, costs,
         best_idx, search.r_lower, 10**9, 10**12, 3000,
     )  # fmt: skip
     assert status == kernel.OUT_OF_WORK and state[0] == 3000
@@ -55,8 +68,12 @@ def test_state_after_compiled_iterations_matches_a_recomputation(seed: int) -> N
         assert sorted(here.tolist()) == sorted(plan.sizes)
     kept_m, kept_cost, kept_repeats = search.m.copy(), float(costs[0]), int(state[3])
     members = groups.members.copy()
+    kept_helped = groups.helped.copy()
     search.load(search.idx)  # recompute everything from the schedule alone
     assert np.array_equal(kept_m, search.m)
+    if needs:
+        assert kept_helped.sum() > 0
+        assert np.array_equal(kept_helped, search.helpers_met())
     assert kept_repeats == search.repeats()
     assert kept_cost == pytest.approx(search.cost, abs=1e-6)
     for col, group in enumerate(search.members[: search.K]):
@@ -87,7 +104,8 @@ def test_person_tabu_holds_a_moved_person_for_its_tenure(kind: int, relocate: bo
             search.idx, groups.members, groups.counts, groups.places, search.m, search.tabu,
             search.movable, search.offset, search.ncols, search.pair_cost, search.add_level,
             search.rem_level, search.hard, search.tog, search.tog_need, search.fac_int,
-            search.need_one, groups.chairs, search.big, 3, 4, kind, relocate, rng, state,
+            search.need_one, groups.chairs, search.big, 3, 4, kind, relocate,
+            (search.match, groups.helped, search.need_weights), rng, state,
             costs, best_idx, search.r_lower, 10**9, 10**12, it,
         )  # fmt: skip
         moved = np.argwhere(before != search.idx)

@@ -204,7 +204,7 @@ def test_intake_survey_and_interest_form(
     page.get_by_label(label("Kunta tai alue")).fill("Turku")
     page.get_by_role("button", name="Lähetä").click()
     check(page, shots, "intake-error", width)
-    consent = page.get_by_role("checkbox")
+    consent = page.locator("#f-consent")
     assert consent.get_attribute("aria-invalid") == "true"
     assert "suostumuksesi" in page.locator("#f-consent-error").inner_text()
     # What was typed is still there.

@@ -47,22 +47,26 @@ def test_schedule_create_move_cancel_over_the_api(
     listed = client.get(f"/api/v1/programmes/{programme.id}/sessions").get_json()
     assert [s["status"] for s in listed] == ["cancelled", "scheduled", "scheduled"]
 
-    talk = client.post(
-        f"/api/v1/sessions/{sessions[1]['id']}/agenda",
+    # The speaker goes into the default expert-talk slot; a second talk would not fit.
+    slot = next(i for i in sessions[1]["agenda"] if i["kind"] == "expert_talk")
+    talk = client.patch(
+        f"/api/v1/agenda/{slot['id']}",
         json={
-            "kind": "expert_talk",
             "title": "Ajanhallinta",
             "speaker_name": "Leena",
             "material_url": "https://example.org/slides.pdf",
         },
     )
-    assert talk.status_code == 201
-    assert talk.get_json()["agenda"][-1]["speaker_name"] == "Leena"
-    no_speaker = client.post(
-        f"/api/v1/sessions/{sessions[1]['id']}/agenda", json={"kind": "expert_talk"}
+    assert talk.status_code == 200
+    kinds = [i["kind"] for i in talk.get_json()["agenda"]]
+    assert kinds.count("expert_talk") == 1 and kinds[-1] == "closing"
+    assert [i["speaker_name"] for i in talk.get_json()["agenda"] if i["speaker_name"]] == ["Leena"]
+    too_long = client.post(
+        f"/api/v1/sessions/{sessions[1]['id']}/agenda",
+        json={"kind": "expert_talk", "speaker_name": "Leena", "duration_minutes": 15},
     )
-    assert no_speaker.status_code == 422
-    assert no_speaker.get_json()["errors"][0]["field"] == "speaker_name"
+    assert too_long.status_code == 422
+    assert too_long.get_json()["errors"][0]["field"] == "duration_minutes"
 
 
 def test_session_validation_errors(client: FlaskClient, make_programme, sign_in) -> None:
@@ -168,10 +172,10 @@ def test_session_pages(
     assert added.status_code == 303
     agenda = client.post(
         f"/sessions/{session.id}/agenda",
-        data={"kind": "expert_talk", "title": "Talk", "duration_minutes": "20"},
+        data={"kind": "expert_talk", "title": "Talk", "duration_minutes": "200"},
     )
     assert agenda.status_code == 422
-    assert "Name the speaker" in agenda.get_data(as_text=True)
+    assert "would take 200 min, but the session is 120 min long" in agenda.get_data(as_text=True)
     # Tomorrow's session cannot be ended, neither from its page nor by a crafted post.
     assert "End session" not in text
     refused = client.post(f"/sessions/{session.id}/end")

@@ -5,7 +5,9 @@ remembers, per channel, the last seq it pushed; a jump means the bus lost someth
 gap is read from the database before anything newer goes out. A periodic check against the
 database covers a lost final event, and another checks that every connection may still watch
 what it is subscribed to. Database calls run in a thread pool so the event loop never waits
-on SQL.
+on SQL. Long because it is one asyncio object whose connections, subscriptions and catch-up
+state live on one event loop and change together; its frames, tokens and health answers are
+sibling modules already.
 """
 
 from __future__ import annotations

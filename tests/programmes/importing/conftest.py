@@ -66,13 +66,12 @@ def preview_url(client: FlaskClient, programme: Programme, path: Path) -> str:
 
 
 def form_of(page: str) -> dict[str, str]:
-    """The values a browser would submit from the preview form as it stands."""
-    form: dict[str, str] = {}
+    """The values a browser would submit from the preview form as it stands, with the box
+    confirming the consents ticked (nothing is imported without it)."""
+    form: dict[str, str] = {"consent_collected": "on"}
     for name, options in re.findall(r'<select id="[^"]+" name="(\w+)">(.*?)</select>', page, re.S):
         chosen = re.search(r'<option value="([^"]*)" selected>', options)
         form[name] = chosen.group(1) if chosen else ""
-    if re.search(r'name="consent_collected" checked', page):
-        form["consent_collected"] = "on"
     return form
 
 

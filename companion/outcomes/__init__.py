@@ -1,0 +1,1 @@
+"""The end of a programme: feedback, the survey, outcome figures and charts, exports."""
