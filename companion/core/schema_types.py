@@ -251,7 +251,10 @@ def _https_url(value: str) -> str:
 
 
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
 ]
 TimeZoneName = Annotated[
     str,
