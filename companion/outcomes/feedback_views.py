@@ -23,7 +23,10 @@ from companion.sessions.operations import session_for_actor
 
 
 def _chosen(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and 1 <= int(value) <= 5 else None
+    # ASCII digits only: str.isdigit() also passes "²", which int() refuses (issue 13).
+    if value is None or value not in ("1", "2", "3", "4", "5"):
+        return None
+    return int(value)
 
 
 @bp.route("/sessions/<int:session_id>/feedback", methods=["GET", "POST"])
