@@ -113,11 +113,43 @@ def _json_body() -> bytes:
     return request.get_data(cache=True)
 
 
-_CONVERTERS = {
-    "int": {"type": "integer"},
-    "string": {"type": "string"},
-    "default": {"type": "string"},
+#: Path arguments as the app's converters read them: `<int:...>` is `app.DatabaseId`, a
+#: database id (a larger number is read as no row, so it is simply not found).
+_CONVERTERS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    "string": {"type": "string", "pattern": "^[^/]+$"},
+    "default": {"type": "string", "pattern": "^[^/]+$"},
 }
+#: pydantic writes bounds it cannot push into the core schema (a bound after a
+#: `BeforeValidator`, or on an optional) under their Python names; JSON Schema ignores those.
+_BOUND_KEYWORDS = {
+    "ge": "minimum",
+    "le": "maximum",
+    "gt": "exclusiveMinimum",
+    "lt": "exclusiveMaximum",
+    "min_length": "minLength",
+    "max_length": "maxLength",
+}
+
+
+def standard_keywords(node: Any) -> Any:
+    """`node` (a JSON Schema) with pydantic's Python-named bounds under their JSON Schema names."""
+    if isinstance(node, list):
+        return [standard_keywords(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    is_schema = "type" in node or "anyOf" in node
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            result[key] = {name: standard_keywords(sub) for name, sub in value.items()}
+        elif is_schema and key in _BOUND_KEYWORDS and not isinstance(value, (dict, list)):
+            result[_BOUND_KEYWORDS[key]] = value
+        else:
+            result[key] = standard_keywords(value)
+    return result
+
+
 _RULE_ARG = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
 
@@ -133,7 +165,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         parameters: list[dict[str, Any]] = []
 
         def _path_param(match: re.Match[str], params: list[dict[str, Any]] = parameters) -> str:
-            schema = _CONVERTERS.get(match.group("conv") or "default", {"type": "string"})
+            schema = dict(_CONVERTERS.get(match.group("conv") or "default", _CONVERTERS["default"]))
             params.append(
                 {"name": match.group("name"), "in": "path", "required": True, "schema": schema}
             )
@@ -153,7 +185,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
     # Two packages may each have e.g. a `GroupOut`; pydantic then names them apart, so the
     # references come from its mapping rather than from the class names.
     ref_of: dict[Any, str] = {model: ref["$ref"] for (model, _mode), ref in refs.items()}
-    components: dict[str, Any] = dict(schema.get("$defs", {}))
+    components: dict[str, Any] = standard_keywords(dict(schema.get("$defs", {})))
     components["Problem"] = PROBLEM_SCHEMA
     paths: dict[str, Any] = {}
     for path, method, meta, parameters, view in operations:
@@ -170,7 +202,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
             operation["parameters"] = parameters
         if meta.query is not None:
             # The same schema as the model validates with (integers, bounds, patterns).
-            properties = meta.query.model_json_schema()["properties"]
+            properties = standard_keywords(meta.query.model_json_schema()["properties"])
             for name, info in meta.query.model_fields.items():
                 key = info.alias or name
                 operation.setdefault("parameters", []).append(
@@ -200,7 +232,11 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         "components": {
             "schemas": components,
             "securitySchemes": {
-                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+                "cookieAuth": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": app.config.get("SESSION_COOKIE_NAME", "session"),
+                },
                 "bearerAuth": {"type": "http", "scheme": "bearer"},
             },
         },

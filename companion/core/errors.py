@@ -11,7 +11,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask.globals import _cv_request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -181,14 +181,16 @@ def init_app(app: Flask) -> None:
         detail = _http_detail(status, exc)
         if wants_problem_json():
             response = problem_response(status, title, detail, type_slug=f"http-{status}")
-            if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-                response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
             if status == 429:
                 retry = getattr(exc, "retry_after", None)
                 if retry:
                     response.headers["Retry-After"] = str(retry)
-            return response
-        return _page(status, title, detail)
+        else:
+            response = make_response(_page(status, title, detail))
+        # RFC 9110: a 405 names the methods the address does take, on pages too.
+        if status == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
 
     app.register_error_handler(Exception, unexpected_error)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
@@ -158,8 +159,17 @@ Date = Annotated[
     AfterValidator(_date_in_range),
     Field(json_schema_extra={"pattern": _DATE_PATTERN}),
 ]
-#: An optional date; an empty form field is None.
-OptionalDate = Annotated[Date | None, BeforeValidator(_blank_to_none)]
+
+
+def _blank_allowed(schema: dict[str, Any]) -> None:
+    # What `_blank_to_none` reads as None is also valid input, so the description says so.
+    schema.setdefault("anyOf", []).append({"type": "string", "maxLength": 0})
+
+
+#: An optional date; an empty form field (or "") is None.
+OptionalDate = Annotated[
+    Date | None, BeforeValidator(_blank_to_none), Field(json_schema_extra=_blank_allowed)
+]
 #: A time of day, HH:MM (seconds allowed).
 TimeOfDay = Annotated[
     time, BeforeValidator(_time_text), Field(json_schema_extra={"pattern": _TIME_PATTERN})
@@ -241,13 +251,24 @@ def _https_url(value: str) -> str:
 
 
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
 ]
 TimeZoneName = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_timezone)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=64),
+    AfterValidator(_timezone),
+    Field(
+        json_schema_extra={"enum": sorted(n for n in available_timezones() if valid_timezone(n))}
+    ),
 ]
 Language = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=5), AfterValidator(_language)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=5),
+    AfterValidator(_language),
+    Field(json_schema_extra={"enum": list(LANGUAGES)}),
 ]
 #: A web address that must be https (or empty): links others open from our pages.
 HttpsUrl = Annotated[

@@ -12,7 +12,7 @@ from companion.accounts.identity import Actor, current_actor, require_actor
 from companion.board.views import PANEL_FRAME_ANCESTORS
 from companion.core.api import api_view
 from companion.core.db import get_db
-from companion.core.errors import Conflict, Invalid, NotFound
+from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.core.events import current_seq
 from companion.core.live import live_origin
 from companion.core.security import safe_next
@@ -461,5 +461,5 @@ def api_my_actions() -> list[ActionOut]:
     """The participant's own action items across the programme."""
     actor = require_actor()
     if actor.participant is None:
-        raise Invalid(_("Only participants have action items."))
+        raise NotAllowed(_("Only participants have action items."))
     return [payloads.action_out(a) for a in action_items.actions_of(get_db(), actor.participant)]

@@ -274,7 +274,8 @@ def tab_open(body: TabOpenIn) -> TabOpenOut:
     """Check the SSO token, find the meeting's session and the person, answer where to go."""
     config = _config()
     if not config.teams_configured:
-        raise Unavailable(_("Microsoft Teams is not set up on this Kollega."))
+        # Not a passing outage but a feature this installation does not have.
+        raise NotFound(_("Microsoft Teams is not set up on this Kollega."))
     try:
         user = check_sso_token(config, body.token)
     except TokenRejected as exc:
