@@ -15,6 +15,8 @@ from datetime import datetime
 from statistics import mean
 
 from companion.breakouts.planning import MetMatrix, PastRound, met_matrix
+from companion.grouping.needs import season_needs
+from companion.grouping.problem import Person
 from companion.sessions.lifecycle import SessionState, has_happened
 from companion.sessions.presence import Presence, minutes_present
 
@@ -36,6 +38,9 @@ class PersonFacts:
     id: int
     name: str
     group_ids: tuple[int, ...] = ()
+    #: Theme keys they can offer others and are looking for (`companion.needs`).
+    offers: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,18 @@ class SessionFeedbackFigures:
 
 
 @dataclass(frozen=True)
+class NeedsFigures:
+    """Offers and needs over the season: people whose need someone in their group could meet,
+    how many of them shared a small group with such a person, and of those helper-helped
+    pairs how many recorded a follow-up contact."""
+
+    coverable: int
+    covered: int
+    pairs_met: int
+    pairs_with_contact: int
+
+
+@dataclass(frozen=True)
 class Figures:
     """All of a programme's outcome figures."""
 
@@ -210,6 +227,7 @@ class Figures:
     met: tuple[GroupMet, ...]
     network: tuple[tuple[int, int], ...]
     feedback: tuple[SessionFeedbackFigures, ...]
+    needs: NeedsFigures = NeedsFigures(0, 0, 0, 0)
 
     @property
     def with_contact(self) -> Share:
@@ -391,6 +409,27 @@ def feedback_by_session(
     return rows
 
 
+def needs_over_season(
+    people: Sequence[PersonFacts], groups: Sequence[GroupFacts], contacts: Sequence[ContactFacts]
+) -> NeedsFigures:
+    """Needs covered by the small groups that met (who was absent met nobody there), and of
+    the pairs of helper and helped that met, those that recorded a contact (any status)."""
+    planned = [Person(f"p:{p.id}", offers=p.offers, needs=p.needs) for p in people]
+    rounds = [
+        [[key for key in group if key not in past.absent] for group in past.groups]
+        for g in groups
+        for past in g.rounds
+    ]
+    recorded = {frozenset((f"p:{c.requester_id}", f"p:{c.recipient_id}")) for c in contacts}
+    season = season_needs(planned, rounds, recorded)
+    return NeedsFigures(
+        coverable=len(season.coverable),
+        covered=len(season.covered),
+        pairs_met=season.pairs_met,
+        pairs_with_contact=season.pairs_with_contact,
+    )
+
+
 def figures(facts: ProgrammeFacts, *, whole_label: str = "All participants") -> Figures:
     """Every figure of the outcomes page, the exports and the funder report."""
     held = held_sessions(facts.sessions)
@@ -408,4 +447,5 @@ def figures(facts: ProgrammeFacts, *, whole_label: str = "All participants") -> 
         met=tuple(met_by_group(facts.people, facts.groups)),
         network=tuple(network_edges(facts.people, facts.contacts)),
         feedback=tuple(feedback_by_session(facts.sessions, facts.feedback)),
+        needs=needs_over_season(facts.people, facts.groups, facts.contacts),
     )

@@ -17,6 +17,7 @@ from companion.breakouts.models import BreakoutGroup, BreakoutRound, RoundStatus
 from companion.breakouts.planning import PastRound
 from companion.contacts.models import FollowUpContact
 from companion.core.db import Db
+from companion.needs.operations import planning_themes
 from companion.outcomes.figures import (
     ContactFacts,
     FeedbackFacts,
@@ -106,7 +107,7 @@ def programme_facts(db: Db, programme: Programme, now: datetime | None = None) -
     )
     return ProgrammeFacts(
         people=[
-            PersonFacts(p.id, p.name, tuple(m.group_id for m in p.memberships))
+            PersonFacts(p.id, p.name, tuple(m.group_id for m in p.memberships), *planning_themes(p))
             for p in sorted(programme.participants, key=lambda p: (p.name.casefold(), p.id))
         ],
         groups=[
