@@ -29,7 +29,7 @@ from companion.accounts.operations import authenticate, visible_programmes
 from companion.core.db import get_db
 from companion.core.errors import NotFound
 from companion.core.mail import OutboxMessage, message_bytes, server_status
-from companion.core.schema_types import RedirectTarget
+from companion.core.schema_types import NoControl, RedirectTarget
 from companion.core.security import limiter, rate_limited, safe_next
 from companion.core.validation import form, form_data, query
 from companion.privacy.audit import record_audit
@@ -106,7 +106,7 @@ def _at_most(length: int) -> Callable[[Any], Any]:
 class SignInForm(BaseModel):
     """The sign-in form; the email is checked against accounts, not for its form."""
 
-    email: Annotated[str, BeforeValidator(_at_most(254))] = ""
+    email: Annotated[str, BeforeValidator(_at_most(254)), NoControl] = ""
     password: Annotated[str, BeforeValidator(_at_most(1000))] = ""
 
 
