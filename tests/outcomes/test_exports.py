@@ -106,7 +106,7 @@ def test_attendance_export_has_hours_per_person(
 
     actions = list(db.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions == ["export.attendance", "export.attendance"]
-    formats = [e.details["format"] for e in db.scalars(select(AuditEntry))]
+    formats = [e.details["format"] for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert formats == ["xlsx", "csv"]
 
 
