@@ -56,7 +56,7 @@ def setup(deployment: Deployment, people: int) -> tuple[list[str], int]:
     from companion.programmes.operations import create_group, create_programme
     from companion.programmes.schemas import GroupIn, ProgrammeIn
     from companion.sessions.models import Session
-    from companion.sessions.operations import join_link_for, join_token
+    from companion.sessions.join_links import join_link_for, join_token
 
     app = create_app(deployment.app_settings())
     with app.app_context(), get_database(app).session() as db:
