@@ -55,8 +55,8 @@ def setup(deployment: Deployment, people: int) -> tuple[list[str], int]:
     from companion.programmes.models import Membership, Participant
     from companion.programmes.operations import create_group, create_programme
     from companion.programmes.schemas import GroupIn, ProgrammeIn
-    from companion.sessions.models import Session
     from companion.sessions.join_links import join_link_for, join_token
+    from companion.sessions.models import Session
 
     app = create_app(deployment.app_settings())
     with app.app_context(), get_database(app).session() as db:
@@ -90,7 +90,7 @@ def setup(deployment: Deployment, people: int) -> tuple[list[str], int]:
 
 
 def attendance_rows(deployment: Deployment, session_id: int) -> int:
-    """Rows recorded for the session: presence_report (join links), else the older table."""
+    """Rows recorded for the session's join links (one per person, however often opened)."""
     from sqlalchemy import text
 
     from companion.app import create_app
@@ -102,10 +102,6 @@ def attendance_rows(deployment: Deployment, session_id: int) -> int:
             text("SELECT count(*) FROM presence_report WHERE session_id = :s AND source = 'link'"),
             {"s": session_id},
         ).scalar_one()
-        if not count:  # main has not switched the join link to record_join yet
-            count = connection.execute(
-                text("SELECT count(*) FROM attendance WHERE session_id = :s"), {"s": session_id}
-            ).scalar_one()
     return int(count)
 
 
