@@ -341,7 +341,7 @@ def test_concurrent_workers_never_send_a_message_twice(app: Flask, db, smtp_serv
 
 @dataclass
 class _RecordCheckingHandler(SmtpHandler):
-    """Checks, as each message is accepted, that all earlier ones are recorded as sent."""
+    """Counts, as each message is accepted, the messages recorded as sent."""
 
     database: Any = None
     sent_when_accepted: list[int] = field(default_factory=list)
@@ -356,7 +356,7 @@ class _RecordCheckingHandler(SmtpHandler):
 
 
 def test_each_message_is_recorded_before_the_next_can_be_accepted(app: Flask, db) -> None:
-    """The re-send window after a crash: at most the one message whose reply was the last."""
+    """No re-send window after a crash: a message is recorded before the server can accept it."""
     from aiosmtpd.controller import Controller
 
     _queue_many(db, 25)
@@ -370,9 +370,48 @@ def test_each_message_is_recorded_before_the_next_can_be_accepted(app: Flask, db
             pass
     finally:
         controller.stop()
-    # When the n-th message (from 0) was accepted, exactly the n before it were recorded.
-    assert handler.sent_when_accepted == list(range(25))
+    # When the n-th message (from 1) was accepted, it and the n - 1 before it were recorded.
+    assert handler.sent_when_accepted == list(range(1, 26))
     assert _statuses(db) == {"sent": 25}
+
+
+@dataclass
+class _RefusingAfterDataHandler(SmtpHandler):
+    """Refuses chosen recipients only after their data, as a content filter does."""
+
+    after_data: dict[str, str] = field(default_factory=dict)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = self.after_data.get(envelope.rcpt_tos[0])
+        if reply is not None:
+            return reply
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_refusal_after_the_data_takes_the_sent_record_back(app: Flask, db) -> None:
+    """The message was recorded as sent before its end-of-data marker; the server's refusal
+    then replaces that record: a temporary one is tried again, a permanent one fails."""
+    from aiosmtpd.controller import Controller
+
+    first, later, never = _queue_many(db, 3)
+    handler = _RefusingAfterDataHandler(
+        after_data={"p001@example.fi": "451 4.7.1 Try again later", "p002@example.fi": "554 5.7.1 No"}
+    )
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        transport = SmtpTransport(f"smtp://127.0.0.1:{port}")
+        assert deliver_due(get_database(app), _config(app), transport) == 3
+    finally:
+        controller.stop()
+    db.rollback()
+    sent, retried, failed = (db.get(OutboxMessage, i) for i in (first, later, never))
+    assert (sent.status, sent.attempts) == ("sent", 1) and sent.sent_at is not None
+    assert (retried.status, retried.attempts, retried.sent_at) == ("queued", 1, None)
+    assert retried.next_attempt_at is not None and "451" in retried.last_error
+    assert (failed.status, failed.sent_at) == ("failed", None) and "554" in failed.last_error
+    assert [m.recipients for m in handler.delivered] == [["p000@example.fi"]]
 
 
 class _StoppingTransport(FileTransport):
@@ -410,9 +449,7 @@ class _LosingTransport(FileTransport):
     def send(self, message, *, before_accept=None, while_accepting=None) -> None:
         self.calls += 1
         if self.calls == self.lose_at:
-            if before_accept is not None:
-                before_accept()
-            raise ConnectionLost("server disconnected")
+            raise ConnectionLost("server disconnected")  # before the data: the hook never ran
         super().send(message, before_accept=before_accept, while_accepting=while_accepting)
 
 
