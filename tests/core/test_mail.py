@@ -395,7 +395,10 @@ def test_a_refusal_after_the_data_takes_the_sent_record_back(app: Flask, db) -> 
 
     first, later, never = _queue_many(db, 3)
     handler = _RefusingAfterDataHandler(
-        after_data={"p001@example.fi": "451 4.7.1 Try again later", "p002@example.fi": "554 5.7.1 No"}
+        after_data={
+            "p001@example.fi": "451 4.7.1 Try again later",
+            "p002@example.fi": "554 5.7.1 No",
+        }
     )
     port = _free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
