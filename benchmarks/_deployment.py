@@ -399,7 +399,10 @@ http {{
                     stderr=subprocess.DEVNULL,
                     timeout=30,
                 )
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if os.environ.get("KOLLEGA_BENCH_KEEP"):
+            print(f"kept {self.workdir} (KOLLEGA_BENCH_KEEP)", file=sys.stderr)
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def logs(self, name: str, lines: int = 20) -> str:
         service = self.services.get(name)

@@ -1,13 +1,15 @@
 """Who may do what: every route of the app, every method, as every role (issue 13).
 
 The site of `conftest.site` (one of everything in a programme of organisation A) is the
-target; each role sends each route once with that site's ids, from a fresh browser, with an
-empty body. The answer is put in a class:
+target; each role sends each route once with that site's ids, from a fresh browser. A JSON operation
+whose body (or query) the API checks before it looks the row up is sent a valid one, from
+`VALID`, so that the row's access is what decides; other routes get an empty body. The answer
+is put in a class:
 
     A  allowed: past the access checks (2xx, 3xx elsewhere, 405, 409, 429)
-    V  400 or 422: the empty body or a missing query parameter was refused. The API checks
-       the body before a view looks the row up, so such a row says nothing about access
-       (nor does it reveal anything: the answer is the same for every id)
+    V  400 or 422: the empty body of a form (checked after access), or a valid body that
+       the operation refuses for what it says (merging a topic into itself), or a request
+       that cannot be valid (an OAuth callback without its parameters)
     U  401, or a page's redirect to the sign-in
     F  403
     N  404
@@ -82,7 +84,7 @@ EXPECTED: dict[str, str] = {
     "GET /api/v1/boards/<int:board_id>": "UANNFNA",
     "GET /api/v1/breakouts/rounds/<int:round_id>": "UUUUNNA",
     "GET /api/v1/groups/<int:group_id>": "UUUUFNA",
-    "GET /api/v1/live/token": "UVVVVVV",
+    "GET /api/v1/live/token": "UANNNNA",
     "GET /api/v1/me/actions": "UAAAFFF",
     "GET /api/v1/me/contacts": "UAAAFFF",
     "GET /api/v1/me/contacts/candidates": "UAAAFFF",
@@ -93,7 +95,7 @@ EXPECTED: dict[str, str] = {
     "GET /api/v1/participants/<int:participant_id>": "UUUUFNA",
     "GET /api/v1/programmes": "UUUUAAA",
     "GET /api/v1/programmes/<int:programme_id>": "UUUUFNA",
-    "GET /api/v1/programmes/<int:programme_id>/breakouts/met": "UUUUVVV",
+    "GET /api/v1/programmes/<int:programme_id>/breakouts/met": "UUUUFNA",
     "GET /api/v1/programmes/<int:programme_id>/contacts/summary": "UUUUFNA",
     "GET /api/v1/programmes/<int:programme_id>/groups": "UUUUFNA",
     "GET /api/v1/programmes/<int:programme_id>/outcomes": "UUUUFNA",
@@ -188,7 +190,7 @@ EXPECTED: dict[str, str] = {
     "GET /sessions/<int:session_id>/feedback": "UANNNNN",
     "GET /sessions/<int:session_id>/my-group": "UANNFNA",
     "GET /sessions/<int:session_id>/notes": "UANNFNA",
-    "GET /sessions/<int:session_id>/notes/groups/<int:group_id>": "UNNNFNA",
+    "GET /sessions/<int:session_id>/notes/groups/<int:group_id>": "UANNFNA",
     "GET /sessions/<int:session_id>/restore": "UUUUFNA",
     "GET /sign-in": "AAAAAAA",
     "GET /static/<path:filename>": "AAAAAAA",
@@ -200,12 +202,12 @@ EXPECTED: dict[str, str] = {
     "PATCH /api/v1/actions/<int:action_id>": "UANNFNA",
     "PATCH /api/v1/agenda/<int:item_id>": "UUUUFNA",
     "PATCH /api/v1/boards/<int:board_id>": "UFNNFNA",
-    "PATCH /api/v1/breakouts/groups/<int:group_id>": "UUUUNNV",
+    "PATCH /api/v1/breakouts/groups/<int:group_id>": "UUUUNNA",
     "PATCH /api/v1/groups/<int:group_id>": "UUUUFNA",
-    "PATCH /api/v1/notes/items/<int:item_id>": "UVVVVVV",
+    "PATCH /api/v1/notes/items/<int:item_id>": "UANNFNA",
     "PATCH /api/v1/participants/<int:participant_id>": "UUUUFNA",
     "PATCH /api/v1/programmes/<int:programme_id>": "UUUUFNA",
-    "PATCH /api/v1/sessions/<int:session_id>": "UUUUVVV",
+    "PATCH /api/v1/sessions/<int:session_id>": "UUUUFNA",
     "PATCH /api/v1/topics/<int:topic_id>": "UANNFNA",
     "POST /actions/<int:action_id>/delete": "UANNFNA",
     "POST /actions/<int:action_id>/done": "UANNFNA",
@@ -217,33 +219,33 @@ EXPECTED: dict[str, str] = {
     "POST /agenda/<int:item_id>/materials/<int:material_id>/remove": "UUUUFNN",
     "POST /agenda/<int:item_id>/move/<direction>": "UUUUFNA",
     "POST /agenda/<int:item_id>/remove": "UUUUFNA",
-    "POST /api/v1/agenda/<int:item_id>/expert": "UVVVVVV",
-    "POST /api/v1/boards/<int:board_id>/poll": "UVVVVVV",
-    "POST /api/v1/boards/<int:board_id>/timer": "UVVVVVV",
-    "POST /api/v1/boards/<int:board_id>/topics": "UVVVVVV",
+    "POST /api/v1/agenda/<int:item_id>/expert": "UUUUFNA",
+    "POST /api/v1/boards/<int:board_id>/poll": "UANNFNA",
+    "POST /api/v1/boards/<int:board_id>/timer": "UFNNFNA",
+    "POST /api/v1/boards/<int:board_id>/topics": "UANNFNA",
     "POST /api/v1/breakouts/groups/<int:group_id>/pick": "UANNNNN",
-    "POST /api/v1/breakouts/rounds/<int:round_id>/actions": "UUUUVVV",
+    "POST /api/v1/breakouts/rounds/<int:round_id>/actions": "UUUUNNA",
     "POST /api/v1/breakouts/rounds/<int:round_id>/broadcasts": "UUUUNNA",
     "POST /api/v1/breakouts/rounds/<int:round_id>/groups": "UUUUNNA",
-    "POST /api/v1/breakouts/rounds/<int:round_id>/moves": "UUUUVVV",
-    "POST /api/v1/contacts": "UVVVVVV",
+    "POST /api/v1/breakouts/rounds/<int:round_id>/moves": "UUUUNNA",
+    "POST /api/v1/contacts": "UAVVFFF",
     "POST /api/v1/contacts/<int:contact_id>/accept": "UNNNFFF",
     "POST /api/v1/contacts/<int:contact_id>/decline": "UNNNFFF",
-    "POST /api/v1/notes/<int:space_id>/actions": "UVVVVVV",
-    "POST /api/v1/notes/<int:space_id>/items": "UVVVVVV",
-    "POST /api/v1/programmes": "UUUUVVV",
-    "POST /api/v1/programmes/<int:programme_id>/breakouts/rules": "UUUUVVV",
-    "POST /api/v1/programmes/<int:programme_id>/groups": "UUUUVVV",
-    "POST /api/v1/programmes/<int:programme_id>/participants": "UUUUVVV",
-    "POST /api/v1/programmes/<int:programme_id>/schedule": "UUUUVVV",
-    "POST /api/v1/programmes/<int:programme_id>/sessions": "UUUUVVV",
+    "POST /api/v1/notes/<int:space_id>/actions": "UANNFNA",
+    "POST /api/v1/notes/<int:space_id>/items": "UANNFNA",
+    "POST /api/v1/programmes": "UUUUAAA",
+    "POST /api/v1/programmes/<int:programme_id>/breakouts/rules": "UUUUFNA",
+    "POST /api/v1/programmes/<int:programme_id>/groups": "UUUUFNA",
+    "POST /api/v1/programmes/<int:programme_id>/participants": "UUUUFNA",
+    "POST /api/v1/programmes/<int:programme_id>/schedule": "UUUUFNA",
+    "POST /api/v1/programmes/<int:programme_id>/sessions": "UUUUFNA",
     "POST /api/v1/sessions/<int:session_id>/agenda": "UUUUFNA",
     "POST /api/v1/sessions/<int:session_id>/breakouts": "UUUUFNV",
     "POST /api/v1/sessions/<int:session_id>/cancel": "UUUUFNA",
     "POST /api/v1/sessions/<int:session_id>/end": "UUUUFNA",
     "POST /api/v1/sessions/<int:session_id>/reopen": "UUUUFNA",
-    "POST /api/v1/topics/<int:topic_id>/merge": "UVVVVVV",
-    "POST /api/v1/topics/<int:topic_id>/move": "UVVVVVV",
+    "POST /api/v1/topics/<int:topic_id>/merge": "UFNNFNA",
+    "POST /api/v1/topics/<int:topic_id>/move": "UFNNFNA",
     "POST /api/v1/topics/<int:topic_id>/vote": "UANNFNA",
     "POST /breakouts/rounds/<int:round_id>": "UUUUNNV",
     "POST /contacts/<int:contact_id>/accept": "UNNNFFF",
@@ -343,6 +345,63 @@ EXPECTED: dict[str, str] = {
 # fmt: on
 
 
+#: Valid input for the JSON operations that check it before the row: `VALID[key](ids)`, where
+#: `ids` are the site's (see `conftest.site`) plus `member` and `other` (two of the site's
+#: participants), gives the request's keyword arguments (`json` or `query_string`).
+Ids = dict[str, int]
+VALID: dict[str, Callable[[Ids], dict[str, Any]]] = {
+    "GET /api/v1/live/token": lambda i: {"query_string": {"channel": f"board:{i['board']}"}},
+    "GET /api/v1/programmes/<int:programme_id>/breakouts/met": lambda i: {
+        "query_string": {"group": i["group"]}
+    },
+    "PATCH /api/v1/breakouts/groups/<int:group_id>": lambda i: {"json": {"name": "Ryhmä X"}},
+    "PATCH /api/v1/notes/items/<int:item_id>": lambda i: {"json": {"body": "Muokattu"}},
+    "PATCH /api/v1/sessions/<int:session_id>": lambda i: {
+        "json": {"date": "2027-03-01", "start_time": "10:00", "outside_dates_ok": True}
+    },
+    "POST /api/v1/agenda/<int:item_id>/expert": lambda i: {
+        "json": {"name": "Eeva Expert", "email": "eeva2@example.fi"}
+    },
+    "POST /api/v1/boards/<int:board_id>/poll": lambda i: {"json": {"answer": "up"}},
+    "POST /api/v1/boards/<int:board_id>/timer": lambda i: {"json": {"action": "start"}},
+    "POST /api/v1/boards/<int:board_id>/topics": lambda i: {"json": {"title": "Uusi aihe"}},
+    "POST /api/v1/breakouts/rounds/<int:round_id>/actions": lambda i: {
+        "json": {"action": "lock"}
+    },
+    "POST /api/v1/breakouts/rounds/<int:round_id>/moves": lambda i: {
+        "json": {"person": f"p:{i['other']}", "group_id": i["breakout_group"]}
+    },
+    "POST /api/v1/contacts": lambda i: {"json": {"person_id": i["other"], "kind": "lunch"}},
+    "POST /api/v1/notes/<int:space_id>/actions": lambda i: {
+        "json": {"text": "Soita", "owner_id": i["member"]}
+    },
+    "POST /api/v1/notes/<int:space_id>/items": lambda i: {"json": {"body": "Uusi"}},
+    "POST /api/v1/programmes": lambda i: {"json": {"name": "Uusi ohjelma"}},
+    "POST /api/v1/programmes/<int:programme_id>/breakouts/rules": lambda i: {
+        "json": {"kind": "together", "first_id": i["member"], "second_id": i["other"]}
+    },
+    "POST /api/v1/programmes/<int:programme_id>/groups": lambda i: {"json": {"name": "Uusi"}},
+    "POST /api/v1/programmes/<int:programme_id>/participants": lambda i: {
+        "json": {"name": "Uusi Ihminen", "email": "uusi@example.fi"}
+    },
+    "POST /api/v1/programmes/<int:programme_id>/schedule": lambda i: {
+        "json": {"group_id": i["group"], "first_date": "2027-03-01", "outside_dates_ok": True}
+    },
+    "POST /api/v1/programmes/<int:programme_id>/sessions": lambda i: {
+        "json": {
+            "group_id": i["group"],
+            "title": "Tapaaminen",
+            "date": "2027-03-01",
+            "start_time": "10:00",
+            "outside_dates_ok": True,
+        }
+    },
+    "POST /api/v1/sessions/<int:session_id>/breakouts": lambda i: {"json": {"kind": "random"}},
+    "POST /api/v1/topics/<int:topic_id>/merge": lambda i: {"json": {"into": i["topic"]}},
+    "POST /api/v1/topics/<int:topic_id>/move": lambda i: {"json": {"column": "discussing"}},
+}
+
+
 def classify(response: Any) -> str:
     """The class of an answer (see the module's docstring); E for a server error."""
     status = response.status_code
@@ -410,6 +469,7 @@ def people(
     ).first()
     assert victim is not None
     site.ids["participant"] = victim.id
+    site.ids["member"], site.ids["other"] = member.id, victim.id
     return {
         "nobody": None,
         "member": member,
@@ -458,7 +518,9 @@ def check_route(
     deleted = False
     for index in order:
         kwargs: dict[str, Any] = {}
-        if method in ("POST", "PUT", "PATCH"):
+        if key in VALID:
+            kwargs = VALID[key](site.ids)
+        elif method in ("POST", "PUT", "PATCH"):
             kwargs = {"json": {}} if path.startswith("/api/") else {"data": {}}
         response = browser(ROLES[index]).open(path, method=method, **kwargs)
         found = classify(response)
