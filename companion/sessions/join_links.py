@@ -9,10 +9,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from companion.config import Config
 from companion.core.db import Db, utcnow
@@ -63,17 +65,20 @@ class JoinLinkInvalid(Exception):
         self.reason = reason
 
 
-#: What opening a link reads, loaded in three queries instead of one per relation: the link
-#: with its person and programme, their groups, and the groups' sessions with their rooms
-#: (`decide_join` and the room's address need all of it; 500 opens in 10 s is the load).
-_JOIN_LOAD = (
-    joinedload(JoinLink.participant).joinedload(Participant.programme),
-    joinedload(JoinLink.participant)
-    .selectinload(Participant.memberships)
-    .joinedload(Membership.group)
-    .selectinload(Group.sessions)
-    .joinedload(Session.rooms),
-)
+@cache
+def _join_load() -> tuple[_AbstractLoad, ...]:
+    """What opening a link reads, loaded in three queries instead of one per relation: the
+    link with its person and programme, their groups, and the groups' sessions with their
+    rooms (`decide_join` and the room's address need all of it; 500 opens in 10 s is the
+    load). Built on first use: building it configures the mappers, which needs every model."""
+    return (
+        joinedload(JoinLink.participant).joinedload(Participant.programme),
+        joinedload(JoinLink.participant)
+        .selectinload(Participant.memberships)
+        .joinedload(Membership.group)
+        .selectinload(Group.sessions)
+        .joinedload(Session.rooms),
+    )
 
 
 def resolve_join_token(db: Db, token: str) -> JoinLink:
@@ -84,7 +89,7 @@ def resolve_join_token(db: Db, token: str) -> JoinLink:
         raise JoinLinkInvalid("invalid") from None
     if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], int)):
         raise JoinLinkInvalid("invalid")
-    link = db.get(JoinLink, data[0], options=_JOIN_LOAD)
+    link = db.get(JoinLink, data[0], options=_join_load())
     if link is None or not secrets.compare_digest(str(link.nonce), str(data[1])):
         raise JoinLinkInvalid("revoked" if link is not None else "invalid")
     if link.revoked_at is not None:

@@ -365,9 +365,7 @@ VALID: dict[str, Callable[[Ids], dict[str, Any]]] = {
     "POST /api/v1/boards/<int:board_id>/poll": lambda i: {"json": {"answer": "up"}},
     "POST /api/v1/boards/<int:board_id>/timer": lambda i: {"json": {"action": "start"}},
     "POST /api/v1/boards/<int:board_id>/topics": lambda i: {"json": {"title": "Uusi aihe"}},
-    "POST /api/v1/breakouts/rounds/<int:round_id>/actions": lambda i: {
-        "json": {"action": "lock"}
-    },
+    "POST /api/v1/breakouts/rounds/<int:round_id>/actions": lambda i: {"json": {"action": "lock"}},
     "POST /api/v1/breakouts/rounds/<int:round_id>/moves": lambda i: {
         "json": {"person": f"p:{i['other']}", "group_id": i["breakout_group"]}
     },
