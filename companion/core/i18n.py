@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale
+from sqlalchemy.exc import DBAPIError
+
+from companion.core.logs import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,9 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or default
 
 
+_UNKNOWN_ASKER = Throttle(60.0)
+
+
 def _learn_preferred_language() -> None:
     """Find out who is asking, which records their language (a text may be translated, a
     validation message say, before the view itself asks who it is)."""
@@ -67,9 +73,17 @@ def _learn_preferred_language() -> None:
     g.preferred_language = None
     try:
         current_actor()
-    except Exception:
-        # The language must not become an error of its own; the view meets the cause again.
-        log.warning("Could not tell who is asking to choose the language", exc_info=True)
+    except Exception as exc:
+        # The language must not become an error of its own; the view meets the cause again
+        # (a database outage: every request of it, so the warning is said once a minute).
+        held = _UNKNOWN_ASKER.allow()
+        if held is not None:
+            log.warning(
+                "Could not tell who is asking to choose the language: %s%s",
+                exc.__class__.__name__,
+                f" ({held} more since the last warning)" if held else "",
+                exc_info=not isinstance(exc, DBAPIError),
+            )
 
 
 def zone(name: str) -> ZoneInfo:
