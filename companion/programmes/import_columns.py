@@ -30,6 +30,22 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "offers": ("voin tarjota", "tarjoan", "osaaminen", "offers", "can offer", "i can offer"),
     "needs": ("tarvitsen", "tarpeet", "etsin", "needs", "looking for", "i am looking for"),
 }
+#: The consent question is matched first, as its long text often names other fields
+#: ("I agree that my details are shared with my group").
+_SYNONYMS = {
+    "consent": (
+        "suostumus",
+        "hyväksyn",
+        "suostun",
+        "annan suostumukseni",
+        "consent",
+        "i agree",
+        "i consent",
+        "agree",
+        "gdpr",
+    ),
+    **_SYNONYMS,
+}
 
 #: Word beginnings that suggest a field inside a longer question text, as form tools use the
 #: question as the header ("Millä toimialalla yrityksesi toimii?", "What industry are you in?").
@@ -59,6 +75,7 @@ _STEMS: dict[str, tuple[str, ...]] = {
     "group": ("ryhmä", "ryhma", "group"),
     "offers": ("tarjo", "offer"),
     "needs": ("tarvi", "tarpe", "etsi", "need", "looking"),
+    "consent": ("suostu", "hyväksyn", "hyväksy", "consent", "agree", "gdpr", "tietosuoj"),
 }
 
 #: Columns form tools add that are never participant data.
@@ -79,6 +96,7 @@ _IGNORED = (
     "vastausaika",
     "respondent",
     "response time",
+    "tunnus",
 )
 
 
@@ -143,3 +161,41 @@ def guess_mapping(headers: list[str], rows: list[list[str]] | None = None) -> di
     if "name" in mapping and ("first_name" in mapping or "last_name" in mapping):
         del mapping["name"]
     return mapping
+
+
+#: What an email address looks like in a cell (enough to tell a data row from a header).
+_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _used_width(row: list[str]) -> int:
+    return max((i + 1 for i, cell in enumerate(row) if cell), default=0)
+
+
+def _email_column_below(rows: list[list[str]], start: int) -> bool:
+    below = rows[start + 1 : start + 201]
+    width = max((len(row) for row in below), default=0)
+    for index in range(width):
+        values = [row[index] for row in below if index < len(row) and row[index]]
+        emails = sum(1 for v in values if _EMAIL_LIKE.fullmatch(v))
+        # The row right beneath a header is data: an address, not another header's text.
+        if values and emails * 2 >= len(values) and _EMAIL_LIKE.fullmatch(values[0]):
+            return True
+    return False
+
+
+def find_header_row(rows: list[list[str]], search: int = 10) -> int:
+    """The index of the header among the first `search` rows: title rows ("Osallistujalista
+    kevät 2027") stand alone or fill few cells, a header fills most of its row with text and
+    has a column of email addresses beneath it. The first row if nothing fits better."""
+    candidates: list[int] = []
+    for index, row in enumerate(rows[: min(search, len(rows) - 1)]):
+        filled = [cell for cell in row if cell]
+        width = max((_used_width(r) for r in rows[index : index + 20]), default=0)
+        if len(filled) < 2 or len(filled) * 2 < width:
+            continue
+        if any(_EMAIL_LIKE.fullmatch(cell) for cell in filled):
+            continue  # a data row: a header holds no addresses
+        candidates.append(index)
+        if _email_column_below(rows, index):
+            return index
+    return candidates[0] if candidates else 0

@@ -12,22 +12,21 @@ import io
 import logging
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from pydantic import ValidationError
 
-from companion.core.validation import errors_of
-from companion.needs.themes import Theme, parse_theme_names
-from companion.programmes.schemas import ParticipantIn
+from companion.programmes.import_columns import find_header_row
 
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 2000
+#: Rows at the top of a file searched for the header (title rows may stand above it).
+HEADER_SEARCH_ROWS = 10
 #: Columns read from a file; form exports have a few dozen at most.
 MAX_COLUMNS = 100
 #: Characters in one cell; the longest field (interests, goals) takes 5,000.
@@ -54,6 +53,7 @@ FIELDS: dict[str, Any] = {
     "group": _l("Group"),
     "offers": _l("Can offer (themes)"),
     "needs": _l("Looking for (themes)"),
+    "consent": _l("Consent (an answer on each row)"),
 }
 
 
@@ -63,37 +63,59 @@ class UnreadableFile(Exception):
 
 @dataclass
 class Table:
-    """A file's header row and data rows, all as text."""
+    """Every non-empty row of a file as text (padded to one width), the line each stands on
+    in the spreadsheet, and which of them is the header: title rows may stand above it."""
 
-    headers: list[str]
-    rows: list[list[str]]
+    cells: list[list[str]]
+    lines: list[int]
+    header: int = 0
+
+    @property
+    def headers(self) -> list[str]:
+        """The header row's texts; an empty header is named by its column number."""
+        return [h or _("Column %(n)s", n=i + 1) for i, h in enumerate(self.cells[self.header])]
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """The data rows: every row below the header."""
+        return self.cells[self.header + 1 :]
+
+    @property
+    def row_lines(self) -> list[int]:
+        """The spreadsheet line of each data row, as the person sees it in Excel."""
+        return self.lines[self.header + 1 :]
+
+    @property
+    def header_line(self) -> int:
+        """The spreadsheet line of the header row."""
+        return self.lines[self.header]
+
+    def header_choices(self) -> list[tuple[int, list[str]]]:
+        """The rows that may be chosen as the header: line and cells of the first few."""
+        limit = min(HEADER_SEARCH_ROWS, len(self.cells) - 1)
+        return [(self.lines[i], self.cells[i]) for i in range(limit)]
+
+    def with_header_line(self, line: int | None) -> Table:
+        """This table read with the header on `line` (one of `header_choices`), or as it is."""
+        for index, (choice, _cells) in enumerate(self.header_choices()):
+            if choice == line:
+                return Table(self.cells, self.lines, index)
+        return self
 
     def as_dict(self) -> dict[str, Any]:
         """For storing in an import draft."""
-        return {"headers": self.headers, "rows": self.rows}
+        return {"cells": self.cells, "lines": self.lines, "header": self.header}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Table:
-        """From a stored import draft."""
-        return cls(list(data.get("headers", [])), [list(r) for r in data.get("rows", [])])
-
-
-@dataclass
-class RowCheck:
-    """One data row: its line in the file, the values read, and what is wrong with it."""
-
-    line: int
-    values: dict[str, Any]
-    errors: dict[str, str] = field(default_factory=dict)
-    group_id: int | None = None
-    #: Theme keys of the offers and needs columns (`companion.needs`).
-    offers: list[str] = field(default_factory=list)
-    needs: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Whether the row can be imported."""
-        return not self.errors
+        """From a stored import draft (also one stored before title rows were kept)."""
+        if "cells" not in data:
+            cells = [list(data.get("headers", [])), *(list(r) for r in data.get("rows", []))]
+            return cls(cells, list(range(1, len(cells) + 1)))
+        cells = [list(r) for r in data["cells"]]
+        lines = [int(n) for n in data.get("lines", range(1, len(cells) + 1))]
+        header = int(data.get("header", 0))
+        return cls(cells, lines, header if 0 <= header < len(cells) - 1 else 0)
 
 
 #: Control characters other than tab and newlines; PostgreSQL refuses NUL in text columns.
@@ -155,18 +177,20 @@ def _delimiter(lines: list[str]) -> str:
             continue
         if not rows:
             continue
-        width = len(rows[0])
-        consistent = sum(1 for row in rows[1:] if len(row) == width)
+        # The widest of the first rows is the header's width: a title row may stand above it.
+        width = max(len(row) for row in rows[:HEADER_SEARCH_ROWS])
+        consistent = sum(1 for row in rows if len(row) == width) - 1
         score = (consistent if width > 1 else -1, width)
         if score > best_score:
             best, best_score = candidate, score
     return best
 
 
-def _collect(source: Iterable[Iterable[Any]]) -> list[list[str]]:
-    """Non-empty rows as text, trailing empty cells dropped; stops once there are too many."""
-    rows: list[list[str]] = []
-    for raw in source:
+def _collect(source: Iterable[Iterable[Any]]) -> list[tuple[int, list[str]]]:
+    """Non-empty rows as text with their line (from 1), trailing empty cells dropped; stops
+    once there are too many."""
+    rows: list[tuple[int, list[str]]] = []
+    for line, raw in enumerate(source, start=1):
         row = [_cell(c) for c in raw]
         if any(len(cell) > MAX_CELL_CHARS for cell in row):
             raise UnreadableFile(_("A cell holds more than %(n)s characters.", n=MAX_CELL_CHARS))
@@ -176,15 +200,15 @@ def _collect(source: Iterable[Iterable[Any]]) -> list[list[str]]:
             continue
         if len(row) > MAX_COLUMNS:
             raise UnreadableFile(_("The file has more than %(n)s columns.", n=MAX_COLUMNS))
-        rows.append(row)
-        if len(rows) > MAX_ROWS + 1:
+        rows.append((line, row))
+        if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS:
             raise UnreadableFile(
                 _("At most %(n)s participants can be imported at once.", n=MAX_ROWS)
             )
     return rows
 
 
-def _read_csv(data: bytes) -> list[list[str]]:
+def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
     text = _decode(data).replace("\x00", "")
     first_line, _newline, rest = text.partition("\n")
     declared = re.fullmatch(r"\s*\"?sep=(.)\"?\s*", first_line)
@@ -225,7 +249,7 @@ def _check_unpacked_size(data: bytes) -> None:
         )
 
 
-def _read_xlsx(data: bytes) -> list[list[str]]:
+def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     _check_unpacked_size(data)
@@ -261,111 +285,9 @@ def read_table(filename: str, data: bytes) -> Table:
         raise UnreadableFile(_("Upload a CSV or Excel (.xlsx) file."))
     if len(rows) < 2:
         raise UnreadableFile(_("The file needs a header row and at least one participant."))
-    if len(rows) - 1 > MAX_ROWS:
+    width = max(len(row) for _line, row in rows)
+    cells = [row + [""] * (width - len(row)) for _line, row in rows]
+    table = Table(cells, [line for line, _row in rows], find_header_row(cells))
+    if len(table.rows) > MAX_ROWS:
         raise UnreadableFile(_("At most %(n)s participants can be imported at once.", n=MAX_ROWS))
-    width = max(len(row) for row in rows)
-    headers = [
-        h or _("Column %(n)s", n=i + 1)
-        for i, h in enumerate(rows[0] + [""] * (width - len(rows[0])))
-    ]
-    body = [row + [""] * (width - len(row)) for row in rows[1:]]
-    return Table(headers, body)
-
-
-def _language(value: str) -> str | None:
-    normal = value.strip().lower()
-    if normal in ("fi", "suomi", "finnish", "fin", "suomeksi"):
-        return "fi"
-    if normal in ("en", "englanti", "english", "eng", "in english"):
-        return "en"
-    return None
-
-
-def _years(value: str) -> str | int | None:
-    # Answers like "5", "5 vuotta" or "yli 10" give their number; anything else is checked
-    # (and reported) as it is.
-    if not value.strip():
-        return None
-    match = re.search(r"\d+", value)
-    return int(match.group()) if match and len(match.group()) <= 3 else value
-
-
-def check_rows(
-    table: Table,
-    mapping: dict[str, int],
-    *,
-    groups: dict[str, int],
-    existing_emails: set[str],
-    default_group_id: int | None,
-    themes: Sequence[Theme] = (),
-) -> list[RowCheck]:
-    """Read and check every row: bad email, unknown group or theme, duplicates in the file or
-    programme."""
-    seen: dict[str, int] = {}
-    checks: list[RowCheck] = []
-    known = {name.strip().lower(): gid for name, gid in groups.items()}
-    for offset, row in enumerate(table.rows):
-        line = offset + 2  # the header is line 1, as spreadsheet programs count
-
-        def get(field_name: str, row: list[str] = row) -> str:
-            index = mapping.get(field_name)
-            return row[index].strip() if index is not None and index < len(row) else ""
-
-        name = get("name") or " ".join(p for p in (get("first_name"), get("last_name")) if p)
-        values: dict[str, Any] = {
-            "name": name,
-            "email": get("email"),
-            "phone": get("phone"),
-            "company": get("company"),
-            "industry": get("industry"),
-            "region": get("region"),
-            "years_as_entrepreneur": _years(get("years_as_entrepreneur")),
-            "interests": get("interests"),
-            "goals": get("goals"),
-        }
-        check = RowCheck(line=line, values=values)
-        raw_language = get("language")
-        if raw_language:
-            language = _language(raw_language)
-            if language is None:
-                check.errors["language"] = _(
-                    "Unknown language “%(value)s” (use fi or en).", value=raw_language
-                )
-            else:
-                values["language"] = language
-        group_name = get("group")
-        if group_name:
-            group_id = known.get(group_name.lower())
-            if group_id is None:
-                check.errors["group"] = _("Unknown group “%(value)s”.", value=group_name)
-            check.group_id = group_id
-        else:
-            check.group_id = default_group_id
-            if default_group_id is None:
-                check.errors["group"] = _("No group given, and no default group chosen.")
-        for name in ("offers", "needs"):
-            keys, unknown = parse_theme_names(get(name), themes)
-            setattr(check, name, keys)
-            if unknown:
-                check.errors[name] = _(
-                    "Unknown themes: %(names)s (use the programme's themes, separated by commas).",
-                    names=", ".join(f"“{n}”" for n in unknown),
-                )
-        try:
-            parsed = ParticipantIn.model_validate(values)
-        except ValidationError as exc:
-            for key, message in errors_of(exc).items():
-                check.errors.setdefault(key, message)
-        else:
-            email = parsed.email
-            values["email"] = email
-            if email in existing_emails:
-                check.errors["email"] = _(
-                    "%(email)s is already a participant of this programme.", email=email
-                )
-            elif email in seen:
-                check.errors["email"] = _("Duplicate of line %(line)s.", line=seen[email])
-            else:
-                seen[email] = line
-        checks.append(check)
-    return checks
+    return table

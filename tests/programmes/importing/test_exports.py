@@ -124,7 +124,12 @@ def test_a_real_export_imports_everyone(
     assert f"{count} {plural} imported." in listing
     assert db.scalar(select(ImportDraft)) is None
     audit = db.scalar(select(AuditEntry).where(AuditEntry.action == "participants.import"))
-    assert audit.details == {"programme_id": programme.id, "count": count}
+    assert audit.details == {
+        "programme_id": programme.id,
+        "count": count,
+        "updated": 0,
+        "left_out": 0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -210,7 +215,7 @@ def test_the_column_choices_can_be_changed(
     wrong = {**form, "map_email": form["map_name"], "action": "preview"}
     page = signed_in.post(url, data=wrong).get_data(as_text=True)
     assert "Need fixing: 2" in page
-    assert "2 rows need fixing" in page
+    assert "2 rows are not imported" in page
     # Each row's reason is in the list of rows to fix and again in the table.
     assert page.count("Email: Enter a valid email address.") == 4
     assert headers_chosen(page)["email"] == "Full name"
@@ -233,7 +238,7 @@ def test_a_missing_name_or_email_column_blocks_the_import(
     text = page.get_data(as_text=True)
     assert "Choose the columns for: Name." in text
     assert 'value="import"' not in text
-    assert "The import can start once every row is ready." in text
+    assert "Choose the columns for the name and the email first." in text
     refused = signed_in.post(url, data={**form, "map_name": "", "action": "import"})
     assert refused.status_code == 422
     assert people(db, programme) == {}
@@ -246,7 +251,7 @@ def test_rows_without_a_group_take_the_chosen_default(
     path.write_text("Nimi;Sähköposti\nAino;aino@example.fi\nEero;eero@example.fi\n")
     url = preview_url(signed_in, programme, path)
     page = signed_in.get(url).get_data(as_text=True)
-    assert "2 rows need fixing" in page
+    assert "2 rows are not imported" in page
     assert page.count("Group: No group given, and no default group chosen.") == 4
     group_b = programme.groups[1]
     form = {**form_of(page), "default_group": str(group_b.id), "action": "import"}
