@@ -127,13 +127,35 @@ def _looks_like_emails(rows: list[list[str]], index: int) -> float:
     return sum(1 for v in values if "@" in v) / len(values)
 
 
+def _filled(rows: list[list[str]], index: int) -> bool:
+    return any(index < len(row) and row[index].strip() for row in rows[:200])
+
+
+def _prefer_filled(mapping: dict[str, int], normals: dict[int, str], rows: list[list[str]]) -> None:
+    """A chosen column with nothing in it gives way to another one naming the same field that
+    has answers (an anonymous Microsoft Forms export has an empty "Name" column and the name
+    the person typed in a question)."""
+    for field_name, index in list(mapping.items()):
+        if _filled(rows, index):
+            continue
+        others = sorted(
+            (
+                (-_tier(field_name, normal), i)
+                for i, normal in normals.items()
+                if i not in mapping.values() and _tier(field_name, normal) and _filled(rows, i)
+            ),
+        )
+        if others:
+            mapping[field_name] = others[0][1]
+
+
 def guess_mapping(headers: list[str], rows: list[list[str]] | None = None) -> dict[str, int]:
     """Field -> column index for headers that name a field, in Finnish or English.
 
     Exact header names win over headers that start with a field's name, which win over
     question texts that merely mention it; each column serves one field. With `rows`, an
     email column that holds no addresses (Microsoft Forms writes "anonymous") gives way to
-    one that does.
+    one that does, and any other column left empty gives way to a filled one for its field.
     """
     normals = {
         index: _normalise(header)
@@ -158,6 +180,8 @@ def guess_mapping(headers: list[str], rows: list[list[str]] | None = None) -> di
         better = [i for i in others if _looks_like_emails(rows, i) >= 0.5]
         if better:
             mapping["email"] = better[0]
+    if rows:
+        _prefer_filled(mapping, normals, rows)
     if "name" in mapping and ("first_name" in mapping or "last_name" in mapping):
         del mapping["name"]
     return mapping

@@ -69,7 +69,9 @@ def form_of(page: str) -> dict[str, str]:
     """The values a browser would submit from the preview form as it stands, with the box
     confirming the consents ticked (nothing is imported without it)."""
     form: dict[str, str] = {"consent_collected": "on"}
-    for name, options in re.findall(r'<select id="[^"]+" name="(\w+)">(.*?)</select>', page, re.S):
+    for name, options in re.findall(
+        r'<select id="[^"]+" name="(\w+)"[^>]*>(.*?)</select>', page, re.S
+    ):
         chosen = re.search(r'<option value="([^"]*)" selected>', options)
         form[name] = chosen.group(1) if chosen else ""
     return form
