@@ -176,12 +176,17 @@ def test_facilitator_pages(
     page.get_by_role("button", name="Lähetä ja esikatsele").click()
     page.wait_for_url(f"{live_server}/imports/*")
     check(page, shots, "import-preview", width)
-    # Every bad row is listed with its reason, and nothing can be imported yet.
+    # Every bad row is listed with its reason; the good ones can be imported.
     fix_list = page.locator("section[aria-labelledby=fix-h]")
-    assert fix_list.locator("h2").inner_text() == "5 riviä pitää korjata"
+    assert fix_list.locator("h2").inner_text() == "5 riviä jää tuomatta"
     assert "Ryhmä: Tuntematon ryhmä ”Ryhmä Z”." in fix_list.inner_text()
-    assert page.get_by_role("button", name="Tuo 8 osallistujaa").count() == 0
-    assert page.get_by_text("Tuonnin voi aloittaa, kun kaikki rivit ovat valmiita.").is_visible()
+    page.locator("#consent").check()
+    page.get_by_role("button", name="Tuo 3 osallistujaa").click()
+    # Then the rows left out, to fix.
+    page.wait_for_selector("text=Tuomatta jääneet rivit")
+    check(page, shots, "import-result", width)
+    assert page.locator("h2#left-h").inner_text() == "5 riviä jäi tuomatta"
+    assert page.get_by_role("link", name="Lataa nämä rivit (CSV)").count() == 1
 
 
 @pytest.mark.parametrize("size", sorted(WIDTHS))
