@@ -165,6 +165,10 @@ def import_preview(token: str) -> ResponseReturnValue:
         if key not in mapping and not (key == "name" and {"first_name", "last_name"} & set(mapping))
     ]
     counts = {key: sum(1 for c in checks if c.status == key) for key in STATUSES}
+    # Someone "updated" with nothing to change is, in effect, skipped.
+    unchanged = sum(1 for c in checks if c.status == "update" and not c.changes)
+    counts["update"] -= unchanged
+    counts["skip"] += unchanged
     return (
         render_template(
             "programmes/import_preview.html",
@@ -177,7 +181,7 @@ def import_preview(token: str) -> ResponseReturnValue:
             mapping=mapping,
             checks=checks,
             counts=counts,
-            importable=counts["new"] + sum(1 for c in checks if c.status == "update" and c.changes),
+            importable=counts["new"] + counts["update"],
             missing=missing,
             message=message,
         ),

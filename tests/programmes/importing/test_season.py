@@ -104,7 +104,10 @@ def test_google_forms_grown_export_updates_when_chosen(
     rows = rows_of(page.get_data(as_text=True))
     assert rows["2"] == "Already in the programme: nothing to update"
     assert rows["3"] == "Already in the programme: updated Company, Group"
-    assert 'value="update" checked' in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert 'value="update" checked' in text
+    assert "To update: 1" in text and "Already in, skipped: 1" in text and "New: 1" in text
+    assert "Import 1 new and update 1" in text
 
     response = signed_in.post(url, data={**form, "existing": "update", "action": "import"})
     assert response.status_code == 303
