@@ -5,18 +5,16 @@ title row above the header is stepped over."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from companion.core.db import Db
 from companion.privacy.models import Consent
 from companion.programmes.import_rows import consent_answer
-from companion.programmes.models import Participant, Programme
+from companion.programmes.models import ImportDraft, Participant, Programme
 from tests.programmes.importing.conftest import form_of, headers_chosen, people, preview_url
 
 
@@ -273,19 +271,13 @@ def test_without_a_consent_column_the_box_is_needed(
         ("maybe later", None),
     ],
 )
-def test_consent_answers(app: Flask, value: str, answer: bool | None) -> None:
+def test_consent_answers(value: str, answer: bool | None) -> None:
     assert consent_answer(value) is answer
 
 
 def test_a_draft_from_before_title_rows_still_reads(
-    signed_in: FlaskClient,
-    programme: Programme,
-    fixtures_dir: Path,
-    db: Db,
-    make_participant: Callable[..., Participant],
+    signed_in: FlaskClient, programme: Programme, fixtures_dir: Path, db: Db
 ) -> None:
-    from companion.programmes.models import ImportDraft
-
     url = preview_url(signed_in, programme, fixtures_dir / "excel_fi.csv")
     draft = db.scalar(select(ImportDraft))
     cells = draft.table["cells"]
