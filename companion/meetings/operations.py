@@ -216,8 +216,8 @@ def personal_join_url(db: Db, session: Session, person: Person) -> str | None:
     row = session.room
     if row is None or not row.join_url:
         return None
-    platform = platform_for(db, session, host_of(db, row))
-    return platform.join_url(_as_room(row), person)
+    # No host: a join address is made from the room and the person (`Platform.join_url`).
+    return platform_for(db, session).join_url(_as_room(row), person)
 
 
 @job_handler("meetings.sync_room")

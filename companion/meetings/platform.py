@@ -203,7 +203,8 @@ class Platform(Protocol):
         """Remove the room; a room already gone is not an error."""
 
     def join_url(self, room: Room, person: Person) -> str:
-        """The address this person should be sent to."""
+        """The address this person should be sent to: made from the room and the person alone,
+        without calling the platform or knowing the host (every join-link open asks it)."""
 
     def push_breakouts(self, room: Room, groups: Sequence[BreakoutGroupSpec]) -> BreakoutPushResult:
         """Put the groups into the platform's breakout rooms, where it has them."""
