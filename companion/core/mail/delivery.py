@@ -327,9 +327,7 @@ def _mark_failed(connection: Connection, row: Row[Any], error: str) -> None:
     connection.execute(
         update(OUTBOX)
         .where(OUTBOX.c.id == row.id)
-        .values(
-            status="failed", attempts=row.attempts + 1, last_error=error[:2000], sent_at=None
-        )
+        .values(status="failed", attempts=row.attempts + 1, last_error=error[:2000], sent_at=None)
     )
 
 
