@@ -229,7 +229,8 @@ def commit_import(
                 "count": len(result.created),
                 "updated": result.updated,
                 "left_out": len(result.left_out),
-                "erased": result.erased,
+                # Only when someone was kept out for it (the count alone, never who).
+                **({"erased": result.erased} if result.erased else {}),
             },
         )
     )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from companion.core.db import Db
 from companion.privacy.erasure import erase_participant
-from companion.privacy.models import ErasedAddress
+from companion.privacy.models import AuditEntry, ErasedAddress
 from companion.programmes.import_rows import erased_reason
 from companion.programmes.models import ERASED, ImportDraft, Participant, Programme
 from tests.programmes.importing.conftest import form_of, people, preview_url
@@ -62,6 +62,12 @@ def test_the_grown_export_does_not_bring_back_someone_erased(
     done = draft.table["done"]
     assert done["erased"] == 1
     assert all(row["email"] != "pekka@korhonen.example" for row in done["left_out"])
+    audit = db.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.action == "participants.import")
+        .order_by(AuditEntry.id.desc())
+    )
+    assert audit is not None and audit.details["erased"] == 1
     result = signed_in.get(url).get_data(as_text=True)
     assert "1 asked to be erased from the programme: not imported." in result
 
