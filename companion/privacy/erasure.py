@@ -21,7 +21,9 @@ The steps, in one transaction (`erase_participants`):
 4. live events (kept two days for reconnecting clients) that mention them are dropped
    (a client that was that far behind gets a fresh snapshot);
 5. the row becomes the tombstone (its consents marked withdrawn), or goes if nothing refers
-   to it.
+   to it;
+6. a keyed hash of their email is kept for the programme (`companion.privacy.erased`), so an
+   import of a form export that still lists them does not add them again.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from companion.core.db import Base, Db, utcnow
 from companion.core.events import LiveEvent
 from companion.core.mail import OutboxMessage
 from companion.privacy.audit import record_audit
+from companion.privacy.erased import remember_erased
 from companion.privacy.models import Consent
 from companion.privacy.registry import contributions
 from companion.programmes.models import ERASED, Membership, Participant, Programme
@@ -212,10 +215,13 @@ def _tombstone(db: Db, participant: Participant, language: str) -> None:
     )
 
 
-def erase_participants(db: Db, participants: Sequence[Participant]) -> int:
+def erase_participants(
+    db: Db, participants: Sequence[Participant], *, remember: bool = True
+) -> int:
     """Erase these people (see the module's description); returns how many were erased.
 
-    Runs in the caller's transaction; already erased rows are skipped.
+    Runs in the caller's transaction; already erased rows are skipped. `remember=False`
+    keeps no mark of their emails (a whole programme's data going: nobody asked).
     """
     people = [p for p in participants if not p.is_erased]
     if not people:
@@ -232,6 +238,8 @@ def erase_participants(db: Db, participants: Sequence[Participant]) -> int:
     programmes: set[Programme] = set()
     for participant, person in zip(people, found, strict=True):
         programmes.add(participant.programme)
+        if remember and person.email:
+            remember_erased(db, person.programme_id, person.email)
         db.execute(delete(Membership).where(Membership.participant_id == participant.id))
         db.expire(participant, ["memberships"])
         if took_part(db, participant.id):
@@ -273,7 +281,8 @@ def erase_programme_data(db: Db, programme: Programme) -> int:
             )
         )
     )
-    erased = erase_participants(db, people)
+    # Nobody asked to be forgotten here (the programme ends or goes): no marks are kept.
+    erased = erase_participants(db, people, remember=False)
     for entry in contributions():
         if entry.erase_programme is not None:
             entry.erase_programme(db, programme.id)

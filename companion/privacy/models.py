@@ -81,3 +81,24 @@ class ProgrammeRetention(Base):
     erase_after: Mapped[datetime | None] = mapped_column(default=None)
     #: When the participants' data was deleted (only anonymous figures remain).
     erased_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ErasedAddress(Base):
+    """A person erased from a programme, remembered by a keyed hash of their email only.
+
+    So that an import of a form export that still lists them does not bring them back
+    (`companion.privacy.erased`). The digest cannot be turned back into the address without
+    the app's secret key; it goes when the person signs up again themselves or the programme
+    is deleted.
+    """
+
+    __tablename__ = "erased_address"
+    __table_args__ = (UniqueConstraint("programme_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programme.id", ondelete="CASCADE"), index=True
+    )
+    #: HMAC-SHA256 (hex) of the normalised email, keyed from the secret key.
+    digest: Mapped[str] = mapped_column(String(64))
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)

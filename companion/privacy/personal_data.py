@@ -97,9 +97,13 @@ def erase_privacy(db: Db, participant_id: int) -> None:
     db.execute(delete(EmailOptOut).where(EmailOptOut.participant_id == participant_id))
 
 
+# `erased_address` holds no email in clear, only a keyed hash per programme of those who asked
+# to be erased (`companion.privacy.erased`): it is written by the erasure itself, is not shown
+# in an export (it belongs to no participant row any more) and goes with the programme or when
+# the person signs up again themselves.
 register_personal_data(
     "privacy",
-    tables=("consent", "email_opt_out", "outbox_message", "live_event"),
+    tables=("consent", "email_opt_out", "outbox_message", "live_event", "erased_address"),
     export_participant=export_privacy,
     erase_participant=erase_privacy,
 )

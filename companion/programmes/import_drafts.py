@@ -16,6 +16,7 @@ from companion.core.errors import Invalid, NotFound
 from companion.core.jobs import periodic
 from companion.needs.operations import needs_of, set_needs, themes_of
 from companion.needs.schemas import NeedsFields
+from companion.privacy.erased import email_digest, erased_digests
 from companion.privacy.models import AuditEntry
 from companion.programmes.import_rows import (
     UPDATABLE,
@@ -98,6 +99,8 @@ class ImportResult:
     updated: int
     skipped: int
     left_out: list[RowCheck]
+    #: Rows of people who asked to be erased from the programme: not imported, not kept.
+    erased: int = 0
 
 
 def draft_table(draft: ImportDraft, choices: ImportChoices) -> Table:
@@ -132,6 +135,7 @@ def preview_import(
     default_group_id = choices.default_group_id
     if default_group_id is not None and default_group_id not in groups.values():
         default_group_id = None
+    erased = erased_digests(db, programme.id)
     return check_rows(
         table.rows,
         table.row_lines,
@@ -141,6 +145,7 @@ def preview_import(
         default_group_id=default_group_id,
         themes=themes_of(db, programme),
         existing_mode=choices.existing,
+        was_erased=(lambda email: email_digest(email) in erased) if erased else None,
     )
 
 
@@ -174,7 +179,8 @@ def commit_import(
     choices: ImportChoices,
 ) -> ImportResult:
     """Import the rows that can be: new people are added, those already in the programme are
-    skipped or updated as chosen; rows to fix and rows without consent are left out (and kept
+    skipped or updated as chosen; rows of people who asked to be erased are only counted;
+    rows to fix and rows without consent are left out (and kept
     in the draft for the list to fix)."""
     mapping = choices.mapping
     if "email" not in mapping or not ({"name", "first_name", "last_name"} & set(mapping)):
@@ -209,6 +215,8 @@ def commit_import(
                 result.updated += 1
         elif check.status in ("skip", "update"):
             result.skipped += 1
+        elif check.status == "erased":
+            result.erased += 1
         else:
             result.left_out.append(check)
     db.add(
@@ -221,6 +229,8 @@ def commit_import(
                 "count": len(result.created),
                 "updated": result.updated,
                 "left_out": len(result.left_out),
+                # Only when someone was kept out for it (the count alone, never who).
+                **({"erased": result.erased} if result.erased else {}),
             },
         )
     )
@@ -232,6 +242,7 @@ def commit_import(
                 "created": len(result.created),
                 "updated": result.updated,
                 "skipped": result.skipped,
+                "erased": result.erased,
                 "headers": table.headers,
                 "left_out": [
                     {

@@ -1,11 +1,12 @@
 """Checking every row of an imported list and deciding what happens to it: a new participant,
-someone already in the programme (skipped or updated), a row without consent, or a row to fix.
+someone already in the programme (skipped or updated), someone who asked to be erased from it,
+a row without consent, or a row to fix.
 Pure logic, no I/O."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -17,8 +18,9 @@ from companion.needs.themes import Theme, parse_theme_names
 from companion.programmes.schemas import ParticipantIn
 
 #: What happens to a row: imported as new, already in the programme and skipped or updated,
-#: not imported for want of consent, or not imported until fixed.
-Status = Literal["new", "skip", "update", "no_consent", "bad"]
+#: not imported because the person asked to be erased from the programme, not imported for
+#: want of consent, or not imported until fixed.
+Status = Literal["new", "skip", "update", "erased", "no_consent", "bad"]
 #: What to do with rows whose email is already a participant of the programme.
 ExistingMode = Literal["skip", "update"]
 
@@ -66,11 +68,15 @@ class RowCheck:
     changes: dict[str, Any] = field(default_factory=dict)
     #: Why the row is not imported for want of consent (empty: consent given or not asked).
     no_consent: str = ""
+    #: Why the row is not imported because the person asked to be erased (empty: they did not).
+    erased: str = ""
     existing_mode: ExistingMode = "skip"
 
     @property
     def status(self) -> Status:
         """What the import does with this row."""
+        if self.erased:
+            return "erased"
         if self.no_consent:
             return "no_consent"
         if self.errors:
@@ -87,6 +93,8 @@ class RowCheck:
     @property
     def reason(self) -> str:
         """Why the row is not imported, in a sentence, or an empty string."""
+        if self.erased:
+            return self.erased
         if self.no_consent:
             return self.no_consent
         return "; ".join(self.errors.values())
@@ -132,6 +140,14 @@ def _years(value: str) -> str | int | None:
     return int(match.group()) if match and len(match.group()) <= 3 else value
 
 
+def erased_reason() -> str:
+    """Why someone who asked to be erased is not imported, and how they can come back."""
+    return _(
+        "Asked to be erased from this programme: not imported. They can join again by "
+        "signing up themselves through the programme's survey."
+    )
+
+
 def _changes(check: RowCheck, filled: set[str], existing: Existing) -> dict[str, Any]:
     """What an update would change: filled cells that differ from the stored details."""
     changes = {
@@ -160,9 +176,11 @@ def check_rows(
     default_group_id: int | None,
     themes: Sequence[Theme] = (),
     existing_mode: ExistingMode = "skip",
+    was_erased: Callable[[str], bool] | None = None,
 ) -> list[RowCheck]:
     """Read and check every row: bad email, unknown group or theme, duplicates in the file,
-    consent, and whether the email is already a participant (`existing`, by lower-case email)."""
+    consent, whether the email is already a participant (`existing`, by lower-case email) and
+    whether its person asked to be erased from the programme (`was_erased`, by email)."""
     seen: dict[str, int] = {}
     checks: list[RowCheck] = []
     known = {name.strip().lower(): gid for name, gid in groups.items()}
@@ -242,6 +260,9 @@ def check_rows(
             else:
                 # Nothing is done with a skipped row: its other problems do not matter.
                 check.errors = {k: v for k, v in check.errors.items() if k == "email"}
+        elif email and "email" not in check.errors and was_erased and was_erased(email):
+            # Their own wish outweighs the list: only they can undo it, by signing up again.
+            check.erased = erased_reason()
         elif check.group_id is None and "group" not in check.errors:
             check.errors["group"] = _("No group given, and no default group chosen.")
         checks.append(check)

@@ -126,6 +126,14 @@ def _imported_message(result: import_drafts.ImportResult) -> str:
                 result.skipped,
             )
         )
+    if result.erased:
+        parts.append(
+            ngettext(
+                "%(num)s asked to be erased from the programme: not imported.",
+                "%(num)s asked to be erased from the programme: not imported.",
+                result.erased,
+            )
+        )
     return " ".join(parts)
 
 
@@ -190,7 +198,7 @@ def import_preview(token: str) -> ResponseReturnValue:
 
 
 #: The statuses in the order the preview counts them.
-STATUSES = ("new", "update", "skip", "no_consent", "bad")
+STATUSES = ("new", "update", "skip", "erased", "no_consent", "bad")
 
 
 def import_result(programme: Programme, draft: ImportDraft) -> ResponseReturnValue:

@@ -20,6 +20,7 @@ from companion.accounts.operations import can_manage_programme, grant_programme
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.needs.schemas import NEEDS_FIELDS
+from companion.privacy.erased import forget_erased, normalise_email, was_erased
 from companion.privacy.models import Consent
 from companion.programmes.models import (
     Group,
@@ -213,13 +214,16 @@ def add_participant(
     """A new participant in the programme and the chosen groups; emails are unique.
 
     `consent` is recorded as how and under which text the person agreed to take part (by
-    default: the facilitator adding them confirmed it).
+    default: the facilitator adding them confirmed it). Someone who asked to be erased from
+    the programme is refused (Conflict): only they can come back, through the survey.
     """
     if _email_taken(db, programme, data.email):
         raise Conflict(
             _("%(email)s is already a participant of this programme.", email=data.email),
             field="email",
         )
+    if was_erased(db, programme.id, data.email):
+        raise Conflict(erased_message(), field="email")
     groups = _groups_of(programme, data.group_ids)
     participant = Participant(
         programme=programme,
@@ -247,6 +251,15 @@ def add_participant(
     return participant
 
 
+def erased_message() -> str:
+    """Why a facilitator cannot add someone who asked to be erased, and what can be done."""
+    return _(
+        "This person asked to be erased from this programme, so they cannot be added again. "
+        "If they want to come back, send them the programme's survey link: signing up "
+        "themselves adds them."
+    )
+
+
 def update_participant(
     db: Db, participant: Participant, data: ParticipantIn | ParticipantPatch
 ) -> Participant:
@@ -257,6 +270,12 @@ def update_participant(
         raise Conflict(
             _("%(email)s is already a participant of this programme.", email=email), field="email"
         )
+    if (
+        email
+        and normalise_email(email) != normalise_email(participant.email)
+        and was_erased(db, participant.programme_id, email)
+    ):
+        raise Conflict(erased_message(), field="email")
     group_ids = changes.pop("group_ids", None)
     for key, value in changes.items():
         if value is None and key != "years_as_entrepreneur":
@@ -317,6 +336,8 @@ def submit_intake(db: Db, group: Group, data: IntakeIn) -> Participant | None:
     programme = group.programme
     if _email_taken(db, programme, data.email):
         return None
+    # Their own new sign-up after an erasure is their choice: the mark goes.
+    forget_erased(db, programme.id, data.email)
     fields = data.model_dump(exclude={"consent", *NEEDS_FIELDS})  # offers and needs: the view
     participant = Participant(programme_id=programme.id, source="survey", **fields)
     try:
