@@ -38,8 +38,8 @@ so each candidate swap costs a constant number of lookups.
 
 Offers and needs (`needs.py`), when a problem has them: each person's count of helpers met
 (`helped`, kept in step with the meeting counts) and, per iteration and as needed, what each
-person's leaving (`_needs_round`) and joining (`needs_join`, per group like `joiners`) does to
-those counts. A candidate's change of the needs term then costs a few lookups and is exact:
+person's leaving (`_needs_round`) and joining (per group, like `joiners`) does to those
+counts. A candidate's change of the needs term then costs a few lookups and is exact:
 the one case where leaving and joining interact (someone's only helper leaves their group
 while a new helper joins it) is counted from the people who depend on a single helper, who are
 few. Without needs (`needs` holds empty arrays) none of this runs.
@@ -65,6 +65,7 @@ def njit(function: F) -> F:
     """numba's `njit(cache=True)` (compiled once, then loaded from the cache), keeping the
     function's own type for mypy."""
     return cast(F, numba_njit(cache=True, nogil=True)(function))
+
 
 
 #: Work units per iteration besides the candidates evaluated (the focus scan, the swap).
@@ -246,73 +247,16 @@ def _needs_wanted(match: Array, helped: Array, wanted: Array) -> None:
 
 
 @njit
-def _needs_gain(count: int, change: int, weights: Array) -> float:
-    """How much the needs term gains when someone with `count` helpers met gets `change` more."""
+def _needs_gain(count: int, change: int, pair_w: float, cover_w: float) -> float:
+    """How much the needs term gains when someone with `count` helpers met gets `change` more
+    (scalars only: a compiled call that passes arrays costs more than this work)."""
     after = count + change
-    gain = weights[0] * change
+    gain = pair_w * change
     if count == 0 and after > 0:
-        gain += weights[1]
+        gain += cover_w
     elif count > 0 and after == 0:
-        gain -= weights[1]
-    return gain  # type: ignore[no-any-return]
-
-
-@njit
-def _needs_change(
-    w: int,
-    a: int,
-    b: int,
-    ca: int,
-    c: int,
-    gmem: Array,
-    gcnt: Array,
-    m: Array,
-    match: Array,
-    helped: Array,
-    weights: Array,
-    lost: Array,
-    out: Array,
-    single: Array,
-    gain_cols: Array,
-    value_cols: Array,
-    gain_joiners: Array,
-    value_joiners: Array,
-) -> float:
-    """The exact gain of the needs term when a (group ca of round w) moves to group c and,
-    unless b < 0, b moves from c to ca; from the caches of `tabu_steps`."""
-    pair_w, cover_w = weights[0], weights[1]
-    ha = helped[a]
-    if b < 0:
-        gain = out[w, a] + value_cols[c] + _needs_gain(ha, gain_cols[c] - lost[w, a], weights)
-        return gain  # type: ignore[no-any-return]
-    hb = helped[b]
-    gained_a = gain_cols[c]
-    gained_b = gain_joiners[ca, b]
-    gain = out[w, a] + out[w, b] + value_cols[c] + value_joiners[ca, b]
-    if m[a, b] == 0:
-        # The joining caches counted a and b meeting, which a swap does not do.
-        if match[b, a]:
-            gained_a -= 1
-            gain -= pair_w + (cover_w if ha == 0 else 0.0)
-        if match[a, b]:
-            gained_b -= 1
-            gain -= pair_w + (cover_w if hb == 0 else 0.0)
-    gain += _needs_gain(ha, gained_a - lost[w, a], weights)
-    gain += _needs_gain(hb, gained_b - lost[w, b], weights)
-    # Someone whose only helper leaves keeps a helper when the newcomer helps them too.
-    if single[w, a] > 0:
-        for i in range(gcnt[ca]):
-            x = gmem[ca, i]
-            alone = x != a and helped[x] == 1 and m[a, x] == 1 and match[a, x]
-            if alone and match[b, x] and m[b, x] == 0:
-                gain += cover_w
-    if single[w, b] > 0:
-        for j in range(gcnt[c]):
-            y = gmem[c, j]
-            alone = y != b and helped[y] == 1 and m[b, y] == 1 and match[b, y]
-            if alone and match[a, y] and m[a, y] == 0:
-                gain += cover_w
-    return gain  # type: ignore[no-any-return]
+        gain -= cover_w
+    return gain
 
 
 @njit
@@ -527,11 +471,44 @@ def tabu_steps(
                         else:
                             forbidden = tabu[w, a, b] > it
                     if needs_on:
-                        delta -= _needs_change(
-                            w, a, b, ca, c, gmem, gcnt, m, match, helped, need_weights,
-                            need_lost, need_out, need_single, gain_cols, value_cols,
-                            gain_joiners, value_joiners,
-                        )  # fmt: skip
+                        # The exact gain of the needs term (see the module docstring), written
+                        # out here: as a compiled helper taking the caches, the call alone
+                        # (numba passes each array with its reference count) made the search
+                        # with needs several times slower per candidate.
+                        ha = helped[a]
+                        if b < 0:
+                            gain = need_out[w, a] + value_cols[c]
+                            gain += _needs_gain(ha, gain_cols[c] - need_lost[w, a], pair_w, cover_w)
+                        else:
+                            hb = helped[b]
+                            gained_a = gain_cols[c]
+                            gained_b = gain_joiners[ca, b]
+                            gain = need_out[w, a] + need_out[w, b] + value_cols[c]
+                            gain += value_joiners[ca, b]
+                            if m[a, b] == 0:
+                                # The joining caches counted a and b meeting; a swap does not.
+                                if match[b, a]:
+                                    gained_a -= 1
+                                    gain -= pair_w + (cover_w if ha == 0 else 0.0)
+                                if match[a, b]:
+                                    gained_b -= 1
+                                    gain -= pair_w + (cover_w if hb == 0 else 0.0)
+                            gain += _needs_gain(ha, gained_a - need_lost[w, a], pair_w, cover_w)
+                            gain += _needs_gain(hb, gained_b - need_lost[w, b], pair_w, cover_w)
+                            # Someone whose only helper leaves keeps one if the newcomer helps.
+                            if need_single[w, a] > 0:
+                                for i in range(size_a):
+                                    x = gmem[ca, i]
+                                    alone = x != a and helped[x] == 1 and m[a, x] == 1
+                                    if alone and match[a, x] and match[b, x] and m[b, x] == 0:
+                                        gain += cover_w
+                            if need_single[w, b] > 0:
+                                for i in range(gcnt[c]):
+                                    y = gmem[c, i]
+                                    alone = y != b and helped[y] == 1 and m[b, y] == 1
+                                    if alone and match[b, y] and match[a, y] and m[a, y] == 0:
+                                        gain += cover_w
+                        delta -= gain
                     evaluated += 1
                     if need_one:  # a's group gains d facilitators, c's loses them
                         change = 0
