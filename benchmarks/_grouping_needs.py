@@ -12,7 +12,10 @@ from __future__ import annotations
 import random
 import statistics
 from dataclasses import replace
+from itertools import combinations
 from typing import Any
+
+import numpy as np
 
 from companion.grouping import (
     Person,
@@ -21,6 +24,7 @@ from companion.grouping import (
     schedule_violations,
     solve_schedule,
 )
+from companion.grouping.needs import match_matrix
 
 #: The default themes of a programme (`companion.needs.themes.DEFAULT_THEMES`, in English).
 THEMES = [
@@ -67,9 +71,36 @@ def with_needs(people: list[Person], seed: int = NEEDS_SEED) -> list[Person]:
     return out
 
 
+def uncoverable(spec: dict[str, Any], people: list[Person]) -> list[str]:
+    """The people of `spec` (with `people`) whose every possible helper is kept apart from them
+    or never present in a round with them: counted coverable, yet no schedule covers them."""
+    match = match_matrix(people)
+    ids = [person.id for person in people]
+    apart = {frozenset(pair) for group in spec.get("apart", []) for pair in combinations(group, 2)}
+    absent = spec.get("absent", {})
+    out = []
+    for p, person in enumerate(people):
+        helpers = [ids[h] for h in np.flatnonzero(match[:, p]).tolist()]
+        can_meet = [
+            h
+            for h in helpers
+            if frozenset((h, person.id)) not in apart
+            and any(
+                h not in absent.get(r, ()) and person.id not in absent.get(r, ())
+                for r in range(spec["rounds"])
+            )
+        ]
+        if helpers and not can_meet:
+            out.append(person.id)
+    return out
+
+
 def run_needs(spec: dict[str, Any], seeds: int, limit: float) -> dict[str, Any]:
     """The needs figure on the seed scenario (`spec`) for optimiser seeds 0..seeds-1."""
     people = with_needs(spec["people"])
+    # needs_coverable counts a need once someone else offers it; here each such need can also
+    # be met (its helper is neither kept apart nor always absent when the person is there).
+    assert not uncoverable(spec, people), uncoverable(spec, people)
     ways = {
         "with": Weights(),
         "without": Weights(needs=0.0),

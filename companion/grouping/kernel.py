@@ -67,7 +67,6 @@ def njit(function: F) -> F:
     return cast(F, numba_njit(cache=True, nogil=True)(function))
 
 
-
 #: Work units per iteration besides the candidates evaluated (the focus scan, the swap).
 ITERATION_WORK = 60
 #: Extra work units per candidate evaluated when the needs term is on (it is slower).

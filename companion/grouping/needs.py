@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from companion.grouping.problem import Person
+from companion.grouping.problem import Person, Weights
 
 #: What each further helper met adds, against 1 for a person's first (see the docstring).
 NEEDS_PAIR_SHARE = 0.25
@@ -83,6 +83,18 @@ def helpers_met(
 def needs_value(helped: IntArray, pair_share: float = NEEDS_PAIR_SHARE) -> float:
     """The needs met by helper counts (see the module docstring), before the weight."""
     return float((helped > 0).sum()) + pair_share * float(helped.sum())
+
+
+def need_weights(weights: Weights) -> tuple[float, float]:
+    """What each helper met and each person covered count in the cost: (pair, cover)."""
+    cover = weights.needs if weights.needs_cover is None else weights.needs_cover
+    return weights.needs * NEEDS_PAIR_SHARE, cover
+
+
+def weighted_needs(helped: IntArray, weights: Weights) -> float:
+    """The needs term of the cost (before its sign) for helper counts `helped`."""
+    pair, cover = need_weights(weights)
+    return cover * float((helped > 0).sum()) + pair * float(helped.sum())
 
 
 @dataclass(frozen=True)

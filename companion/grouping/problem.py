@@ -85,12 +85,18 @@ class Weights:
     `repeat * R - new_pair * distinct_pairs`, then, never raising R, minimises
     `-new_pair * distinct_pairs - diversity * D - needs * N` (see `schedule.phase_weights`);
     with `repeat` = 0 it minimises `-new_pair * distinct_pairs - diversity * D - needs * N`.
+
+    `needs_cover`, when set, replaces `needs` as what covering a person (their first helper
+    met) counts; the second phase sets it above all that new pairs, diversity and further
+    helpers can add up to, so that it covers every need it can before weighing the rest (at
+    the R of the first phase).
     """
 
     repeat: float = 10.0
     new_pair: float = 1.0
     diversity: float = 0.2
     needs: float = 2.0
+    needs_cover: float | None = None
 
 
 @dataclass(frozen=True)

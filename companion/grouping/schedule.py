@@ -83,10 +83,12 @@ def phase_weights(model: Model, weights: Weights) -> tuple[Weights, Weights] | N
     """The weights of the two phases, or None for one phase with `weights` as given.
 
     Repeats come first. Phase one searches on repeats and new pairs only (new pairs guide the
-    search towards spreading meetings; diversity and needs are left out); phase two starts from
-    its best schedule with R weighted above all that new pairs, diversity and needs can add up
-    to, so that it never gives up a repeat and improves new pairs, diversity and needs met
-    among schedules with that R.
+    search towards spreading meetings; diversity and needs are left out, so it runs exactly as
+    without offers and needs); phase two starts from its best schedule with R weighted above
+    all the rest can add up to, so that it never gives up a repeat. Below R, covering a person
+    (their first helper met) is weighted above all that new pairs, diversity and further
+    helpers can add up to (`needs_cover`): a need left uncovered is never traded for pairs or
+    diversity.
     """
     n = model.n
     needs = weights.needs > 0 and bool(model.match.any())
@@ -95,8 +97,11 @@ def phase_weights(model: Model, weights: Weights) -> tuple[Weights, Weights] | N
         return None
     pairs = n * (n - 1) / 2
     top = weights.new_pair * pairs + weights.diversity * pairs * len(model.rounds)
+    cover = None
     if needs:
-        top += weights.needs * n * (1 + NEEDS_PAIR_SHARE * n)
+        top += weights.needs * NEEDS_PAIR_SHARE * n * n  # every helper met, at most n each
+        cover = top + 1.0  # whatever `needs` is: only its share per helper is weighed
+        top += cover * n
     first = Weights(
         repeat=weights.repeat,
         new_pair=weights.new_pair,
@@ -108,6 +113,7 @@ def phase_weights(model: Model, weights: Weights) -> tuple[Weights, Weights] | N
         new_pair=weights.new_pair,
         diversity=weights.diversity,
         needs=weights.needs,
+        needs_cover=cover,
     )
     return first, second
 

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from companion.grouping.arrays import product
 from companion.grouping.bounds import pair_upper_bound, repeats_lower_bound
 from companion.grouping.model import Model
-from companion.grouping.needs import NEEDS_PAIR_SHARE, helpers_met, needs_value
+from companion.grouping.needs import helpers_met, need_weights, weighted_needs
 from companion.grouping.problem import Weights
 
 IntArray = npt.NDArray[np.int64]
@@ -83,11 +83,12 @@ class ScheduleState:
         )
         # Needs (`needs.py`): only when someone can help someone and they count; otherwise
         # the kernel gets empty arrays and the search is exactly the one without needs.
-        self.needs_active = weights.needs > 0 and bool(model.match.any())
+        pair_w, cover_w = need_weights(weights)
+        self.needs_active = (pair_w > 0 or cover_w > 0) and bool(model.match.any())
         if self.needs_active:
             self.match = model.match
-            self.need_weights = np.array([weights.needs * NEEDS_PAIR_SHARE, weights.needs])
-            soft_range += weights.needs * n * (1 + NEEDS_PAIR_SHARE * n)
+            self.need_weights = np.array([pair_w, cover_w])
+            soft_range += n * (cover_w + pair_w * n)
         else:
             self.match = np.zeros((0, 0), dtype=bool)
             self.need_weights = np.zeros(2)
@@ -188,7 +189,7 @@ class ScheduleState:
         cost -= self.weights.new_pair * float((pairs >= 1).sum())
         cost -= self.weights.diversity * float((self.model.distance[iu] * same).sum())
         if self.needs_active:
-            cost -= self.weights.needs * needs_value(self.helpers_met())
+            cost -= weighted_needs(self.helpers_met(), self.weights)
         return cost + self.big * self.penalty_count()
 
     def helpers_met(self) -> IntArray:

@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks._grouping_needs import with_needs
+from benchmarks.grouping import seed_scenario
 from companion.cli import main
 from companion.grouping import (
     GroupSize,
@@ -38,6 +40,7 @@ from companion.grouping.needs import (
     needs_value,
     season_needs,
 )
+from companion.grouping.schedule import phase_weights
 from companion.grouping.schedule_state import ScheduleState
 from tests.grouping.test_properties import problems
 
@@ -248,3 +251,38 @@ def test_cli_format_rejects_bad_needs(change: dict[str, Any], path: str) -> None
     with pytest.raises(ProblemError) as caught:
         solve_json({**_cli_problem(), **change})
     assert caught.value.path == path
+
+
+def test_second_phase_covers_a_need_before_pairs_and_diversity() -> None:
+    # Below repeats, one more person covered outweighs all that new pairs, diversity and
+    # further helpers met can add up to (with the old weight of 2 per person covered, the
+    # search traded an uncovered need for a pair or two).
+    problem = _generated(3)
+    model = compile_problem(problem)
+    phases = phase_weights(model, problem.weights)
+    assert phases is not None
+    first, second = phases
+    n, pairs = model.n, model.n * (model.n - 1) / 2
+    rest = second.new_pair * pairs + second.diversity * pairs * problem.rounds
+    rest += second.needs * NEEDS_PAIR_SHARE * n * n
+    assert second.needs_cover is not None and second.needs_cover > rest
+    assert second.repeat > second.needs_cover * n + rest
+    # Phase one is the search without offers and needs.
+    assert (first.needs, first.needs_cover) == (0.0, None)
+
+
+def test_seed_scenario_objective_covers_what_the_plain_optimiser_leaves() -> None:
+    # The benchmark's seed scenario with its offers and needs, on a fixed iteration budget:
+    # without the objective two people's needs stay uncovered; with it, none. (Before the
+    # coverage term outweighed pairs and diversity, one stayed uncovered here too.)
+    spec = seed_scenario()
+    people = with_needs(spec["people"])
+    problem = ScheduleProblem(
+        **{**spec, "people": people}, time_limit=120.0, iterations=20_000, seed=8
+    )
+    with_objective = solve_schedule(problem).metrics
+    without = solve_schedule(replace(problem, weights=Weights(needs=0.0))).metrics
+    assert with_objective.needs_coverable == 23
+    assert without.needs_covered < 23
+    assert with_objective.needs_covered == 23
+    assert with_objective.repeats <= without.repeats
