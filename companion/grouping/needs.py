@@ -6,9 +6,12 @@ space). A person's need is *coverable* when someone else offers it, and *covered
 shared a group with such a helper (in the history or a planned round).
 
 The optimiser's term (`Weights.needs`, kept incrementally in `kernel.tabu_steps`) is, for each
-person p with c(p) helpers met, `needs * ([c(p) >= 1] + NEEDS_PAIR_SHARE * c(p))`: covering a
-person counts most, and each further helper met a little (each ordered pair of helper and
-helped is worth a meeting, so the sum also grows when two people can help each other).
+person p with c(p) helpers met, `cover * [c(p) >= 1] + needs * NEEDS_PAIR_SHARE * c(p)`:
+covering a person counts most, and each further helper met a little (each ordered pair of
+helper and helped is worth a meeting, so the sum also grows when two people can help each
+other). `cover` is `needs` unless `Weights.needs_cover` is set; the optimiser's second phase
+sets it above all that new pairs, diversity and helper meetings can add up to, so coverage
+comes right after repeats (`schedule.phase_weights`).
 
 `season_needs` reads the same facts from the rounds that ran, for the outcome figures: which
 needs were covered and by whom, and whether such a pair recorded a contact.
