@@ -108,6 +108,8 @@ BLUEPRINT_MODULES = (
     "companion.core.views",
     "companion.core.health",
     "companion.accounts.views",
+    "companion.accounts.password_views",
+    "companion.accounts.team_views",
     "companion.programmes.views",
     "companion.programmes.api",
     "companion.sessions.views",

@@ -221,6 +221,7 @@ def facilitator_create(
 
     from companion.accounts.models import Organisation
     from companion.accounts.operations import create_facilitator, create_organisation
+    from companion.accounts.passwords import require_strong_password, user_inputs_of
     from companion.core.db import get_database
     from companion.core.errors import DomainError
 
@@ -237,6 +238,9 @@ def facilitator_create(
             if organisation is None or organisation_name:
                 organisation = create_organisation(session, organisation_name or "Kollega")
         try:
+            require_strong_password(
+                password, user_inputs_of(email, name, organisation.name), field="password"
+            )
             account = create_facilitator(
                 session,
                 organisation,
@@ -248,7 +252,8 @@ def facilitator_create(
             )
         except DomainError as exc:
             details = "; ".join(getattr(exc, "errors", {}).values())
-            raise click.ClickException(exc.detail or details or str(exc.title)) from None
+            message = " ".join(part for part in (exc.detail, details) if part)
+            raise click.ClickException(message or str(exc.title)) from None
         session.commit()
         click.echo(f"Created {account.email} in {organisation.name}.")
 

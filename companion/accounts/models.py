@@ -93,3 +93,55 @@ class SignInSession(Base):
         ForeignKey("facilitator.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FacilitatorInvitation(Base):
+    """An organisation admin's invitation to a new facilitator: a single-use, expiring link
+    whose token is stored only as a hash."""
+
+    __tablename__ = "facilitator_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    #: Lower-case; the account made from the invitation gets this address.
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    #: The name the admin wrote; the invitee may change it.
+    name: Mapped[str] = mapped_column(String(200), default="")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    #: Language of the invitation email and of the account ("fi" or "en").
+    language: Mapped[str] = mapped_column(String(5), default="")
+    #: SHA-256 of the link's token (hex); sending again replaces it, so older links stop.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("facilitator.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    organisation: Mapped[Organisation] = relationship()
+    invited_by: Mapped[Facilitator | None] = relationship()
+
+
+class PasswordReset(Base):
+    """A password-reset link sent by email: single-use and short-lived; only the token's hash
+    is stored."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facilitator_id: Mapped[int] = mapped_column(
+        ForeignKey("facilitator.id", ondelete="CASCADE"), index=True
+    )
+    #: SHA-256 of the link's token (hex).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    #: Set when the link was used, or when the password changed otherwise (the link stops).
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    facilitator: Mapped[Facilitator] = relationship()
