@@ -61,6 +61,12 @@ def _failed(response: BaseResponse) -> bool:
     return response.status_code != 303
 
 
+def _asked(response: BaseResponse) -> bool:
+    # Every answered request counts, whether or not the address has an account (the same
+    # answer for both); a form refused for a malformed address sends nothing and does not.
+    return response.status_code == 200
+
+
 def _confirmed(password: str, confirm: str) -> None:
     if password != confirm:
         raise Invalid(
@@ -89,9 +95,7 @@ def _too_many(exc: TooManyRequests) -> ResponseReturnValue:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @rate_limited
-@limiter.limit(
-    CHANGE_LIMIT, key_func=_set_password_key, methods=["POST"], deduct_when=_failed
-)
+@limiter.limit(CHANGE_LIMIT, key_func=_set_password_key, methods=["POST"], deduct_when=_failed)
 def change_password() -> ResponseReturnValue:
     """Change the password; every other browser signed in to the account is signed out."""
     facilitator = identity.require_facilitator()
@@ -119,9 +123,9 @@ def change_password() -> ResponseReturnValue:
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @rate_limited
-@limiter.limit(RESET_ADDRESS_LIMIT, key_func=_address_key, methods=["POST"])
-@limiter.limit(RESET_CLIENT_LIMIT, key_func=_client_key, methods=["POST"])
-@limiter.limit(RESET_GLOBAL_LIMIT, key_func=_global_key, methods=["POST"])
+@limiter.limit(RESET_ADDRESS_LIMIT, key_func=_address_key, methods=["POST"], deduct_when=_asked)
+@limiter.limit(RESET_CLIENT_LIMIT, key_func=_client_key, methods=["POST"], deduct_when=_asked)
+@limiter.limit(RESET_GLOBAL_LIMIT, key_func=_global_key, methods=["POST"], deduct_when=_asked)
 def forgot_password() -> ResponseReturnValue:
     """Ask for a reset link; the answer is the same whether the address has an account."""
     db = get_db()
@@ -146,9 +150,7 @@ def _link_invalid(exc: passwords.LinkNotValid, kind: str) -> ResponseReturnValue
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 @rate_limited
-@limiter.limit(
-    CHANGE_LIMIT, key_func=_set_password_key, methods=["POST"], deduct_when=_failed
-)
+@limiter.limit(CHANGE_LIMIT, key_func=_set_password_key, methods=["POST"], deduct_when=_failed)
 def reset_password(token: str) -> ResponseReturnValue:
     """Choose a new password through an emailed link (once, within the hour)."""
     db = get_db()

@@ -22,6 +22,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
+from companion.accounts.models import FacilitatorInvitation, PasswordReset
+from companion.accounts.passwords import new_link_token
 from companion.core.db import Base, Db, get_database, utcnow
 from companion.core.mail import OutboxMessage
 from companion.digest.links import personal_token
@@ -82,6 +84,8 @@ class Site:
             "sessions.join_calendar": "join",
             "digest.personal_link": "personal",
             "outcomes.answer_survey": "survey",
+            "team.accept": "invitation",
+            "passwords.reset_password": "reset",
         }
         if endpoint.startswith("experts."):
             return self.tokens["expert"]
@@ -268,6 +272,31 @@ def site(
         db.commit()
         built.tokens["survey"] = surveys.survey_token(survey, person, link)
         ids["question"] = survey.questions[0].id
+        # An invitation to the organisation's team, and a reset link of the facilitator's
+        # (made directly: the tokens are not stored, only their hashes).
+        invitation_token, digest = new_link_token()
+        invitation = FacilitatorInvitation(
+            organisation_id=facilitator.organisation_id,
+            email="nea@example.fi",
+            token_hash=digest,
+            expires_at=utcnow() + timedelta(days=7),
+        )
+        reset_token, digest = new_link_token()
+        db.add_all(
+            [
+                invitation,
+                PasswordReset(
+                    facilitator_id=facilitator.id,
+                    token_hash=digest,
+                    expires_at=utcnow() + timedelta(hours=1),
+                ),
+            ]
+        )
+        db.commit()
+        ids["invitation"] = invitation.id
+        ids["facilitator"] = facilitator.id
+        built.tokens["invitation"] = invitation_token
+        built.tokens["reset"] = reset_token
     db.refresh(group)
     built.tokens["intake"] = group.intake_token
     built.tokens["interest"] = facilitator.organisation.interest_token
