@@ -16,7 +16,7 @@ from companion.accounts.models import Facilitator
 from companion.accounts.passwords import LinkNotValid
 from companion.accounts.schemas import AcceptInvitationIn, InviteIn
 from companion.config import Config
-from companion.core.db import get_db
+from companion.core.db import get_db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed
 from companion.core.security import limiter, rate_limited
 from companion.core.slots import add_to_slot
@@ -190,6 +190,7 @@ def accept(token: str) -> ResponseReturnValue:
             db, token, name=data.name, password=data.password, signed_in=signed_in
         )
         identity.sign_in(db, account)
+        account.last_sign_in_at = utcnow()
         flash(_("Welcome to Kollega, %(name)s.", name=account.name))
         return redirect(url_for("programmes.index"), code=303)
 

@@ -74,6 +74,14 @@ def test_facilitator_create_and_token(tmp_path: Path) -> None:
     )
     assert created.returncode == 0, created.stderr
     assert "Created fia@example.org in VSY." in created.stdout
+    # The same strength check as the pages: zxcvbn, with the person's own words.
+    weak = _run(
+        ["facilitator", "create", "--email", "weak@example.org", "--organisation", "VSY"],
+        env,
+        input="password1234\npassword1234\n",
+    )
+    assert weak.returncode != 0
+    assert "This password is too easy to guess." in weak.stderr
     duplicate = _run(
         ["facilitator", "create", "--email", "fia@example.org"],
         env,
