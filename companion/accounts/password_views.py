@@ -1,4 +1,5 @@
-"""Password pages: change (signed in), forgotten (a reset link by email) and reset.
+"""Password pages: change (signed in, with the platform sign-ins connected to the account),
+forgotten (a reset link by email) and reset.
 
 Asking for a reset answers with the same page whatever the address, and is rate-limited per
 address and client (Flask-Limiter, as sign-in). A reset or a change ends every sign-in of the
@@ -18,6 +19,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
 from companion.accounts import identity, passwords
+from companion.accounts.connected import connected_sign_ins
 from companion.accounts.schemas import ChangePasswordIn, ForgotPasswordIn, ResetPasswordIn
 from companion.config import Config
 from companion.core.db import get_db
@@ -114,7 +116,9 @@ def change_password() -> ResponseReturnValue:
     return render_template(
         "accounts/change_password.html",
         errors=errors,
+        facilitator=facilitator,
         has_password=bool(facilitator.password_hash),
+        sign_ins=connected_sign_ins(db, facilitator),
     ), (422 if errors else 200)
 
 

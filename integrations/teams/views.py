@@ -26,11 +26,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from companion.accounts import identity
+from companion.accounts.connected import ConnectedSignIn, add_sign_in_lookup
 from companion.accounts.identity import require_facilitator
+from companion.accounts.models import Facilitator
 from companion.board.views import PANEL_FRAME_ANCESTORS
 from companion.config import Config
 from companion.core.api import api_view
-from companion.core.db import get_db, writes
+from companion.core.db import Db, get_db, writes
 from companion.core.errors import (
     Conflict,
     DomainError,
@@ -77,6 +79,17 @@ def _add_buttons(state: Any) -> None:
 
     add_to_slot(state.app, "sign_in", "teams/sign_in_button.html", configured)
     add_to_slot(state.app, "nav", "teams/nav_link.html", configured)
+    add_sign_in_lookup(state.app, _microsoft_sign_in)
+
+
+def _microsoft_sign_in(db: Db, facilitator: Facilitator) -> ConnectedSignIn | None:
+    """Which Microsoft 365 account (if any) signs in to the facilitator's, for the account
+    page."""
+    if not _config().teams_configured:
+        return None
+    row = connection_for(db, facilitator.id)
+    account = row.account_name if row is not None else ""
+    return ConnectedSignIn("Microsoft 365", account, url_for("teams.connection"))
 
 
 @bp.before_app_request

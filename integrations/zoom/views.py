@@ -28,11 +28,13 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from companion.accounts import identity
+from companion.accounts.connected import ConnectedSignIn, add_sign_in_lookup
 from companion.accounts.identity import require_facilitator
+from companion.accounts.models import Facilitator
 from companion.breakouts.summaries import held_out
 from companion.config import Config
 from companion.core.api import api_view
-from companion.core.db import get_db, writes
+from companion.core.db import Db, get_db, writes
 from companion.core.errors import (
     Conflict,
     DomainError,
@@ -96,6 +98,20 @@ def _zoom_app_headers() -> None:
             "script-src": f"'self' {SDK_ORIGIN}",
             "frame-ancestors": "'self' https://*.zoom.us",
         }
+
+
+@bp.record_once
+def _add_connected_sign_in(state: Any) -> None:
+    """The account page shows which Zoom account (if any) signs in to the facilitator's."""
+    add_sign_in_lookup(state.app, _zoom_sign_in)
+
+
+def _zoom_sign_in(db: Db, facilitator: Facilitator) -> ConnectedSignIn | None:
+    if not configuration.user_oauth_available(_config()):
+        return None
+    row = connections.connection_of(db, facilitator)
+    account = row.zoom_email if row is not None else ""
+    return ConnectedSignIn("Zoom", account, url_for("zoom.connection"))
 
 
 @bp.app_context_processor
