@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from companion.accounts.identity import facilitator_token
+from companion.accounts.identity import AccountsIdentity, Actor, facilitator_token
 from companion.accounts.models import Facilitator
 from companion.core.db import Db
 from tests.factories import PASSWORD
@@ -48,11 +48,19 @@ def test_deactivation_ends_access_everywhere(
         bearer = {"Authorization": f"Bearer {facilitator_token(fia)}"}
     assert browser.get("/programmes").status_code == 200
     assert app.test_client().get("/api/v1/programmes", headers=bearer).status_code == 200
+    # What a live connection was opened with (the live server checks it on every message).
+    live = AccountsIdentity()
+    with app.app_context():
+        reference = live.reference(db, Actor(facilitator=fia))
+        assert live.resolve(db, reference) is not None
 
     sign_in(client, admin)
     assert client.post(f"/team/{fia.id}/deactivate").status_code == 303
     assert browser.get("/programmes").status_code == 302
     assert app.test_client().get("/api/v1/programmes", headers=bearer).status_code == 401
+    db.rollback()
+    with app.app_context():
+        assert live.resolve(db, reference) is None
     signing_in = {"email": "fia@example.org", "password": PASSWORD}
     assert app.test_client().post("/sign-in", data=signing_in).status_code == 401
     assert "Deactivated" in client.get("/team").get_data(as_text=True)
