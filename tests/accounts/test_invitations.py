@@ -3,6 +3,7 @@ and the refusals (another organisation, an address that has an account, a non-ad
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -218,3 +219,19 @@ def test_the_invitation_is_written_in_the_chosen_language(
     (mail,) = mails_to(db, NEW)
     assert "kutsuu sinut" in mail.subject
     assert "Luo tunnuksesi" in mail.html_body
+
+
+def test_the_invitation_form_needs_its_csrf_token(
+    db: Db,
+    client: FlaskClient,
+    csrf_on: None,
+    make_facilitator: Callable[..., Any],
+    sign_in: Callable[..., FlaskClient],
+) -> None:
+    sign_in(client, make_facilitator(admin=True))
+    assert _invite(client).status_code == 400
+    assert mails_to(db, NEW) == []
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/team").get_data(True))
+    assert token is not None
+    assert _invite(client, csrf_token=token.group(1)).status_code == 303
+    assert len(mails_to(db, NEW)) == 1
