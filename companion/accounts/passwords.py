@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from zxcvbn import zxcvbn
 
 from companion.accounts.models import Facilitator, PasswordReset
@@ -26,6 +26,7 @@ from companion.accounts.operations import MIN_PASSWORD_LENGTH, set_password
 from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.core.errors import Invalid, NotFound
+from companion.core.jobs import periodic
 from companion.core.mail import queue_mail
 from companion.core.security import verify_password
 
@@ -254,3 +255,14 @@ def reset_password(db: Db, token: str, password: str) -> Facilitator:
     _end_reset_links(db, facilitator)
     db.flush()
     return facilitator
+
+
+#: Reset records are kept a day past their expiry (a late click still hears "expired").
+RESET_RECORD_LIFETIME = timedelta(days=1)
+
+
+@periodic(3600)
+def purge_password_resets(db: Db) -> None:
+    """Delete reset records long past their expiry (their links work no more anyway)."""
+    cutoff = utcnow() - RESET_RECORD_LIFETIME
+    db.execute(delete(PasswordReset).where(PasswordReset.expires_at < cutoff))

@@ -237,3 +237,20 @@ def test_the_sign_in_page_links_to_the_reset(client: FlaskClient) -> None:
     page = client.get("/sign-in").get_data(as_text=True)
     assert 'href="/forgot-password"' in page
     assert "Forgot your password?" in page
+
+
+def test_old_reset_records_are_purged(
+    app: Flask, db: Db, client: FlaskClient, make_facilitator: Callable[..., Any]
+) -> None:
+    from companion.accounts.passwords import purge_password_resets
+
+    make_facilitator(email=EMAIL)
+    _ask(client)
+    _ask(client)
+    first, second = db.scalars(select(PasswordReset).order_by(PasswordReset.id)).all()
+    first.expires_at = utcnow() - timedelta(days=2)
+    db.commit()
+    with app.app_context():
+        purge_password_resets(db)
+        db.commit()
+    assert [r.id for r in db.scalars(select(PasswordReset))] == [second.id]
