@@ -14,6 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from companion.accounts.models import FacilitatorInvitation, PasswordReset
+from companion.accounts.passwords import new_link_token
 from companion.core.db import Db, utcnow
 from companion.core.mail.outbox import OutboxMessage
 from companion.experts.links import expert_token
@@ -224,6 +226,29 @@ def build_site(
         site.interest_id = db.scalars(select(InterestSubmission.id)).one()
         site.tokens["interest"] = organisation.interest_token
         site.tokens["intake"] = world.group.intake_token
+        # An invitation to the team and a reset link of the facilitator's (only the hashes
+        # of their tokens are stored, so they are made here rather than read from emails).
+        invitation_token, invitation_hash = new_link_token()
+        reset_token, reset_hash = new_link_token()
+        db.add_all(
+            [
+                FacilitatorInvitation(
+                    organisation_id=organisation.id,
+                    email="nea@example.fi",
+                    name="Nea Uusi",
+                    token_hash=invitation_hash,
+                    expires_at=utcnow() + timedelta(days=7),
+                ),
+                PasswordReset(
+                    facilitator_id=world.facilitator.id,
+                    token_hash=reset_hash,
+                    expires_at=utcnow() + timedelta(hours=1),
+                ),
+            ]
+        )
+        db.commit()
+        site.tokens["invitation"] = invitation_token
+        site.tokens["reset"] = reset_token
         message = db.scalar(select(OutboxMessage).order_by(OutboxMessage.id))
         assert message is not None, "no email was queued"
         site.outbox_message = message.id
