@@ -235,3 +235,20 @@ def test_the_invitation_form_needs_its_csrf_token(
     assert token is not None
     assert _invite(client, csrf_token=token.group(1)).status_code == 303
     assert len(mails_to(db, NEW)) == 1
+
+
+def test_an_invitation_can_make_an_administrator(
+    app: Flask,
+    db: Db,
+    client: FlaskClient,
+    make_facilitator: Callable[..., Any],
+    sign_in: Callable[..., FlaskClient],
+) -> None:
+    sign_in(client, make_facilitator(admin=True))
+    _invite(client, is_admin="on")
+    token = link_token(mails_to(db, NEW)[0], "invitation")
+    invitee = app.test_client()
+    assert _accept(invitee, token).status_code == 303
+    assert invitee.get("/team").status_code == 200
+    db.rollback()
+    assert db.scalars(select(Facilitator).where(Facilitator.email == NEW)).one().is_admin
