@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 
 from companion.accounts.models import Facilitator, FacilitatorInvitation
 from companion.accounts.operations import create_facilitator
@@ -26,10 +26,14 @@ from companion.accounts.passwords import (
 from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, NotAllowed, NotFound
+from companion.core.jobs import periodic
 from companion.core.mail import queue_mail
 
 #: How long an invitation link works.
 INVITATION_LIFETIME = timedelta(days=7)
+#: An invitation (the invitee's address) is kept this long after its link expired, so the
+#: team page still shows it as expired for a while and it can be sent again.
+INVITATION_RECORD_LIFETIME = timedelta(days=30)
 
 
 def require_admin(facilitator: Facilitator) -> None:
@@ -244,3 +248,11 @@ def accept_invitation(
         is_admin=invitation.is_admin,
         language=invitation.language,
     )
+
+
+@periodic(3600)
+def purge_invitations(db: Db) -> None:
+    """Delete invitations a month past their link's expiry (accepted ones too: the account
+    holds the address then), so an invitee's address is not kept for nothing."""
+    cutoff = utcnow() - INVITATION_RECORD_LIFETIME
+    db.execute(delete(FacilitatorInvitation).where(FacilitatorInvitation.expires_at < cutoff))

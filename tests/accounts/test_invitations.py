@@ -252,3 +252,25 @@ def test_an_invitation_can_make_an_administrator(
     assert invitee.get("/team").status_code == 200
     db.rollback()
     assert db.scalars(select(Facilitator).where(Facilitator.email == NEW)).one().is_admin
+
+
+def test_invitations_a_month_past_their_expiry_are_purged(
+    app: Flask,
+    db: Db,
+    client: FlaskClient,
+    make_facilitator: Callable[..., Any],
+    sign_in: Callable[..., FlaskClient],
+) -> None:
+    from companion.accounts.invitations import purge_invitations
+
+    sign_in(client, make_facilitator(admin=True))
+    _invite(client)
+    _invite(client, email="other@example.org")
+    old, recent = db.scalars(select(FacilitatorInvitation).order_by(FacilitatorInvitation.id))
+    old.expires_at = utcnow() - timedelta(days=31)
+    recent.expires_at = utcnow() - timedelta(days=29)
+    db.commit()
+    with app.app_context():
+        purge_invitations(db)
+        db.commit()
+    assert [i.email for i in db.scalars(select(FacilitatorInvitation))] == ["other@example.org"]

@@ -11,11 +11,18 @@ from flask import Flask
 from companion.core.db import Base
 from companion.privacy.registry import contributions, covered_tables
 
-#: Tables that name people but are not participants' data: facilitators' own accounts and
-#: platform connections, and the audit log (ids only). Anything else must be declared by its
-#: package.
+#: Tables that name people but are not participants' data: facilitators' own accounts,
+#: invitations to become one (purged a month after they expire) and platform connections,
+#: and the audit log (ids only). Anything else must be declared by its package.
 NOT_PARTICIPANT_DATA = frozenset(
-    {"facilitator", "audit_entry", "organisation", "zoom_connection", "teams_connection"}
+    {
+        "facilitator",
+        "facilitator_invitation",
+        "audit_entry",
+        "organisation",
+        "zoom_connection",
+        "teams_connection",
+    }
 )
 #: What the privacy package may import: the core, accounts and the participant model.
 ALLOWED = ("companion.core", "companion.privacy", "companion.accounts", "companion.config")
