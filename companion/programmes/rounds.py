@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from companion.accounts.models import Facilitator
 from companion.accounts.operations import can_delete_programme, grant_programme
+from companion.accounts.roles import parse_role
 from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed
@@ -178,8 +179,9 @@ def copy_programme(
     for group in source.groups:
         create_group(db, programme, GroupIn(name=group.name, intake_open=True))
     for role in source.roles:
-        if role.facilitator.active:
-            grant_programme(db, role.facilitator, programme)
+        held = parse_role(role.role)
+        if role.facilitator.active and held is not None:
+            grant_programme(db, role.facilitator, programme, held)
     copy_agenda_template(db, source, programme)
     return programme
 

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from companion.accounts.roles import Role
 from companion.core.schema_types import (
     Checkbox,
     DbId,
@@ -317,3 +318,16 @@ class InviteInterestedIn(Input):
 
     group_id: OptionalDbId = None
     submission: list[DbId] = []
+
+
+class TeamMemberIn(Input):
+    """A facilitator to add to a programme's team: their account's email and role."""
+
+    email: Email
+    role: Role = Role.CO_FACILITATOR
+
+
+class TeamRoleIn(Input):
+    """A member's new role in a programme's team."""
+
+    role: Role
