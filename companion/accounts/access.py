@@ -1,11 +1,11 @@
 """The one check of a facilitator's access to a programme.
 
-Each request is either a read (GET, HEAD, OPTIONS, unless the view is marked `writes` on GET)
-or a write; the mode is set once per request (`companion.core.access_mode`). Every lookup of
-a programme's rows for a facilitator (`get_programme`, `get_session`, the board's SQL, ...) ends in
-`decide`, which needs `VIEW` for a read and `RUN` for a write. So an observer, whose role
-only views, is refused every write anywhere without a route saying so. Work outside a
-request (CLI, worker) writes; the live server only reads.
+Each request is either a read (GET, HEAD, OPTIONS) or a write, set once per request
+(`companion.core.access_mode`). Every lookup of a programme's rows for a facilitator
+(`get_programme`, `get_session`, the board's SQL, ...) ends in `decide`, which needs `VIEW`
+for a read and `RUN` for a write. So an observer, whose role only views, is refused every
+write anywhere without a route saying so. Work outside a request (CLI, worker) writes; the
+live server only reads.
 
 Another organisation's programme is NotFound unless the facilitator holds a role in it, so
 ids cannot be probed; a programme of their own organisation that they hold no role in is

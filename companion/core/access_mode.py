@@ -1,10 +1,15 @@
 """Whether the work at hand only reads or may write: set once per request, read by the access
 checks (`companion.accounts.access`).
 
-A request reads when its method is GET, HEAD or OPTIONS and its view is not marked as writing
-on GET (`companion.core.db.writes`); everything else writes. Work outside a request (CLI,
-worker) writes; the live server, which only sends what happened, reads (`read_only`). So a
-role that may only look is refused every write without a route saying so.
+A request reads when its method is GET, HEAD or OPTIONS; everything else writes. Work outside
+a request (CLI, worker) writes; the live server, which only sends what happened, reads
+(`read_only`). So a role that may only look is refused every write without a route saying so.
+
+Some GET pages do write (`companion.core.db.writes`), but only bookkeeping nobody asked for:
+an audit entry for a view of personal data, join links made on first need, a participant's
+attendance from their join link, a board or survey with its defaults on first visit. None
+changes what the programme's people decided, so they stay reads; the reviewed list of them is
+in tests/hardening/test_authz_roles.py and a new one fails there until it is looked at.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ class Mode(StrEnum):
 
 _MODE: ContextVar[Mode] = ContextVar("kollega_access_mode", default=Mode.WRITE)
 
-#: Methods that only read, unless the view says it writes.
+#: Methods that only read.
 _READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -46,12 +51,11 @@ def read_only() -> Iterator[None]:
 
 
 def init_app(app: Flask) -> None:
-    """Set each request's access mode from its method (and the view's `writes` mark)."""
+    """Set each request's access mode from its method."""
 
     @app.before_request
     def _choose_access_mode() -> None:
-        view = app.view_functions.get(request.endpoint or "")
-        reads = request.method in _READING_METHODS and not getattr(view, "writes_on_get", False)
+        reads = request.method in _READING_METHODS
         g.access_mode_token = _MODE.set(Mode.READ if reads else Mode.WRITE)
 
     @app.teardown_request
