@@ -151,6 +151,10 @@ class ProgrammeOut(BaseModel):
     ends_on: date | None
     platform: str
     created_at: datetime
+    #: Another organisation's programme shared with the caller (listing only).
+    shared: bool = False
+    #: The owning organisation's name, given for shared programmes (listing only).
+    organisation_name: str = ""
 
 
 class GroupIn(Input):

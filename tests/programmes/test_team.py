@@ -93,6 +93,9 @@ def test_sharing_with_another_organisation(db: Db, team: Team) -> None:
     assert "Spring mentoring" in listing
     assert f"Shared by {owning.organisation.name}" in listing
     assert partner.get(f"/programmes/{team.programme_id}").status_code == 200
+    (listed,) = partner.get("/api/v1/programmes").get_json()
+    assert listed["shared"] is True
+    assert listed["organisation_name"] == owning.organisation.name
     # A co-facilitator does not manage the team.
     refused = partner.post(f"/programmes/{team.programme_id}/team/{team.owner.id}/remove", data={})
     assert refused.status_code == 403
