@@ -208,3 +208,20 @@ def test_an_observer_watches_the_board_live_but_writes_nothing(
         observer.post(f"/api/v1/boards/{board_id}/timer", json={"action": "start"}).status_code
         == 403
     )
+
+
+def test_a_partners_copy_stays_with_the_owning_organisation(db: Db, team: Team) -> None:
+    """The next round made by a shared co-facilitator is the owning organisation's, with the
+    team and its roles; copying makes nobody an owner."""
+    team.browser(team.owner).post(
+        f"/programmes/{team.programme_id}/team",
+        data={"email": team.partner.email, "role": "co_facilitator"},
+    )
+    copied = team.browser(team.partner).post(
+        f"/programmes/{team.programme_id}/copy", data={"name": "Autumn mentoring"}
+    )
+    assert copied.status_code == 303
+    copy = db.scalars(select(Programme).where(Programme.name == "Autumn mentoring")).one()
+    assert copy.organisation_id == team.owner.organisation_id
+    assert _role(db, copy.id, team.partner.id) == "co_facilitator"
+    assert _role(db, copy.id, team.owner.id) == "owner"
