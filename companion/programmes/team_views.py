@@ -63,15 +63,15 @@ def add_member(programme_id: int) -> ResponseReturnValue:
     return redirect(url_for("programmes.team_page", programme_id=programme_id), code=303)
 
 
-@bp.route("/programmes/<int:programme_id>/team/<int:member_id>", methods=["POST"])
-def change_member(programme_id: int, member_id: int) -> ResponseReturnValue:
+@bp.route("/programmes/<int:programme_id>/team/<int:facilitator_id>", methods=["POST"])
+def change_member(programme_id: int, facilitator_id: int) -> ResponseReturnValue:
     """Change a member's role."""
     facilitator = require_facilitator()
     db = get_db()
     programme = ops.get_programme(db, facilitator, programme_id)
     data = form(TeamRoleIn)
     try:
-        team.change_role(db, facilitator, programme, member_id, data.role)
+        team.change_role(db, facilitator, programme, facilitator_id, data.role)
     except Conflict as exc:
         db.rollback()
         flash(exc.detail or "", "error")
@@ -81,20 +81,20 @@ def change_member(programme_id: int, member_id: int) -> ResponseReturnValue:
     return redirect(url_for("programmes.team_page", programme_id=programme_id), code=303)
 
 
-@bp.route("/programmes/<int:programme_id>/team/<int:member_id>/remove", methods=["POST"])
-def remove_member(programme_id: int, member_id: int) -> ResponseReturnValue:
+@bp.route("/programmes/<int:programme_id>/team/<int:facilitator_id>/remove", methods=["POST"])
+def remove_member(programme_id: int, facilitator_id: int) -> ResponseReturnValue:
     """Remove a member from the team."""
     facilitator = require_facilitator()
     db = get_db()
     programme = ops.get_programme(db, facilitator, programme_id)
     try:
-        team.remove_member(db, facilitator, programme, member_id)
+        team.remove_member(db, facilitator, programme, facilitator_id)
     except Conflict as exc:
         db.rollback()
         flash(exc.detail or "", "error")
         return redirect(url_for("programmes.team_page", programme_id=programme_id), code=303)
     db.commit()
     flash(_("The member was removed from the team."))
-    if member_id == facilitator.id:
+    if facilitator_id == facilitator.id:
         return redirect(url_for("programmes.index"), code=303)
     return redirect(url_for("programmes.team_page", programme_id=programme_id), code=303)

@@ -174,7 +174,7 @@ def site(
     built.clients = {"facilitator": fac, "participant": aino, "nobody": browser()}
     ids = built.ids
     ids.update(
-        member=facilitator.id,  # a member of the programme's team (its owner)
+        facilitator=facilitator.id,  # a member of the programme's team (its owner)
         programme=programme.id,
         group=group.id,
         session=session.id,

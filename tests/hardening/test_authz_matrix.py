@@ -350,8 +350,8 @@ EXPECTED.update(
     {
         "GET /programmes/<int:programme_id>/team": "UUUUFNA",
         "POST /programmes/<int:programme_id>/team": "UUUUFNV",
-        "POST /programmes/<int:programme_id>/team/<int:member_id>": "UUUUFNV",
-        "POST /programmes/<int:programme_id>/team/<int:member_id>/remove": "UUUUFNA",
+        "POST /programmes/<int:programme_id>/team/<int:facilitator_id>": "UUUUFNV",
+        "POST /programmes/<int:programme_id>/team/<int:facilitator_id>/remove": "UUUUFNA",
     }
 )
 

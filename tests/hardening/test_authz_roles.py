@@ -35,7 +35,16 @@ from companion.core.db import Db
 from companion.programmes.models import Programme
 from tests.conftest import _Client
 from tests.hardening.conftest import Site
-from tests.hardening.test_authz_matrix import EXPECTED, ROLES, classify, destroys, route_key, routes
+from tests.hardening.test_authz_matrix import (
+    EXPECTED,
+    ROLES,
+    VALID,
+    classify,
+    destroys,
+    people,  # noqa: F401  (the matrix's people: the site's ids for VALID bodies)
+    route_key,
+    routes,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +52,8 @@ pytestmark = pytest.mark.slow
 OWNER_ONLY = frozenset(
     {
         "POST /programmes/<int:programme_id>/team",
-        "POST /programmes/<int:programme_id>/team/<int:member_id>",
-        "POST /programmes/<int:programme_id>/team/<int:member_id>/remove",
+        "POST /programmes/<int:programme_id>/team/<int:facilitator_id>",
+        "POST /programmes/<int:programme_id>/team/<int:facilitator_id>/remove",
         "POST /programmes/<int:programme_id>/delete",
     }
 )
@@ -111,10 +120,12 @@ def role_browsers(
     app: Flask,
     db: Db,
     site: Site,
+    people: dict[str, Any],  # noqa: F811
     make_facilitator: Callable[..., Any],
     sign_in: Callable[..., FlaskClient],
 ) -> Callable[[str], FlaskClient]:
-    """`browser(role)` for "observer" and "shared", each a fresh signed-in client."""
+    """`browser(role)` for "observer" and "shared", each a fresh signed-in client (beside
+    the matrix's people, whose fixture sets the ids the valid bodies name)."""
     programme = db.get(Programme, site.ids["programme"])
     assert programme is not None
     observer = make_facilitator(organisation=programme.organisation, name="Otto Observer")
@@ -125,13 +136,13 @@ def role_browsers(
         grant_programme(db, db.merge(observer), held, Role.OBSERVER)
         grant_programme(db, db.merge(shared), held, Role.CO_FACILITATOR)
         db.commit()
-    people = {"observer": observer, "shared": shared}
+    holders = {"observer": observer, "shared": shared}
 
     def make(role: str) -> FlaskClient:
         app.test_client_class = _Client
         made = app.test_client()
         made.test_db = db  # type: ignore[attr-defined]
-        return sign_in(made, db.merge(people[role]))
+        return sign_in(made, db.merge(holders[role]))
 
     return make
 
@@ -143,16 +154,20 @@ def test_observer_and_shared_co_facilitator_on_every_route(
     shared co-facilitator's allowed delete cannot hide an observer's)."""
     problems: list[str] = []
     deleted = False
+    walked = 0
     for rule, method in routes(app):
         key = route_key(rule, method)
         if key not in EXPECTED:
             continue  # test_authz_matrix fails for it already
         wanted = expected_classes(key)
+        walked += 1
         path = site.path(rule)
         found: list[str] = []
         for role, allowed in zip(("observer", "shared"), wanted, strict=True):
             kwargs: dict[str, Any] = {}
-            if method in ("POST", "PUT", "PATCH"):
+            if key in VALID:
+                kwargs = VALID[key](site.ids)
+            elif method in ("POST", "PUT", "PATCH"):
                 kwargs = {"json": {}} if path.startswith("/api/") else {"data": {}}
             response = role_browsers(role).open(path, method=method, **kwargs)
             got = classify(response)
@@ -166,6 +181,7 @@ def test_observer_and_shared_co_facilitator_on_every_route(
         if any(got not in allowed for got, allowed in zip(found, wanted, strict=True)):
             expected = " ".join("/".join(sorted(allowed)) for allowed in wanted)
             problems.append(f"{key}: expected {expected}, found {' '.join(found)}")
+    assert walked == len(EXPECTED)
     assert not problems, "\n".join(["classes: observer shared", *problems])
 
 
