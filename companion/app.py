@@ -10,8 +10,8 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from companion.config import PROJECT_ROOT, Config, load_config
+from companion.core import access_mode, errors, health, i18n, security, slots
 from companion.core import db as core_db
-from companion.core import errors, health, i18n, security, slots
 from companion.core.logs import configure_logging
 from companion.core.mail import Transport
 
@@ -80,6 +80,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     health.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    access_mode.init_app(app)
     errors.init_app(app)
     slots.init_app(app)
     _register_blueprints(app)

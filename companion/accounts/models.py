@@ -61,7 +61,8 @@ class Facilitator(Base):
 
 
 class ProgrammeRole(Base):
-    """A facilitator's role in one programme."""
+    """A facilitator's role in one programme (the facilitator may be of another organisation:
+    the programme is then shared with them)."""
 
     __tablename__ = "programme_role"
     __table_args__ = (UniqueConstraint("programme_id", "facilitator_id"),)
@@ -73,8 +74,9 @@ class ProgrammeRole(Base):
     facilitator_id: Mapped[int] = mapped_column(
         ForeignKey("facilitator.id", ondelete="CASCADE"), index=True
     )
-    #: "facilitator" for now; room for "observer" (read-only, e.g. the funder's contact).
-    role: Mapped[str] = mapped_column(String(20), default="facilitator")
+    #: "owner", "co_facilitator" or "observer" (`companion.accounts.roles.Role`); rows from
+    #: before roles say "facilitator", which counts as "owner".
+    role: Mapped[str] = mapped_column(String(20), default="owner")
 
     facilitator: Mapped[Facilitator] = relationship(back_populates="roles")
     programme: Mapped[Programme] = relationship(back_populates="roles")

@@ -6,11 +6,13 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 
+from companion.accounts.access import may, require_programme
 from companion.accounts.models import Facilitator, Organisation, ProgrammeRole, SignInSession
+from companion.accounts.roles import Capability, Role
 from companion.core.db import Db, utcnow
-from companion.core.errors import Conflict, Invalid
+from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.core.jobs import periodic
 from companion.core.security import hash_password, verify_password
 from companion.programmes.models import Programme, ProgrammeArchive
@@ -112,49 +114,57 @@ def purge_sign_in_sessions(db: Db) -> None:
 
 
 def can_manage_programme(facilitator: Facilitator, programme: Programme) -> bool:
-    """Organisation admins manage all their organisation's programmes; others those they hold."""
-    if not facilitator.active or programme.organisation_id != facilitator.organisation_id:
+    """Whether the facilitator may work on the programme in the current access mode (a read
+    needs any role, a write one that runs it; see `companion.accounts.access`)."""
+    try:
+        require_programme(facilitator, programme)
+    except (NotAllowed, NotFound):
         return False
-    if facilitator.is_admin:
-        return True
-    return any(role.programme_id == programme.id for role in facilitator.roles)
+    return True
 
 
 def can_delete_programme(facilitator: Facilitator, programme: Programme) -> bool:
-    """Whether the facilitator may delete the programme (its owners may).
-
-    For now an owner is a facilitator with a role in the programme, or the organisation's
-    admin; programme roles (owners, co-facilitators, observers) will decide it here.
-    """
-    if not facilitator.active or programme.organisation_id != facilitator.organisation_id:
-        return False
-    return facilitator.is_admin or any(r.programme_id == programme.id for r in facilitator.roles)
+    """Whether the facilitator may delete the programme (its owners, and so the organisation's
+    admin, may)."""
+    return may(facilitator, programme, Capability.DELETE)
 
 
-def grant_programme(db: Db, facilitator: Facilitator, programme: Programme) -> ProgrammeRole:
-    """Make the facilitator a facilitator of the programme (idempotent)."""
-    for role in facilitator.roles:
-        if role.programme_id == programme.id:
-            return role
-    if facilitator.organisation_id != programme.organisation_id:
-        raise Invalid(_("Only facilitators of the same organisation can be added."))
-    role = ProgrammeRole(facilitator=facilitator, programme=programme)
-    db.add(role)
+def grant_programme(
+    db: Db, facilitator: Facilitator, programme: Programme, role: Role = Role.OWNER
+) -> ProgrammeRole:
+    """Give the facilitator a role in the programme, unless they hold one already (then that
+    one stays). Facilitators of other organisations may be given one: the programme is
+    shared with them."""
+    for held in facilitator.roles:
+        if held.programme_id == programme.id:
+            return held
+    granted = ProgrammeRole(facilitator=facilitator, programme=programme, role=role.value)
+    db.add(granted)
     db.flush()
-    return role
+    return granted
 
 
 def visible_programmes(
     db: Db, facilitator: Facilitator, *, archived: bool | None = None
 ) -> list[Programme]:
-    """The programmes the facilitator may manage, newest first; `archived` True lists only the
-    archived ones, False only the others, None both."""
-    query = select(Programme).where(Programme.organisation_id == facilitator.organisation_id)
+    """The programmes the facilitator may see, newest first: their organisation's (all of
+    them for an admin, else those they hold a role in) and those other organisations share
+    with them. `archived` True lists only the archived ones, False only the others, None both."""
+    held = select(ProgrammeRole.programme_id).where(ProgrammeRole.facilitator_id == facilitator.id)
+    if facilitator.is_admin:
+        query = select(Programme).where(
+            or_(Programme.organisation_id == facilitator.organisation_id, Programme.id.in_(held))
+        )
+    else:
+        query = select(Programme).where(Programme.id.in_(held))
     if archived is not None:
         put_away = select(ProgrammeArchive.programme_id)
         query = query.where(
             Programme.id.in_(put_away) if archived else Programme.id.not_in(put_away)
         )
-    if not facilitator.is_admin:
-        query = query.join(ProgrammeRole).where(ProgrammeRole.facilitator_id == facilitator.id)
     return list(db.scalars(query.order_by(Programme.created_at.desc(), Programme.id.desc())))
+
+
+def is_shared_with(facilitator: Facilitator, programme: Programme) -> bool:
+    """Whether the programme is another organisation's, shared with the facilitator."""
+    return programme.organisation_id != facilitator.organisation_id

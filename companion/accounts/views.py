@@ -203,8 +203,9 @@ def _message_for(message_id: int, *, audited: bool = True) -> OutboxMessage:
     facilitator = identity.require_facilitator()
     db = get_db()
     message = db.get(OutboxMessage, message_id)
-    programme_ids = {p.id for p in visible_programmes(db, facilitator)}
-    if message is None or message.programme_id not in programme_ids:
+    # programme -> its organisation, whose admin reads the audit log (shared ones included)
+    owners = {p.id: p.organisation_id for p in visible_programmes(db, facilitator)}
+    if message is None or message.programme_id not in owners:
         raise NotFound(_("No such message."))
     if not audited:
         return message
@@ -212,7 +213,7 @@ def _message_for(message_id: int, *, audited: bool = True) -> OutboxMessage:
     record_audit(
         db,
         "outbox.view",
-        organisation_id=facilitator.organisation_id,
+        organisation_id=owners[message.programme_id],
         facilitator=facilitator,
         message_id=message.id,
         programme_id=message.programme_id,

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InvalidRequestError
 
+from companion.accounts.access import decide
 from companion.accounts.identity import Actor
 from companion.accounts.models import ProgrammeRole
 from companion.board.models import (
@@ -117,19 +118,24 @@ def with_access(statement: AnySelect, facilitator: bool) -> AnySelect:
     """Join the board's session and keep the rows the actor may see.
 
     A participant must be a member of the session's group (`:participant_id`). For a
-    facilitator (`:facilitator_id`) the programme's organisation and whether they hold a role
-    in it are added as columns, so `check_access` can tell "not found" from "not yours".
+    facilitator (`:facilitator_id`) the programme's organisation and the role they hold in it
+    (NULL for none) are added as columns, so `check_access` can decide as
+    `companion.accounts.access.decide` does everywhere else.
     """
     statement = statement.join(_SESSION, _SESSION.c.id == _BOARD.c.session_id)
     if facilitator:
-        role = exists().where(
-            _ROLE.c.programme_id == _GROUP.c.programme_id,
-            _ROLE.c.facilitator_id == bindparam("facilitator_id"),
+        role = (
+            select(_ROLE.c.role)
+            .where(
+                _ROLE.c.programme_id == _GROUP.c.programme_id,
+                _ROLE.c.facilitator_id == bindparam("facilitator_id"),
+            )
+            .scalar_subquery()
         )
         return (
             statement.join(_GROUP, _GROUP.c.id == _SESSION.c.group_id)
             .join(_PROGRAMME, _PROGRAMME.c.id == _GROUP.c.programme_id)
-            .add_columns(_PROGRAMME.c.organisation_id, role.label("has_role"))
+            .add_columns(_PROGRAMME.c.organisation_id, role.label("held_role"))
         )
     member = exists().where(
         _MEMBERSHIP.c.group_id == _SESSION.c.group_id,
@@ -148,7 +154,8 @@ def actor_params(actor: Actor) -> dict[str, Any]:
 
 def check_access(actor: Actor, row: Row[Any] | None, missing: Callable[[], str]) -> Row[Any]:
     """The row if the actor may act on it: NotFound when it does not exist for them (another
-    organisation, not a member), NotAllowed for a facilitator not holding this programme.
+    organisation's without a role, not a member), NotAllowed for a facilitator whose role does
+    not allow the request (none in their own organisation's programme, an observer writing).
 
     `missing` gives the NotFound message; it is translated only when needed (choosing the
     language can cost a query)."""
@@ -156,10 +163,7 @@ def check_access(actor: Actor, row: Row[Any] | None, missing: Callable[[], str])
         raise NotFound(missing())
     facilitator = actor.facilitator
     if facilitator is not None:
-        if row.organisation_id != facilitator.organisation_id:
-            raise NotFound(missing())
-        if not facilitator.active or not (facilitator.is_admin or row.has_role):
-            raise NotAllowed(_("Only the facilitator can do this."))
+        decide(facilitator, row.organisation_id, row.held_role, missing=missing)
     return row
 
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from companion.accounts.models import Facilitator, ProgrammeRole
+from companion.accounts.roles import RUNNING_VALUES
 from companion.breakouts import planning
 from companion.breakouts.access import possible_id
 from companion.breakouts.models import BreakoutMember, BreakoutRound
@@ -44,11 +45,15 @@ def present_participants(db: Db, session: Session) -> list[Participant]:
 
 
 def programme_facilitators(db: Db, programme: Programme) -> list[Facilitator]:
-    """The active facilitators holding a role in the programme, by name."""
+    """The active facilitators who run the programme (not its observers), by name."""
     facilitators = db.scalars(
         select(Facilitator)
         .join(ProgrammeRole, ProgrammeRole.facilitator_id == Facilitator.id)
-        .where(ProgrammeRole.programme_id == programme.id, Facilitator.active.is_(True))
+        .where(
+            ProgrammeRole.programme_id == programme.id,
+            ProgrammeRole.role.in_(RUNNING_VALUES),
+            Facilitator.active.is_(True),
+        )
     )
     return sorted(facilitators, key=lambda f: f.name.casefold())
 

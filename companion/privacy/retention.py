@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from companion.accounts.models import Facilitator, ProgrammeRole
+from companion.accounts.roles import RUNNING_VALUES
 from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.core.jobs import periodic
@@ -100,7 +101,11 @@ def _warn(db: Db, config: Config, programme: Programme, due: datetime) -> None:
     facilitators = db.scalars(
         select(Facilitator)
         .join(ProgrammeRole, ProgrammeRole.facilitator_id == Facilitator.id)
-        .where(ProgrammeRole.programme_id == programme.id, Facilitator.active.is_(True))
+        .where(
+            ProgrammeRole.programme_id == programme.id,
+            ProgrammeRole.role.in_(RUNNING_VALUES),
+            Facilitator.active.is_(True),
+        )
     )
     url = config.external_url(f"/programmes/{programme.id}")
     for facilitator in facilitators:

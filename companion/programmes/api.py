@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 
 from companion.accounts.identity import require_facilitator
-from companion.accounts.operations import visible_programmes
+from companion.accounts.operations import is_shared_with, visible_programmes
 from companion.core.api import api_view
 from companion.core.db import get_db
 from companion.programmes import operations as ops
@@ -50,9 +50,17 @@ def _participant_out(participant: Participant) -> ParticipantOut:
     summary="List programmes", response=list[ProgrammeOut], tags=("programmes",), auth="facilitator"
 )
 def api_programmes() -> list[ProgrammeOut]:
-    """The programmes the caller facilitates."""
+    """The programmes the caller holds a role in (or administers), shared ones marked with
+    their organisation's name."""
     facilitator = require_facilitator()
-    return [ProgrammeOut.model_validate(p) for p in visible_programmes(get_db(), facilitator)]
+    return [
+        ProgrammeOut.model_validate(p).model_copy(
+            update={"shared": True, "organisation_name": p.organisation.name}
+            if is_shared_with(facilitator, p)
+            else {}
+        )
+        for p in visible_programmes(get_db(), facilitator)
+    ]
 
 
 @api.post("/programmes")

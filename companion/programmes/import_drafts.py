@@ -221,7 +221,7 @@ def commit_import(
             result.left_out.append(check)
     db.add(
         AuditEntry(
-            organisation_id=facilitator.organisation_id,
+            organisation_id=programme.organisation_id,
             facilitator_id=facilitator.id,
             action="participants.import",
             details={

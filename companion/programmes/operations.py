@@ -15,8 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from companion.accounts.access import require_programme
 from companion.accounts.models import Facilitator, Organisation
-from companion.accounts.operations import can_manage_programme, grant_programme
+from companion.accounts.operations import grant_programme
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.needs.schemas import NEEDS_FIELDS
@@ -69,34 +70,30 @@ def possible_token(token: str) -> bool:
 
 
 def get_programme(db: Db, facilitator: Facilitator, programme_id: int) -> Programme:
-    """The programme if the facilitator may manage it."""
+    """The programme if the facilitator's role in it allows the request (see
+    `companion.accounts.access`)."""
     programme = db.get(Programme, programme_id) if _possible_id(programme_id) else None
-    if programme is None or programme.organisation_id != facilitator.organisation_id:
+    if programme is None:
         raise NotFound(_("No such programme."))
-    if not can_manage_programme(facilitator, programme):
-        raise NotAllowed(_("You are not a facilitator of this programme."))
+    require_programme(facilitator, programme)
     return programme
 
 
 def get_group(db: Db, facilitator: Facilitator, group_id: int) -> Group:
-    """The group if the facilitator may manage its programme."""
+    """The group if the facilitator's role in its programme allows the request."""
     group = db.get(Group, group_id) if _possible_id(group_id) else None
-    if group is None or group.programme.organisation_id != facilitator.organisation_id:
+    if group is None:
         raise NotFound(_("No such group."))
-    get_programme(db, facilitator, group.programme_id)
+    require_programme(facilitator, group.programme, missing=lambda: _("No such group."))
     return group
 
 
 def get_participant(db: Db, facilitator: Facilitator, participant_id: int) -> Participant:
-    """The participant if the facilitator may manage their programme."""
+    """The participant if the facilitator's role in their programme allows the request."""
     participant = db.get(Participant, participant_id) if _possible_id(participant_id) else None
-    if (
-        participant is None
-        or participant.is_erased
-        or participant.programme.organisation_id != facilitator.organisation_id
-    ):
+    if participant is None or participant.is_erased:
         raise NotFound(_("No such participant."))
-    get_programme(db, facilitator, participant.programme_id)
+    require_programme(facilitator, participant.programme, missing=lambda: _("No such participant."))
     return participant
 
 
@@ -104,7 +101,7 @@ def get_participant(db: Db, facilitator: Facilitator, participant_id: int) -> Pa
 
 
 def create_programme(db: Db, facilitator: Facilitator, data: ProgrammeIn) -> Programme:
-    """A new programme of the facilitator's organisation, facilitated by them."""
+    """A new programme of the facilitator's organisation; they become its owner."""
     programme = Programme(
         organisation_id=facilitator.organisation_id,
         name=data.name,

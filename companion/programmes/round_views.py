@@ -180,13 +180,14 @@ def _chosen() -> InviteInterestedIn:
 
 
 def invitation_groups(db: Db) -> list[Group]:
-    """Groups of the facilitator's programmes in use whose intake survey is open."""
+    """Groups of the facilitator's organisation's programmes in use whose intake survey is
+    open (the interest list is the organisation's: not for programmes shared with them)."""
     facilitator = require_facilitator()
     return [
         group
         for programme in visible_programmes(db, facilitator, archived=False)
         for group in programme.groups
-        if group.intake_open
+        if group.intake_open and programme.organisation_id == facilitator.organisation_id
     ]
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from companion.accounts.models import Facilitator
 from companion.accounts.operations import can_delete_programme, grant_programme
+from companion.accounts.roles import parse_role
 from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed
@@ -160,8 +161,9 @@ def invite_interested(
 def copy_programme(
     db: Db, facilitator: Facilitator, source: Programme, data: ProgrammeCopyIn
 ) -> Programme:
-    """A new programme like `source`: its settings, groups, agenda template and team, with the
-    new name and dates; no participants and no sessions."""
+    """A new programme like `source`: its settings, groups, agenda template and team (with
+    their roles), with the new name and dates; no participants and no sessions. The copy is
+    the source's organisation's, also when a partner it was shared with makes it."""
     programme = create_programme(
         db,
         facilitator,
@@ -175,11 +177,14 @@ def copy_programme(
             platform=source.platform,
         ),
     )
+    programme.organisation_id = source.organisation_id
     for group in source.groups:
         create_group(db, programme, GroupIn(name=group.name, intake_open=True))
     for role in source.roles:
-        if role.facilitator.active:
-            grant_programme(db, role.facilitator, programme)
+        held = parse_role(role.role)
+        if role.facilitator.active and held is not None:
+            granted = grant_programme(db, role.facilitator, programme, held)
+            granted.role = held.value  # the copier too keeps their role (not owner by copying)
     copy_agenda_template(db, source, programme)
     return programme
 

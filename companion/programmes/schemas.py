@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from companion.accounts.roles import Role
 from companion.core.schema_types import (
     Checkbox,
     DbId,
@@ -150,6 +151,10 @@ class ProgrammeOut(BaseModel):
     ends_on: date | None
     platform: str
     created_at: datetime
+    #: Another organisation's programme shared with the caller (listing only).
+    shared: bool = False
+    #: The owning organisation's name, given for shared programmes (listing only).
+    organisation_name: str = ""
 
 
 class GroupIn(Input):
@@ -317,3 +322,16 @@ class InviteInterestedIn(Input):
 
     group_id: OptionalDbId = None
     submission: list[DbId] = []
+
+
+class TeamMemberIn(Input):
+    """A facilitator to add to a programme's team: their account's email and role."""
+
+    email: Email
+    role: Role = Role.CO_FACILITATOR
+
+
+class TeamRoleIn(Input):
+    """A member's new role in a programme's team."""
+
+    role: Role

@@ -14,8 +14,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from companion.accounts.access import may
 from companion.accounts.identity import require_facilitator
-from companion.accounts.operations import visible_programmes
+from companion.accounts.operations import is_shared_with, visible_programmes
+from companion.accounts.roles import Capability
 from companion.config import Config
 from companion.core.db import get_db
 from companion.core.i18n import common_timezones
@@ -29,7 +31,12 @@ from companion.privacy.audit import record_audit
 from companion.privacy.export import export_json, export_participant
 from companion.privacy.models import Consent
 from companion.privacy.retention import retention_notice
-from companion.programmes import import_views, public_views, round_views  # noqa: F401  (their pages)
+from companion.programmes import (  # noqa: F401  (their pages)
+    import_views,
+    public_views,
+    round_views,
+    team_views,
+)
 from companion.programmes import operations as ops
 from companion.programmes import personal_data as _personal_data  # noqa: F401  (registers its share)
 from companion.programmes.blueprint import bp, error_summary
@@ -81,6 +88,7 @@ def index() -> str:
         "programmes/index.html",
         programmes=visible_programmes(db, facilitator, archived=False),
         archived=visible_programmes(db, facilitator, archived=True),
+        my_organisation=facilitator.organisation_id,
     )
 
 
@@ -121,6 +129,8 @@ def show(programme_id: int) -> str:
         programme=programme,
         upcoming=upcoming_sessions(programme)[:6],
         retention=retention_notice(db, current_app.extensions["companion.config"], programme),
+        may_run=may(facilitator, programme, Capability.RUN),
+        shared_by=programme.organisation.name if is_shared_with(facilitator, programme) else "",
         group_values={},
         group_errors={},
         group_summary={},

@@ -16,12 +16,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from companion.accounts.access import require_programme
 from companion.accounts.identity import Actor
 from companion.accounts.models import Facilitator
-from companion.accounts.operations import can_manage_programme
 from companion.config import Config
 from companion.core.db import Db, utcnow
-from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
+from companion.core.errors import Conflict, Invalid, NotFound
 from companion.meetings import operations as rooms
 from companion.programmes.models import Group, Participant, Programme
 from companion.sessions import agenda, attendance, lifecycle, notices
@@ -44,15 +44,12 @@ DEFAULT_AGENDA: tuple[tuple[AgendaKind, object, int], ...] = (
 
 
 def get_session(db: Db, facilitator: Facilitator, session_id: int) -> Session:
-    """The session if the facilitator may manage its programme."""
+    """The session if the facilitator's role in its programme allows the request (see
+    `companion.accounts.access`)."""
     session = db.get(Session, session_id)
     if session is None:
         raise NotFound(_("No such session."))
-    programme = session.group.programme
-    if programme.organisation_id != facilitator.organisation_id:
-        raise NotFound(_("No such session."))
-    if not can_manage_programme(facilitator, programme):
-        raise NotAllowed(_("You are not a facilitator of this programme."))
+    require_programme(facilitator, session.group.programme, missing=lambda: _("No such session."))
     return session
 
 

@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from companion.accounts.models import Facilitator, ProgrammeRole
+from companion.accounts.roles import RUNNING_VALUES
 from companion.config import Config
 from companion.core.crypto import SecretUnreadable, decrypt_secret
 from companion.core.db import Db, utcnow
@@ -166,7 +167,10 @@ def _facilitators(db: Db, session: Session, host_id: Any) -> list[Facilitator]:
     programme = session.group.programme
     ids = set(
         db.scalars(
-            select(ProgrammeRole.facilitator_id).where(ProgrammeRole.programme_id == programme.id)
+            select(ProgrammeRole.facilitator_id).where(
+                ProgrammeRole.programme_id == programme.id,
+                ProgrammeRole.role.in_(RUNNING_VALUES),  # not the observers
+            )
         )
     )
     if isinstance(host_id, int):

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from companion.accounts.access import may
 from companion.accounts.identity import facilitator_token, participant_token
 from companion.accounts.models import Facilitator
-from companion.accounts.operations import can_manage_programme
+from companion.accounts.roles import Capability
 from companion.core.db import Db
 from companion.core.errors import NotAllowed, NotFound
 from companion.meetings.lookup import rooms_by_data
@@ -120,7 +121,9 @@ def open_tab(db: Db, user: MicrosoftUser, context: TabContext) -> PanelTarget:
     if (
         facilitator is not None
         and facilitator.active
-        and can_manage_programme(facilitator, session.group.programme)
+        # Any role: who they are does not depend on the request's method; what they may
+        # change is checked on each write.
+        and may(facilitator, session.group.programme, Capability.VIEW)
     ):
         return PanelTarget(session, facilitator=facilitator)
     members = _members_by_email(session)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from companion.accounts.access import may
 from companion.accounts.identity import facilitator_token, participant_token
 from companion.accounts.models import Facilitator
-from companion.accounts.operations import can_manage_programme
+from companion.accounts.roles import Capability
 from companion.config import Config
 from companion.core.crypto import (
     SecretUnreadable,
@@ -106,7 +107,9 @@ def panel_target(db: Db, config: Config, context: AppContext) -> PanelTarget:
     if (
         facilitator is not None
         and facilitator.active
-        and can_manage_programme(facilitator, session.group.programme)
+        # Any role: who they are does not depend on the request's method; what they may
+        # change is checked on each write.
+        and may(facilitator, session.group.programme, Capability.VIEW)
     ):
         return PanelTarget(session, facilitator=facilitator)
     for identity in db.scalars(

@@ -16,6 +16,7 @@ from companion.accounts.operations import (
     set_password,
     visible_programmes,
 )
+from companion.accounts.roles import Role
 from companion.core.db import Db
 from companion.core.errors import Conflict, Invalid
 from companion.programmes.models import Programme
@@ -115,10 +116,13 @@ def test_roles_decide_who_manages_a_programme(
     with app.test_request_context():
         role = grant_programme(db, db.get(Facilitator, colleague.id), spring)
         assert grant_programme(db, db.get(Facilitator, colleague.id), spring) is role
-        with pytest.raises(Invalid):
-            grant_programme(db, db.get(Facilitator, stranger.id), spring)
+        assert role.role == "owner"
+        # Another organisation's facilitator may be given a role: the programme is shared.
+        shared = grant_programme(db, db.get(Facilitator, stranger.id), spring, Role.OBSERVER)
+        assert shared.role == "observer"
     db.commit()
     assert names(colleague) == ["Autumn", "Spring"]
+    assert names(stranger) == ["Spring"]
 
 
 def test_an_inactive_admin_manages_nothing(

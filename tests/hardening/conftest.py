@@ -178,6 +178,7 @@ def site(
     built.clients = {"facilitator": fac, "participant": aino, "nobody": browser()}
     ids = built.ids
     ids.update(
+        facilitator=facilitator.id,  # a member of the programme's team (its owner)
         programme=programme.id,
         group=group.id,
         session=session.id,
@@ -294,7 +295,6 @@ def site(
         )
         db.commit()
         ids["invitation"] = invitation.id
-        ids["facilitator"] = facilitator.id
         built.tokens["invitation"] = invitation_token
         built.tokens["reset"] = reset_token
     db.refresh(group)

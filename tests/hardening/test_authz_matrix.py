@@ -358,6 +358,17 @@ EXPECTED: dict[str, str] = {
 }
 # fmt: on
 
+# Issue 16 (programme roles): the Team page of a programme. The observer and the shared
+# co-facilitator are walked over every route in test_authz_roles.py.
+EXPECTED.update(
+    {
+        "GET /programmes/<int:programme_id>/team": "UUUUFNA",
+        "POST /programmes/<int:programme_id>/team": "UUUUFNV",
+        "POST /programmes/<int:programme_id>/team/<int:facilitator_id>": "UUUUFNV",
+        "POST /programmes/<int:programme_id>/team/<int:facilitator_id>/remove": "UUUUFNA",
+    }
+)
+
 
 #: Valid input for the JSON operations that check it before the row: `VALID[key](ids)`, where
 #: `ids` are the site's (see `conftest.site`) plus `member` and `other` (two of the site's

@@ -29,6 +29,7 @@ from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from companion.core.access_mode import read_only
 from companion.core.bus import RESYNC_CHANNEL, get_bus
 from companion.core.db import Db, get_database, reading
 from companion.core.events import (
@@ -325,7 +326,13 @@ class LiveServer:
         def run() -> T:
             # Only reads: on SQLite a deferred transaction, so a slow snapshot never holds
             # the write lock that votes and notes wait for.
-            with reading(), self.app.app_context(), get_database(self.app).session() as db:
+            # read_only: a live connection only watches, so an observer may watch too.
+            with (
+                reading(),
+                read_only(),
+                self.app.app_context(),
+                get_database(self.app).session() as db,
+            ):
                 return work(db)
 
         assert self._loop is not None

@@ -1,0 +1,103 @@
+"""The one check of a facilitator's access to a programme.
+
+Each request is either a read (GET, HEAD, OPTIONS) or a write, set once per request
+(`companion.core.access_mode`). Every lookup of a programme's rows for a facilitator
+(`get_programme`, `get_session`, the board's SQL, ...) ends in `decide`, which needs `VIEW`
+for a read and `RUN` for a write. So an observer, whose role only views, is refused every
+write anywhere without a route saying so. Work outside a request (CLI, worker) writes; the
+live server only reads.
+
+Another organisation's programme is NotFound unless the facilitator holds a role in it, so
+ids cannot be probed; a programme of their own organisation that they hold no role in is
+NotAllowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_babel import gettext as _
+
+from companion.accounts.models import Facilitator
+from companion.accounts.roles import Capability, Role, allows, effective_role, needed_for
+from companion.core.access_mode import current_mode
+from companion.core.errors import NotAllowed, NotFound
+from companion.programmes.models import Programme
+
+
+def held_role(facilitator: Facilitator, programme_id: int) -> str | None:
+    """The stored role the facilitator holds in the programme, if any."""
+    for role in facilitator.roles:
+        if role.programme_id == programme_id:
+            return role.role
+    return None
+
+
+def role_in(facilitator: Facilitator, programme: Programme) -> Role | None:
+    """The facilitator's effective role in the programme (None: no access at all)."""
+    return effective_role(
+        active=facilitator.active,
+        is_admin=facilitator.is_admin,
+        same_organisation=programme.organisation_id == facilitator.organisation_id,
+        held=held_role(facilitator, programme.id),
+    )
+
+
+def _no_programme() -> str:
+    return _("No such programme.")
+
+
+def decide(
+    facilitator: Facilitator,
+    organisation_id: int,
+    held: str | None,
+    *,
+    capability: Capability | None = None,
+    missing: Callable[[], str] = _no_programme,
+) -> Role:
+    """The facilitator's role if it allows the current mode (and `capability`, if given).
+
+    NotFound for another organisation's programme without a role (`missing` gives the
+    message); NotAllowed for their own organisation's without a role, or a role that may not
+    do this (an observer writing)."""
+    same_organisation = organisation_id == facilitator.organisation_id
+    role = effective_role(
+        active=facilitator.active,
+        is_admin=facilitator.is_admin,
+        same_organisation=same_organisation,
+        held=held,
+    )
+    if role is None:
+        if not same_organisation:
+            raise NotFound(missing())
+        raise NotAllowed(_("You are not a facilitator of this programme."))
+    if not allows(role, needed_for(current_mode())):
+        raise NotAllowed(_("As an observer you can look at this programme but not change it."))
+    if capability is not None and not allows(role, capability):
+        if capability in (Capability.MANAGE_TEAM, Capability.DELETE):
+            raise NotAllowed(_("Only the owners of this programme can do this."))
+        raise NotAllowed(_("Your role in this programme does not allow this."))
+    return role
+
+
+def require_programme(
+    facilitator: Facilitator,
+    programme: Programme,
+    *,
+    capability: Capability | None = None,
+    missing: Callable[[], str] = _no_programme,
+) -> Role:
+    """`decide` for a loaded programme."""
+    return decide(
+        facilitator,
+        programme.organisation_id,
+        held_role(facilitator, programme.id),
+        capability=capability,
+        missing=missing,
+    )
+
+
+def may(facilitator: Facilitator, programme: Programme, capability: Capability) -> bool:
+    """Whether the facilitator's role allows the capability (whatever the mode; for pages
+    that offer or hide a button)."""
+    return allows(role_in(facilitator, programme), capability)
