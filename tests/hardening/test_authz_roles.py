@@ -64,6 +64,8 @@ REFUSED = frozenset("FNV")
 EXCEPTIONS: dict[str, tuple[frozenset[str] | None, frozenset[str] | None]] = {
     # The organisation's audit log is the admin's page, not a programme's.
     "GET /audit": (frozenset("F"), None),
+    # So is the organisation's Team page (accounts, invitations), unlike a programme's team.
+    "GET /team": (frozenset("F"), None),
     # Failed sign-ins are rate-limited: the answer depends on the attempts before.
     "POST /sign-in": (frozenset("UA"), frozenset("UA")),
     # The survey's public answer form: the shared co-facilitator closed the survey earlier
