@@ -73,6 +73,7 @@ PAGES: dict[str, list[Visit] | NotAPage] = {
         Visit(NOBODY, lambda s: "/reset-password/no-such-link", status=404),
     ],
     "team.team_page": [Visit(FACILITATOR, lambda s: "/team")],
+    "programmes.team_page": [Visit(FACILITATOR, lambda s: f"/programmes/{s.programme}/team")],
     "team.accept": [Visit(NOBODY, lambda s: f"/invitation/{s.tokens['invitation']}")],
     "core.openapi": NotAPage("the OpenAPI description (JSON)"),
     "health.healthz": NotAPage("a liveness check for the load balancer (JSON)"),
