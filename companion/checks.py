@@ -2,10 +2,10 @@
 
 Each check returns a `Check`: "ok", "warn" (works, but not as a scaled-out deployment should)
 or "fail" (something a person must fix). The checks ask the real services: the database and
-its schema, Redis, the SMTP server, the public web and live addresses, and the workers'
-heartbeats; and they compare the secret key's fingerprint with the web's, the live server's
-and every worker's, since a key that differs between processes breaks sign-ins, join links
-and live tokens.
+its schema, Redis, the SMTP server, the material store's bucket, the public web and live
+addresses, and the workers' heartbeats; and they compare the secret key's fingerprint with
+the web's, the live server's and every worker's, since a key that differs between processes
+breaks sign-ins, join links and live tokens.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def run_checks(app: Flask, *, timeout: float = 5.0) -> list[Check]:
         ("database", lambda: _database(app, config, fingerprint)),
         ("redis", lambda: _redis(config, timeout)),
         ("smtp", lambda: _smtp(config, timeout)),
+        ("materials", lambda: _materials(config, timeout)),
         ("base url", lambda: _web(config, fingerprint, timeout)),
         ("live url", lambda: _live(config, fingerprint, timeout)),
     ]
@@ -137,6 +138,32 @@ def _smtp(config: Config, timeout: float) -> Iterator[Check]:
     with transport.open():
         pass  # connected, TLS as configured, signed in; then QUIT
     yield Check("smtp", "ok", f"{transport.host}:{transport.port} accepts a connection")
+
+
+def _materials(config: Config, timeout: float) -> Iterator[Check]:
+    if not config.materials_s3_configured:
+        folder = config.instance_path / "materials"
+        if config.database_url.startswith("postgresql"):
+            yield Check(
+                "materials",
+                "warn",
+                f"kept in {folder}: web processes on several machines must share the folder "
+                "(or use an S3-compatible store)",
+            )
+        else:
+            yield Check("materials", "ok", f"kept in {folder}")
+        return
+    from companion.experts.s3_store import s3_store
+
+    store = s3_store(config, timeout=timeout)
+    where = f"bucket {config.materials_s3_bucket} at {config.materials_s3_endpoint}"
+    try:
+        store.check()
+    except Exception as exc:
+        # botocore's messages name the bucket and the error code, never the credentials.
+        yield Check("materials", "fail", f"{where}: {exc.__class__.__name__}: {exc}")
+        return
+    yield Check("materials", "ok", f"{where} takes, gives back and removes a file")
 
 
 def _web(config: Config, fingerprint: str, timeout: float) -> Iterator[Check]:

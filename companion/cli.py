@@ -135,7 +135,7 @@ def worker(once: bool) -> None:
 @main.command()
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds per network check.")
 def check(timeout: float) -> None:
-    """Verify a deployment: secret key, database schema, workers, Redis, SMTP, web, live."""
+    """Verify a deployment: secret key, database, workers, Redis, SMTP, materials, web, live."""
     from companion.checks import run_checks
 
     app = _app()

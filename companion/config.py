@@ -181,6 +181,17 @@ class Config(BaseSettings):
     reminder_hours: Annotated[tuple[int, ...], NoDecode] = (24, 1)
     #: Largest material file (an expert's slides) accepted, in megabytes.
     materials_max_mb: int = Field(default=20, ge=1, le=500)
+    #: An S3-compatible store for material files (endpoint URL and bucket; both empty: the
+    #: instance folder's `materials/`), an optional key prefix, the region SigV4 signs for,
+    #: path-style or virtual-hosted bucket addresses, and the access key (both empty: the
+    #: machine's own credentials, such as an instance role).
+    materials_s3_endpoint: str = ""
+    materials_s3_bucket: str = ""
+    materials_s3_prefix: str = ""
+    materials_s3_region: str = "us-east-1"
+    materials_s3_addressing: Literal["path", "virtual"] = "path"
+    materials_s3_access_key_id: str = ""
+    materials_s3_secret_access_key: str = ""
     #: Keys for encrypting OAuth tokens at rest (Fernet, comma-separated, newest first);
     #: empty derives one from the secret key.
     token_keys: str = ""
@@ -216,6 +227,23 @@ class Config(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"must be an http(s) URL such as https://example.org, not {value!r}")
         return value.rstrip("/")
+
+    @field_validator("materials_s3_endpoint")
+    @classmethod
+    def _s3_endpoint(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"must be an http(s) URL such as https://s3.example.org: {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("materials_s3_prefix")
+    @classmethod
+    def _s3_prefix(cls, value: str) -> str:
+        # Keys are "<prefix><32 hex>": a folder-like prefix ends with one slash, none leads.
+        value = value.strip().strip("/")
+        return f"{value}/" if value else ""
 
     @field_validator("token_keys")
     @classmethod
@@ -334,6 +362,24 @@ class Config(BaseSettings):
                 "COMPANION_TEAMS_CLIENT_ID and COMPANION_TEAMS_CLIENT_SECRET go together"
             )
         return self
+
+    @model_validator(mode="after")
+    def _materials_s3(self) -> Config:
+        if bool(self.materials_s3_endpoint) != bool(self.materials_s3_bucket):
+            raise ValueError(
+                "COMPANION_MATERIALS_S3_ENDPOINT and COMPANION_MATERIALS_S3_BUCKET go together"
+            )
+        if bool(self.materials_s3_access_key_id) != bool(self.materials_s3_secret_access_key):
+            raise ValueError(
+                "COMPANION_MATERIALS_S3_ACCESS_KEY_ID and COMPANION_MATERIALS_S3_SECRET_ACCESS_KEY "
+                "go together"
+            )
+        return self
+
+    @property
+    def materials_s3_configured(self) -> bool:
+        """Whether material files go to an S3-compatible store (else the instance folder)."""
+        return bool(self.materials_s3_endpoint and self.materials_s3_bucket)
 
     @property
     def teams_configured(self) -> bool:

@@ -1,8 +1,9 @@
-"""Where material files are kept: behind a small interface, in the instance folder for now.
+"""Where material files are kept: behind a small interface, in the instance folder or in an
+S3-compatible object store.
 
-`LocalStore` keeps each file under `<instance>/materials/` with a random name. An
-S3-compatible store would implement the same three methods (and `keys_older_than` for the
-sweep); it is not written yet (see the README).
+`LocalStore` keeps each file under `<instance>/materials/` with a random name; `S3Store`
+(s3_store.py) keeps it as an object named the same way in the configured bucket. Several web
+processes on several machines must share the folder; the bucket needs no sharing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from flask import current_app
 from companion.config import Config
 
 #: Keys the store makes: 32 hex digits, nothing from the uploader.
-_KEY = re.compile(r"[0-9a-f]{32}")
+KEY = re.compile(r"[0-9a-f]{32}")
 
 
 class MaterialStore(Protocol):
@@ -53,7 +54,7 @@ class LocalStore:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        if not _KEY.fullmatch(key):
+        if not KEY.fullmatch(key):
             raise FileNotFoundError(key)
         return self.root / key
 
@@ -83,11 +84,16 @@ class LocalStore:
             return
         limit = moment.timestamp()
         for path in self.root.iterdir():
-            if _KEY.fullmatch(path.name) and path.stat().st_mtime < limit:
+            if KEY.fullmatch(path.name) and path.stat().st_mtime < limit:
                 yield path.name
 
 
 def material_store() -> MaterialStore:
-    """The configured store: the instance folder's `materials/`."""
+    """The configured store: the S3-compatible bucket if one is set, else the instance
+    folder's `materials/`."""
     config: Config = current_app.extensions["companion.config"]
+    if config.materials_s3_configured:
+        from companion.experts.s3_store import s3_store  # boto3 loads only when used
+
+        return s3_store(config)
     return LocalStore(config.instance_path / "materials")
