@@ -206,6 +206,9 @@ def test_companion_check_verifies_the_bucket(app: Flask, s3_settings: dict[str, 
     assert failed.outcome == "fail" and "no-such-bucket" in failed.detail
     assert "test-secret-key" not in failed.detail
 
+    local = _materials_check(app, app.extensions["companion.config"])
+    assert local.outcome == "ok" and local.detail.endswith("materials")
+
 
 def _materials_check(app: Flask, config: Any) -> Any:
     with pytest.MonkeyPatch.context() as patch:
