@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 from companion.core.access_mode import Mode
 
 
@@ -96,3 +98,17 @@ def owners_left(stored_roles: list[str], *, removing: str | None, becoming: Role
     if parse_role(removing) is Role.OWNER and becoming is not Role.OWNER:
         owners -= 1
     return owners
+
+
+#: How each role is named on pages (the Team page, the organisation's Facilitators page).
+ROLE_LABELS = {
+    Role.OWNER: _l("Owner"),
+    Role.CO_FACILITATOR: _l("Co-facilitator"),
+    Role.OBSERVER: _l("Observer (read-only)"),
+}
+
+
+def role_label(value: str) -> str:
+    """The name of a stored role value in the current language (an unknown value as it is)."""
+    role = parse_role(value)
+    return str(ROLE_LABELS[role]) if role is not None else value

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from companion.accounts.invitations import require_admin
 from companion.accounts.models import Facilitator, ProgrammeRole
 from companion.accounts.operations import deactivate_facilitator
+from companion.accounts.roles import role_label
 from companion.core.db import Db
 from companion.core.errors import Conflict, NotFound
 from companion.programmes.models import Programme
@@ -23,6 +24,11 @@ class Holding:
     programme_id: int
     programme_name: str
     role: str
+
+    @property
+    def role_label(self) -> str:
+        """The role's name in the current language."""
+        return role_label(self.role)
 
 
 @dataclass(frozen=True)

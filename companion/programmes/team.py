@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from companion.accounts import roles
 from companion.accounts.access import require_programme
 from companion.accounts.models import Facilitator, ProgrammeRole
 from companion.accounts.operations import grant_programme
@@ -23,11 +24,7 @@ from companion.privacy.audit import describe_action, record_audit
 from companion.programmes.models import Programme
 
 #: How each role is named on the pages.
-ROLE_LABELS = {
-    Role.OWNER: _l("Owner"),
-    Role.CO_FACILITATOR: _l("Co-facilitator"),
-    Role.OBSERVER: _l("Observer (read-only)"),
-}
+ROLE_LABELS = roles.ROLE_LABELS
 
 
 @dataclass(frozen=True)
