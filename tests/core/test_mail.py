@@ -341,7 +341,7 @@ def test_concurrent_workers_never_send_a_message_twice(app: Flask, db, smtp_serv
 
 @dataclass
 class _RecordCheckingHandler(SmtpHandler):
-    """Counts, as each message is accepted, the messages recorded as sent."""
+    """Checks, as each message is accepted, that all earlier ones are recorded as sent."""
 
     database: Any = None
     sent_when_accepted: list[int] = field(default_factory=list)
@@ -356,7 +356,7 @@ class _RecordCheckingHandler(SmtpHandler):
 
 
 def test_each_message_is_recorded_before_the_next_can_be_accepted(app: Flask, db) -> None:
-    """No re-send window after a crash: a message is recorded before the server can accept it."""
+    """The re-send window after a crash: at most the one message whose reply was the last."""
     from aiosmtpd.controller import Controller
 
     _queue_many(db, 25)
@@ -370,8 +370,8 @@ def test_each_message_is_recorded_before_the_next_can_be_accepted(app: Flask, db
             pass
     finally:
         controller.stop()
-    # When the n-th message (from 1) was accepted, it and the n - 1 before it were recorded.
-    assert handler.sent_when_accepted == list(range(1, 26))
+    # When the n-th message (from 0) was accepted, exactly the n before it were recorded.
+    assert handler.sent_when_accepted == list(range(25))
     assert _statuses(db) == {"sent": 25}
 
 
@@ -389,8 +389,8 @@ class _RefusingAfterDataHandler(SmtpHandler):
 
 
 def test_a_refusal_after_the_data_takes_the_sent_record_back(app: Flask, db) -> None:
-    """The message was recorded as sent before its end-of-data marker; the server's refusal
-    then replaces that record: a temporary one is tried again, a permanent one fails."""
+    """A refusal after the data: a temporary one is tried again later, a permanent one fails;
+    neither counts as sent."""
     from aiosmtpd.controller import Controller
 
     first, later, never = _queue_many(db, 3)
@@ -452,7 +452,9 @@ class _LosingTransport(FileTransport):
     def send(self, message, *, before_accept=None, while_accepting=None) -> None:
         self.calls += 1
         if self.calls == self.lose_at:
-            raise ConnectionLost("server disconnected")  # before the data: the hook never ran
+            if before_accept is not None:
+                before_accept()
+            raise ConnectionLost("server disconnected")
         super().send(message, before_accept=before_accept, while_accepting=while_accepting)
 
 

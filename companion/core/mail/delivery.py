@@ -3,13 +3,10 @@
 `deliver_due` claims a batch (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer
 at a time) under a lease (`core.leases`) and loads its rows in the same transaction, then, per
 message: builds its bytes (`prepare`: the same bytes on every attempt), hands them to the
-transport, and commits the message as sent at the last moment before the server can accept
-it (for SMTP, before the end-of-data marker). A worker that dies after the server accepted a
-message has therefore always recorded it, and nothing is sent twice. The price is the other
-side of the same moment: a server that refuses the message after its data takes the record
-back (the refusal is recorded at once), and a worker killed in the few microseconds between
-the commit and the marker leaves a message recorded that the server discarded. A worker that
-dies at any other point leaves its unsent claims to its lease, and another worker sends them.
+transport and marks the message sent (or failed) in its own short transaction right after the
+server answered. A worker that dies can therefore have at most the one message that was on the
+wire delivered but not recorded; its lease ends within `worker_lease_seconds` and another
+worker sends it again with the same bytes and Message-ID, so receivers can tell a repeat.
 
 A mail server that cannot be reached spends no message's attempts: the batch is handed back
 and every worker waits before trying the server again (`reachability`).
@@ -183,6 +180,7 @@ def deliver_due(
             # The server cannot be reached: its fault, not the messages'. The message being
             # sent (nothing of it was on the wire) and the rest of the batch are handed back
             # without spending an attempt, and every worker waits before trying again.
+            batch.record()
             _release(connection, [row.id for row in rows[batch.done :]])
             state = note_unreachable(connection, str(exc))
             connection.commit()
@@ -198,11 +196,14 @@ def deliver_due(
 
 
 class _Batch:
-    """Sends claimed messages one by one, recording each as sent just before it can be accepted.
+    """Sends claimed messages one by one and records each outcome in its own commit.
 
-    The record is one short commit while the server reads the message's data; the next
-    message's bytes are built while the server takes in the current one. A refusal or a
-    connection lost after the data is recorded straight away and replaces the record.
+    An outcome is recorded (and committed) while the server reads the next message's data,
+    always before that next message can be accepted (see `SmtpTransport._transaction`), or at
+    the end of the batch; the next message's bytes are built while the server takes in the
+    current one. So the bookkeeping hides in the server's reply time, and a process that dies
+    leaves at most one accepted message unrecorded, as if each were recorded straight after
+    its own reply.
     """
 
     def __init__(
@@ -224,15 +225,16 @@ class _Batch:
         self.claimed = claimed
         #: How many of `rows` were handled (sent, refused or put back to wait).
         self.done = 0
-        #: The message recorded as sent whose server answer is not in yet.
-        self.handed: Row[Any] | None = None
+        #: The outcome not yet recorded: the row, "sent", "failed" or "retry", and the error.
+        self.outcome: tuple[Row[Any], str, str] | None = None
         self.prepared: dict[int, Outgoing] = {}
 
     def run(self, transport: Transport, stop: threading.Event | None) -> None:
-        """Send every row (until `stop` or the lease is in doubt); record every outcome."""
+        """Send every row (until `stop` or the deadline); record every outcome."""
         for index, row in enumerate(self.rows):
             # A claim whose lease may have ended could be another worker's by now: never send it.
             if (stop is not None and stop.is_set()) or not self.lease.valid(self.claimed):
+                self.record()
                 _release(self.connection, [r.id for r in self.rows[index:]])
                 return
             outgoing = self.prepared.pop(row.id, None) or self.prepare(row)
@@ -243,22 +245,20 @@ class _Batch:
             try:
                 transport.send(
                     outgoing,
-                    before_accept=partial(self.hand_over, row),
+                    before_accept=self.record,
                     while_accepting=partial(self.prepare_ahead, following) if following else None,
                 )
             except PermanentFailure as exc:
                 log.warning("Mail %s to a recipient was refused permanently: %s", row.id, exc)
-                self.record(row, "failed", str(exc))
+                self.outcome = (row, "failed", str(exc))
             except ConnectionLost:
-                self.take_back()
                 raise
             except TemporaryFailure as exc:
-                self.record(row, "retry", str(exc))
+                self.outcome = (row, "retry", str(exc))
             else:
-                if self.handed is None:  # a transport that never called the hook
-                    self.record(row, "sent", "")
-            self.handed = None
+                self.outcome = (row, "sent", "")
             self.done += 1
+        self.record()
 
     def prepare(self, row: Row[Any]) -> Outgoing | None:
         """The row's message (kept for its turn), or None if it cannot be built (then failed)."""
@@ -266,7 +266,8 @@ class _Batch:
             outgoing = self.prepared[row.id] = prepare(row, self.config, self.sender)
         except Exception as exc:  # a row that cannot become a message never will
             log.exception("Mail %s cannot be built", row.id)
-            self.record(row, "failed", f"cannot build the message: {exc}")
+            self.record()
+            self.outcome = (row, "failed", f"cannot build the message: {exc}")
             return None
         return outgoing
 
@@ -275,21 +276,11 @@ class _Batch:
         with suppress(Exception):
             self.prepared[row.id] = prepare(row, self.config, self.sender)
 
-    def hand_over(self, row: Row[Any]) -> None:
-        """Record the message as sent: the server is about to be able to accept it."""
-        self.record(row, "sent", "")
-        self.handed = row
-
-    def take_back(self) -> None:
-        """The connection failed after a message was recorded as sent (not expected before
-        its data, but never leave a message recorded that may not have gone): queue it."""
-        if self.handed is not None:
-            self.record(self.handed, "retry", "connection lost after the data")
-            self.handed = None
-            self.done += 1
-
-    def record(self, row: Row[Any], result: str, error: str) -> None:
-        """Commit one outcome ("sent", "failed" or "retry"); waits out a short database outage."""
+    def record(self) -> None:
+        """Commit the pending outcome, if any; waits out a short database outage."""
+        if self.outcome is None:
+            return
+        row, result, error = self.outcome
         give_up = time.monotonic() + RECORD_PATIENCE
         while True:
             try:
@@ -303,16 +294,17 @@ class _Batch:
                 else:
                     _record_failure(self.connection, self.config, row, error, self.retry_base)
                 self.connection.commit()
-                return
+                break
             except DBAPIError as exc:
-                # A restarting database: a message about to go out must be recorded first,
-                # and a refusal must be kept. The connection reconnects after the rollback.
+                # A restarting database: the message went out, so its outcome must be kept
+                # or it is sent again. The connection reconnects after the rollback.
                 with suppress(DBAPIError):
                     self.connection.rollback()
                 if time.monotonic() > give_up:
                     raise
                 log.warning("Recording mail %s waits for the database: %s", row.id, exc.orig)
                 time.sleep(0.5)
+        self.outcome = None
 
 
 #: Built once: delivery runs it for every message.
@@ -327,7 +319,7 @@ def _mark_failed(connection: Connection, row: Row[Any], error: str) -> None:
     connection.execute(
         update(OUTBOX)
         .where(OUTBOX.c.id == row.id)
-        .values(status="failed", attempts=row.attempts + 1, last_error=error[:2000], sent_at=None)
+        .values(status="failed", attempts=row.attempts + 1, last_error=error[:2000])
     )
 
 
@@ -335,7 +327,7 @@ def _record_failure(
     connection: Connection, config: Config, row: Row[Any], error: str, retry_base_seconds: float
 ) -> None:
     attempts = row.attempts + 1
-    values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000], "sent_at": None}
+    values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
     if attempts >= config.mail_max_attempts:
         values["status"] = "failed"
         log.warning("Mail %s failed after %s attempts: %s", row.id, attempts, error)

@@ -52,13 +52,11 @@ class Transport(Protocol):
     ) -> None:
         """Deliver one message or raise TemporaryFailure / PermanentFailure.
 
-        `before_accept` runs at most once: the last moment before the server can accept the
-        message (for SMTP, just before the end-of-data marker), and not at all when the send
-        fails before that. Delivery records the message as sent there, so a worker that dies
-        after the server accepted it has already recorded it (nothing is sent twice); an
-        error the server answers afterwards takes the record back. `while_accepting` runs at
-        most once, after the message was handed over and before the server's answer is
-        read: delivery builds the next message there.
+        `before_accept` runs exactly once, always, and before the message can have been
+        accepted (even when the send fails): delivery records the previous message there, so
+        a message is never accepted while an earlier one is accepted but not recorded.
+        `while_accepting` runs at most once, after the message was handed over and before
+        the server's answer is read: delivery builds the next message there.
         """
 
 
@@ -192,7 +190,11 @@ class SmtpTransport:
         while_accepting: Hook | None = None,
     ) -> None:
         """Send one message on the open connection, reconnecting once if it had dropped."""
-        self._send(message, _Once(before_accept), _Once(while_accepting))
+        before = _Once(before_accept)
+        try:
+            self._send(message, before, _Once(while_accepting))
+        finally:
+            before()
 
     def _send(self, message: Outgoing, before_accept: Hook, while_accepting: Hook) -> None:
         for attempt in (1, 2):
@@ -240,10 +242,10 @@ class SmtpTransport:
         """One mail transaction, as `smtplib.SMTP.sendmail` does it, with two pauses.
 
         While the server reads this message's data, but before the end-of-data marker that
-        lets it accept the message, `before_accept` records it as sent; while the server takes
-        the message in, `while_accepting` builds the next one. The second is work the server's
-        reply time hides; the first closes the re-send window: the message cannot be accepted
-        before its record is committed.
+        lets it accept the message, `before_accept` records the previous message; while the
+        server takes the message in, `while_accepting` builds the next one. Both are work the
+        server's reply time hides, and the first keeps the re-send window at one message: this
+        one cannot be accepted before its predecessor's result is committed.
         """
         try:
             smtp.ehlo_or_helo_if_needed()
