@@ -43,7 +43,7 @@ def test_views_of_personal_data_are_recorded(
         ("outbox.view", fid),
         ("participant.export", fid),
     ]
-    entries = list(db.scalars(select(AuditEntry)))
+    entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.id)))
     assert entries[1].details == {
         "programme_id": world.programme.id,
         "participant_id": world.hannele.id,
