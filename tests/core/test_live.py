@@ -102,11 +102,19 @@ def test_kill_the_server_mid_stream_and_catch_up(app: Flask, token: Any) -> None
     client = LiveTestClient(live.url, lambda: token([channel]), channel)
     client.connect()
     total = 60
-    writer = threading.Thread(target=_write, args=(app, channel, total))
+    stopped = threading.Event()
+
+    def write_across_the_stop() -> None:
+        _write(app, channel, 20)
+        stopped.wait(timeout=10)  # the rest is written while the server is down
+        _write(app, channel, total - 20)
+
+    writer = threading.Thread(target=write_across_the_stop)
     writer.start()
     client.wait_for_seq(10)
     live.stop()  # mid-stream: the writer goes on
     client.drain_until_closed(timeout=3)
+    stopped.set()
     seen_before = client.seq
     assert seen_before is not None and seen_before < total
     live = LiveServer(app, "127.0.0.1", port, check_seconds=0.3).start_in_thread()
