@@ -224,7 +224,7 @@ def build_world(app: Any, participants: int) -> tuple[int, dict[int, set[int]]]:
             join_link_for(db, person)  # everyone was invited, so everyone has a join link
             groups.setdefault(1000 + index // GROUP_SIZE, set()).add(person.id)
             if index % 5:
-                record_join(db, session, person.id)
+                record_join(db, session.id, person.id)
             db.add(
                 ParticipantPreferences(
                     participant_id=person.id,

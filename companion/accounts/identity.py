@@ -83,10 +83,11 @@ def sign_out(db: Db) -> None:
         session["lang"] = language
 
 
-def enter_as_participant(participant: Participant, link: JoinLink) -> None:
-    """Remember on this browser that the join link's owner is here (for the board and notes)."""
-    session["pid"] = participant.id
-    session["pn"] = link.nonce
+def enter_as_participant(participant_id: int, nonce: str) -> None:
+    """Remember on this browser that the join link's owner (the person and the link's nonce)
+    is here, for the board and notes."""
+    session["pid"] = participant_id
+    session["pn"] = nonce
 
 
 def participant_token(participant: Participant, link: JoinLink) -> str:

@@ -119,7 +119,7 @@ def personal_link(token: str) -> ResponseReturnValue:
     if link is None:
         return render_template("sessions/join_invalid.html", reason="revoked"), 410
     participant: Participant = link.participant
-    enter_as_participant(participant, link)
+    enter_as_participant(participant.id, link.nonce)
     match = _NOTES_TARGET.match(target)
     if match:
         return redirect(url_for("notes.session_notes", session_id=int(match.group(1))), code=303)

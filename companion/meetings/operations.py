@@ -216,8 +216,13 @@ def personal_join_url(db: Db, session: Session, person: Person) -> str | None:
     row = session.room
     if row is None or not row.join_url:
         return None
-    # No host: a join address is made from the room and the person (`Platform.join_url`).
-    return platform_for(db, session).join_url(_as_room(row), person)
+    return join_url_from(db, session.platform, _as_room(row), person)
+
+
+def join_url_from(db: Db, platform: str, room: Room, person: Person) -> str:
+    """The address `personal_join_url` gives, from a room read without the ORM (the join
+    link's quick path). No host: it is made from the room and the person alone."""
+    return get_platform(platform, _config(), db).join_url(room, person)
 
 
 @job_handler("meetings.sync_room")

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
+from functools import cache
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Insert, Table, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -40,41 +42,45 @@ def register_breakout_source(reader: BreakoutSource) -> BreakoutSource:
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _upsert(db: Db, values: dict[str, object], update: dict[str, object]) -> None:
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(PresenceReport).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[
-            PresenceReport.session_id,
-            PresenceReport.participant_id,
-            PresenceReport.source,
-        ],
-        set_=update,
+@cache
+def _join_upsert(dialect: str) -> Insert:
+    """The statement counting one opening, built once per database kind (each open of a link
+    runs it; building and keying a new statement every time cost a millisecond)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, PresenceReport.__table__)
+    statement = insert(table).values(
+        session_id=bindparam("session_id"),
+        participant_id=bindparam("participant_id"),
+        source=PresenceSource.LINK.value,
+        present=True,
+        first_seen_at=bindparam("first_seen_at"),
+        last_seen_at=bindparam("last_seen_at"),
+        count=1,
+        detail="",
+        recorded_at=bindparam("recorded_at"),
     )
-    db.execute(statement)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.session_id, table.c.participant_id, table.c.source],
+        set_={
+            "last_seen_at": statement.excluded.last_seen_at,
+            "count": table.c.count + 1,
+            "recorded_at": statement.excluded.recorded_at,
+        },
+    )
 
 
 def record_join(
-    db: Db, session: Session, participant_id: int, *, at: datetime | None = None
+    db: Db, session_id: int, participant_id: int, *, at: datetime | None = None
 ) -> None:
     """Count one opening of the person's join link: one row even under concurrent opens."""
     at = at or utcnow()
-    _upsert(
-        db,
+    db.execute(
+        _join_upsert(db.get_bind().dialect.name),
         {
-            "session_id": session.id,
+            "session_id": session_id,
             "participant_id": participant_id,
-            "source": PresenceSource.LINK.value,
-            "present": True,
             "first_seen_at": at,
             "last_seen_at": at,
-            "count": 1,
-            "detail": "",
-            "recorded_at": at,
-        },
-        {
-            "last_seen_at": at,
-            "count": PresenceReport.count + 1,
             "recorded_at": at,
         },
     )

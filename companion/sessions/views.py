@@ -25,7 +25,7 @@ from companion.core.i18n import zone
 from companion.core.security import safe_next
 from companion.core.validation import form, query, submit_form
 from companion.meetings import operations as rooms
-from companion.meetings.platform import Person, platform_label, platform_page
+from companion.meetings.platform import Person, Room, platform_label, platform_page
 from companion.programmes import operations as programme_ops
 
 # The session's life (end, reopen, presence) is served from life_views, the agenda item's edit
@@ -307,19 +307,28 @@ def _invalid_link_page(reason: str) -> tuple[str, int]:
 def join(token: str) -> ResponseReturnValue:
     """Record attendance and forward to the room, or show when the next session opens."""
     db = get_db()
+    config = _config()
+    now = utcnow()
+    window = {
+        "opens_before": timedelta(minutes=config.join_opens_minutes),
+        "closes_after": timedelta(minutes=config.join_closes_minutes),
+    }
+    quick = join_links.quick_join(db, token, now, **window)
+    if quick is not None:  # most opens: one query, no objects, the same rule
+        enter_as_participant(quick.participant_id, quick.nonce)
+        room = Room(quick.room_external_id, quick.room_join_url, quick.room_data)
+        person = Person(quick.participant_id, quick.name, quick.email)
+        address = rooms.join_url_from(db, quick.session.platform, room, person)
+        attendance.record_join(db, quick.session.id, quick.participant_id)
+        db.commit()
+        return redirect(address, code=303)
     try:
         link = join_links.resolve_join_token(db, token)
     except join_links.JoinLinkInvalid as exc:
         return _invalid_link_page(exc.reason)
     participant = link.participant
-    enter_as_participant(participant, link)
-    config = _config()
-    decision = join_links.decide_join(
-        participant,
-        utcnow(),
-        opens_before=timedelta(minutes=config.join_opens_minutes),
-        closes_after=timedelta(minutes=config.join_closes_minutes),
-    )
+    enter_as_participant(participant.id, link.nonce)
+    decision = join_links.decide_join(participant, now, **window)
     programme = participant.programme
     if decision.kind == "join" and decision.session is not None:
         session = decision.session
@@ -330,7 +339,7 @@ def join(token: str) -> ResponseReturnValue:
             return render_template(
                 "sessions/room_not_ready.html", session=session, programme=programme
             ), 503
-        attendance.record_join(db, session, participant.id)
+        attendance.record_join(db, session.id, participant.id)
         db.commit()
         return redirect(target, code=303)
     db.commit()

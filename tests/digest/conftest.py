@@ -160,7 +160,7 @@ def held(
             if votes:
                 db.add(Vote(topic_id=topic.id, voter=f"p:{world.carol.id}", count=votes))
         for person in (world.alice, world.carol):
-            record_join(db, world.session, person.id)
+            record_join(db, world.session.id, person.id)
         db.commit()
     next_session = make_session(
         world.programme.groups[0],

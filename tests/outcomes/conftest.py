@@ -90,25 +90,25 @@ def outcomes_world(
         a, b, c, d, e = (people[k] for k in "ABCDE")
         s1, s2, s3, t1 = (sessions[k] for k in ("S1", "S2", "S3", "T1"))
         # S1: A and B by link, C by the platform for 100 minutes; D nobody saw.
-        attendance.record_join(db, s1, a.id)
-        attendance.record_join(db, s1, b.id)
+        attendance.record_join(db, s1.id, a.id)
+        attendance.record_join(db, s1.id, b.id)
         attendance.record_platform_presence(
             db, s1, c.id, platform="zoom", joined_at=s1.starts_at, left_at=None, minutes=100
         )
         # S2: A by link, B marked present by the facilitator, C and D absent.
-        attendance.record_join(db, s2, a.id)
+        attendance.record_join(db, s2.id, a.id)
         attendance.mark_presence(db, s2, b.id, True)
         # S3: A by the platform for 45 minutes, B and D by link; C opened the link but the
         # facilitator marked them absent (the mark wins).
         attendance.record_platform_presence(
             db, s3, a.id, platform="zoom", joined_at=s3.starts_at, left_at=None, minutes=45
         )
-        attendance.record_join(db, s3, b.id)
-        attendance.record_join(db, s3, d.id)
-        attendance.record_join(db, s3, c.id)
+        attendance.record_join(db, s3.id, b.id)
+        attendance.record_join(db, s3.id, d.id)
+        attendance.record_join(db, s3.id, c.id)
         attendance.mark_presence(db, s3, c.id, False)
         # T1: E by link; F nobody saw.
-        attendance.record_join(db, t1, e.id)
+        attendance.record_join(db, t1.id, e.id)
         # Breakouts: S1 one room of A, B, C; S3 rooms A+D and B.
         _round(db, s1, [[a, b, c]])
         _round(db, s3, [[a, d], [b]])

@@ -113,7 +113,7 @@ def test_the_facilitators_mark_is_final_and_is_what_the_summary_reads(
     aino, bertta, cecilia = world.person("aino"), world.person("bertta"), world.person("cecilia")
     facilitator = world.client("facilitator")
     with app.app_context():
-        record_join(db, world.session, aino.id)  # Aino opened her link...
+        record_join(db, world.session.id, aino.id)  # Aino opened her link...
         db.commit()
     url = f"/sessions/{world.session.id}/presence"
     # ...but the facilitator knows she had to leave at once; Bertta was there without a link.

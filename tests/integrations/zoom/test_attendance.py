@@ -65,7 +65,7 @@ def test_past_participants_merge_with_join_link_attendance(
     # Aino opened her join link before the meeting; Zoom then saw her twice (a reconnect).
     opened = utcnow() - timedelta(hours=2, minutes=5)
     with english(app):
-        record_join(db, session, aino.id, at=opened)
+        record_join(db, session.id, aino.id, at=opened)
         db.commit()
     start = (utcnow() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     middle = (utcnow() - timedelta(hours=1, minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
