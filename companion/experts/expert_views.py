@@ -44,7 +44,9 @@ def _expert(token: str) -> Expert:
     return expert
 
 
+@bp.errorhandler(ExpertLinkInvalid)
 def _invalid(exc: ExpertLinkInvalid) -> ResponseReturnValue:
+    """A tampered, unknown or revoked expert link (raised by `_expert` in any view here)."""
     return render_template("experts/link_invalid.html", reason=exc.reason), (
         410 if exc.reason == "revoked" else 404
     )
@@ -107,10 +109,7 @@ def _page(
 @writes
 def expert_page(token: str) -> ResponseReturnValue:
     """The expert's page: their session, slot, join button, material and reminders."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     operations.mark_seen(get_db(), expert)
     get_db().commit()
     return _page(expert, token)
@@ -120,10 +119,7 @@ def expert_page(token: str) -> ResponseReturnValue:
 def expert_join(token: str) -> ResponseReturnValue:
     """Forward to the meeting room in the session's join window; otherwise back to the page,
     which says when it opens."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     session = expert.agenda_item.session
     if not operations.can_join_now(_config(), session):
         flash(_("The meeting room is not open now. See below when it opens."), "error")
@@ -140,10 +136,7 @@ def expert_join(token: str) -> ResponseReturnValue:
 @csrf_exempt
 def expert_upload(token: str) -> ResponseReturnValue:
     """The expert uploads a file of their material."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     db = get_db()
     try:
         material = receive_upload(expert.agenda_item, "expert")
@@ -162,10 +155,7 @@ def _own_material(expert: Expert, material_id: int) -> Material:
 @bp.route("/x/<token>/materials/<int:material_id>")
 def expert_material(token: str, material_id: int) -> ResponseReturnValue:
     """One of the expert's own files (never another slot's)."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     return serve_material(_own_material(expert, material_id))
 
 
@@ -173,10 +163,7 @@ def expert_material(token: str, material_id: int) -> ResponseReturnValue:
 @csrf_exempt
 def expert_remove_material(token: str, material_id: int) -> ResponseReturnValue:
     """The expert removes one of their files."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     db = get_db()
     material = _own_material(expert, material_id)
     name = material.filename
@@ -190,10 +177,7 @@ def expert_remove_material(token: str, material_id: int) -> ResponseReturnValue:
 @csrf_exempt
 def expert_link(token: str) -> ResponseReturnValue:
     """The expert gives (or clears) a link to their material."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     db = get_db()
     values = form_data(request.form)
     try:
@@ -217,10 +201,7 @@ def expert_link(token: str) -> ResponseReturnValue:
 @csrf_exempt
 def expert_reminders(token: str) -> ResponseReturnValue:
     """The expert turns the session's reminders on or off."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     db = get_db()
     data = parse(RemindersIn, form_data(request.form))
     operations.set_reminders(db, expert, data.reminders)
@@ -233,10 +214,7 @@ def expert_reminders(token: str) -> ResponseReturnValue:
 @csrf_exempt
 def expert_answer(token: str) -> ResponseReturnValue:
     """The expert confirms that they come, or declines."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     db = get_db()
     data = parse(AnswerIn, form_data(request.form))
     operations.answer_invitation(db, expert, data.answer)
@@ -253,10 +231,7 @@ def expert_answer(token: str) -> ResponseReturnValue:
 @csrf_exempt
 def expert_talk(token: str) -> ResponseReturnValue:
     """The expert gives their talk's title and abstract and a few lines about themselves."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     db = get_db()
     values = form_data(request.form)
     try:
@@ -274,10 +249,7 @@ def expert_talk(token: str) -> ResponseReturnValue:
 @csrf_exempt
 def expert_timezone(token: str) -> ResponseReturnValue:
     """The expert chooses the zone their page and emails show times in."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     db = get_db()
     try:
         data = parse(TimeZoneIn, form_data(request.form))
@@ -292,10 +264,7 @@ def expert_timezone(token: str) -> ResponseReturnValue:
 @bp.route("/x/<token>/calendar.ics")
 def expert_calendar_file(token: str) -> ResponseReturnValue:
     """The session as a calendar file with the expert's slot and page link."""
-    try:
-        expert = _expert(token)
-    except ExpertLinkInvalid as exc:
-        return _invalid(exc)
+    expert = _expert(token)
     with force_locale(expert.language):
         attachment = expert_calendar(_config(), expert)
     return Response(
