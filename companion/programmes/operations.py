@@ -82,12 +82,17 @@ def get_programme(
     return programme
 
 
-def get_group(db: Db, facilitator: Facilitator, group_id: int) -> Group:
-    """The group if the facilitator's role in its programme allows the request."""
+def get_group(
+    db: Db, facilitator: Facilitator, group_id: int, *, capability: Capability | None = None
+) -> Group:
+    """The group if the facilitator's role in its programme allows the request (and
+    `capability`, if given)."""
     group = db.get(Group, group_id) if _possible_id(group_id) else None
     if group is None:
         raise NotFound(_("No such group."))
-    require_programme(facilitator, group.programme, missing=lambda: _("No such group."))
+    require_programme(
+        facilitator, group.programme, capability=capability, missing=lambda: _("No such group.")
+    )
     return group
 
 
