@@ -19,6 +19,7 @@ from companion.accounts.models import Facilitator
 from companion.accounts.operations import grant_programme
 from companion.accounts.roles import Role
 from companion.core.db import Db, utcnow
+from companion.core.mail import queue_mail
 from companion.programmes.models import InterestSubmission, Programme
 from tests.conftest import _Client
 
@@ -216,3 +217,21 @@ def test_an_observers_account_sees_the_interest_list_by_name(
     refused = people.browser(people.observer).get(invite)
     assert refused.status_code == 403
     assert "iida@example.fi" not in refused.get_data(as_text=True)
+
+
+def test_the_outbox_says_what_an_observer_does_not_see(people: People, app: Flask, db: Db) -> None:
+    """An observer's outbox leaves out the mail of the programmes they observe, and says so."""
+    with app.app_context():
+        queue_mail(
+            db,
+            to_address=EMAIL,
+            subject="Your join link",
+            text_body="Dear Aino",
+            programme_id=people.programme_id,
+        )
+        db.commit()
+    shown = people.browser(people.co_facilitator).get("/outbox").get_data(as_text=True)
+    assert "Your join link" in shown and "you observe" not in shown
+    page = people.browser(people.observer).get("/outbox").get_data(as_text=True)
+    assert "Your join link" not in page and EMAIL not in page
+    assert "The mail of the programme you observe is not shown" in page
