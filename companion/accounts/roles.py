@@ -1,9 +1,11 @@
 """Programme roles and what each may do: pure rules, no database and no request.
 
 A facilitator holds at most one role in a programme (`ProgrammeRole.role`). Owners and
-co-facilitators run the programme (sessions, board, breakouts, outcomes); owners also manage
-its team and may delete it; observers (a funder's contact, a partner's staff) only look. The
-organisation's admin counts as an owner of every programme of their organisation.
+co-facilitators run the programme (sessions, board, breakouts, outcomes) and see its people's
+contact details and the mail sent to them; owners also manage its team and may delete it;
+observers (a funder's contact, a partner's staff) only look, and see people by name only (data
+minimisation). The organisation's admin counts as an owner of every programme of their
+organisation.
 
 Whether a request may change anything is decided once, from its access mode (see
 `companion.core.access_mode`): a read needs `VIEW`, a write needs `RUN`.
@@ -35,6 +37,9 @@ class Capability(StrEnum):
     RUN = "run"
     #: Read its outcomes (feedback, reports).
     READ_OUTCOMES = "read_outcomes"
+    #: See people's contact details (participants' and experts' email addresses and phone
+    #: numbers) and the mail sent to them (outbox, summary emails, people exports).
+    CONTACT_DETAILS = "contact_details"
     #: Add, remove and change the roles of its team.
     MANAGE_TEAM = "manage_team"
     #: Delete the programme.
@@ -46,7 +51,9 @@ LEGACY_OWNER = "facilitator"
 
 _GRANTS: dict[Role, frozenset[Capability]] = {
     Role.OWNER: frozenset(Capability),
-    Role.CO_FACILITATOR: frozenset({Capability.VIEW, Capability.RUN, Capability.READ_OUTCOMES}),
+    Role.CO_FACILITATOR: frozenset(
+        {Capability.VIEW, Capability.RUN, Capability.READ_OUTCOMES, Capability.CONTACT_DETAILS}
+    ),
     Role.OBSERVER: frozenset({Capability.VIEW, Capability.READ_OUTCOMES}),
 }
 
@@ -106,6 +113,13 @@ ROLE_LABELS = {
     Role.CO_FACILITATOR: _l("Co-facilitator"),
     Role.OBSERVER: _l("Observer (read-only)"),
 }
+
+
+#: Said once on a page that leaves contact details out for the signed-in person's role.
+CONTACTS_HIDDEN = _l(
+    "As an observer you see people by name only: their contact details and the mail sent "
+    "to them are hidden."
+)
 
 
 def role_label(value: str) -> str:

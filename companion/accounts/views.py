@@ -25,7 +25,9 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
 from companion.accounts import identity
+from companion.accounts.access import contacts_shown, may, require_programme
 from companion.accounts.operations import authenticate, visible_programmes
+from companion.accounts.roles import CONTACTS_HIDDEN, Capability
 from companion.core.db import get_db
 from companion.core.errors import NotFound
 from companion.core.mail import OutboxMessage, message_bytes, server_status
@@ -177,7 +179,9 @@ def outbox() -> str:
     """Mail of the facilitator's programmes: queued, sent and failed."""
     facilitator = identity.require_facilitator()
     db = get_db()
-    programme_ids = [p.id for p in visible_programmes(db, facilitator)]
+    # Only the programmes whose people's mail the facilitator's role may read (not observers').
+    visible = visible_programmes(db, facilitator)
+    programme_ids = [p.id for p in visible if may(facilitator, p, Capability.CONTACT_DETAILS)]
     messages = list(
         db.scalars(
             select(OutboxMessage)
@@ -194,6 +198,7 @@ def outbox() -> str:
         "accounts/outbox.html",
         messages=messages,
         counts=counts,
+        observed=len(visible) - len(programme_ids),
         outbox_folder=None if config.smtp_url else str(config.outbox_path),
         mail_server=server_status(db) if config.smtp_url else None,
     )
@@ -203,17 +208,19 @@ def _message_for(message_id: int, *, audited: bool = True) -> OutboxMessage:
     facilitator = identity.require_facilitator()
     db = get_db()
     message = db.get(OutboxMessage, message_id)
-    # programme -> its organisation, whose admin reads the audit log (shared ones included)
-    owners = {p.id: p.organisation_id for p in visible_programmes(db, facilitator)}
-    if message is None or message.programme_id not in owners:
+    programmes = {p.id: p for p in visible_programmes(db, facilitator)}
+    if message is None or message.programme_id not in programmes:
         raise NotFound(_("No such message."))
+    # An observer may see the programme, not the mail sent to its people.
+    programme = programmes[message.programme_id]
+    require_programme(facilitator, programme, capability=Capability.CONTACT_DETAILS)
     if not audited:
         return message
     # A stored email holds a person's address and what was written to them.
     record_audit(
         db,
         "outbox.view",
-        organisation_id=owners[message.programme_id],
+        organisation_id=programme.organisation_id,  # whose admin reads the audit log
         facilitator=facilitator,
         message_id=message.id,
         programme_id=message.programme_id,
@@ -257,3 +264,18 @@ def outbox_html(message_id: int) -> Response:
     ]
     response.headers["Content-Security-Policy"] = "; ".join(policy)
     return response
+
+
+# --- contact details on pages -----------------------------------------------------------------
+
+
+@bp.app_template_global("contacts_shown")
+def contacts_shown_global() -> bool:
+    """Whether the page may show people's contact details (see `accounts.access`)."""
+    return contacts_shown()
+
+
+@bp.app_template_global("contacts_hidden_note")
+def contacts_hidden_note() -> str:
+    """The note a page shows once when it leaves contact details out."""
+    return str(CONTACTS_HIDDEN)

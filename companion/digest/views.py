@@ -21,6 +21,7 @@ from flask_babel import ngettext
 from pydantic import BaseModel, Field
 
 from companion.accounts.identity import current_actor, enter_as_participant, require_facilitator
+from companion.accounts.roles import Capability
 from companion.config import Config
 from companion.contacts.operations import contacts_of, preferences_of
 from companion.core.db import get_db, utcnow, writes
@@ -172,7 +173,9 @@ def digest(session_id: int) -> ResponseReturnValue:
     plenary notes, a preview per person), then its delivery."""
     facilitator = require_facilitator()
     db = get_db()
-    session = session_ops.get_session(db, facilitator, session_id)
+    session = session_ops.get_session(
+        db, facilitator, session_id, capability=Capability.CONTACT_DETAILS
+    )
     participant, missed = _preview_target(session)
     preview = None
     if participant is not None:
@@ -205,7 +208,9 @@ def preview_html(session_id: int) -> Response:
     """The HTML part of a preview, shown in a sandboxed frame."""
     facilitator = require_facilitator()
     db = get_db()
-    session = session_ops.get_session(db, facilitator, session_id)
+    session = session_ops.get_session(
+        db, facilitator, session_id, capability=Capability.CONTACT_DETAILS
+    )
     participant, missed = _preview_target(session)
     if participant is None:
         raise NotFound(_("The group has no members yet."))
@@ -226,7 +231,9 @@ def send_now(session_id: int) -> ResponseReturnValue:
     """Show exactly what goes out to whom, then send the reviewed summary (once)."""
     facilitator = require_facilitator()
     db = get_db()
-    session = session_ops.get_session(db, facilitator, session_id)
+    session = session_ops.get_session(
+        db, facilitator, session_id, capability=Capability.CONTACT_DETAILS
+    )
     if request.method == "POST":
         ops.release_summary(db, session)
         db.commit()
@@ -252,7 +259,9 @@ def resend_failed(session_id: int) -> ResponseReturnValue:
     """Send the summary again to those it could not be delivered to (addresses corrected)."""
     facilitator = require_facilitator()
     db = get_db()
-    session = session_ops.get_session(db, facilitator, session_id)
+    session = session_ops.get_session(
+        db, facilitator, session_id, capability=Capability.CONTACT_DETAILS
+    )
     count = ops.resend_failed_digests(db, _config(), session)
     db.commit()
     if count:

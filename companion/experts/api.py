@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, url_for
 from flask_babel import gettext as _
 
+from companion.accounts.access import contacts_shown
 from companion.accounts.identity import require_actor, require_facilitator
 from companion.config import Config
 from companion.core.api import api_view
@@ -70,7 +71,8 @@ def api_agenda(session_id: int) -> AgendaOut:
 
 
 def _expert_out(expert: object) -> ExpertOut:
-    return ExpertOut.model_validate(expert, from_attributes=True)
+    out = ExpertOut.model_validate(expert, from_attributes=True)
+    return out if contacts_shown() else out.model_copy(update={"email": None})
 
 
 @api.get("/agenda/<int:item_id>/expert")

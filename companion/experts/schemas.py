@@ -79,7 +79,8 @@ class ExpertOut(BaseModel):
     id: int
     agenda_item_id: int
     name: str
-    email: str
+    #: Null for a role that may not see contact details (an observer).
+    email: str | None
     language: str
     reminders: bool
     #: "invited", "confirmed" or "declined".

@@ -20,6 +20,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from companion.accounts.access import contacts_shown
 from companion.accounts.identity import current_actor, require_facilitator
 from companion.board.views import PANEL_FRAME_ANCESTORS
 from companion.config import Config
@@ -79,6 +80,8 @@ def _talk_page(
                 "language": session.group.programme.language,
             }
         )
+        if not contacts_shown():
+            values["email"] = ""
     return render_template(
         "experts/talk.html",
         item=item,

@@ -12,6 +12,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from companion.accounts.models import Facilitator
+from companion.accounts.roles import Capability
 from companion.core.db import Db
 from companion.privacy import audit
 from companion.privacy.models import AuditEntry
@@ -28,6 +29,8 @@ EXPORT_ACTIONS = {
     "survey": "export.survey",
     "funder": "export.funder",
 }
+#: Exports that list people's contact details: refused to roles without CONTACT_DETAILS.
+CONTACT_EXPORTS = frozenset({"participants"})
 # Their names on the organisation's audit page.
 audit.describe_action(VIEW_ACTION, _l("Viewed a programme's outcomes"))
 audit.describe_action("export.participants", _l("Exported the participants"))
@@ -39,9 +42,12 @@ audit.describe_action("export.funder", _l("Exported the funder report"))
 audit.describe_action("survey.send", _l("Sent the end-of-programme survey"))
 
 
-def outcomes_programme(db: Db, facilitator: Facilitator, programme_id: int) -> Programme:
-    """The programme if the facilitator facilitates it (NotFound for other organisations')."""
-    return get_programme(db, facilitator, programme_id)
+def outcomes_programme(
+    db: Db, facilitator: Facilitator, programme_id: int, *, capability: Capability | None = None
+) -> Programme:
+    """The programme if the facilitator facilitates it (NotFound for other organisations')
+    and their role allows `capability`, if given."""
+    return get_programme(db, facilitator, programme_id, capability=capability)
 
 
 def record_audit(

@@ -9,6 +9,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from companion.accounts.roles import Capability
 from companion.config import Config
 from companion.core.db import get_db, writes
 from companion.core.errors import Conflict
@@ -162,7 +163,9 @@ def send_survey(programme_id: int) -> ResponseReturnValue:
     """Show exactly what goes out to whom, then send it (to those not sent it yet)."""
     facilitator = facilitator_or_not_found()
     db = get_db()
-    programme = outcomes_programme(db, facilitator, programme_id)
+    programme = outcomes_programme(
+        db, facilitator, programme_id, capability=Capability.CONTACT_DETAILS
+    )
     survey = ops.survey_for(db, programme)
     if request.method == "POST":
         queued = ops.send_survey(db, survey, programme)

@@ -12,6 +12,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from companion.accounts.access import contacts_shown
+from companion.accounts.roles import Capability
 from companion.contacts.operations import kind_label
 from companion.core.db import Db, get_db, utcnow, writes
 from companion.core.errors import NotFound
@@ -24,6 +26,7 @@ from companion.outcomes.figures import figures as compute_figures
 from companion.outcomes.gather import programme_facts
 from companion.outcomes.models import SessionFeedback
 from companion.outcomes.operations import (
+    CONTACT_EXPORTS,
     EXPORT_ACTIONS,
     VIEW_ACTION,
     outcomes_programme,
@@ -93,7 +96,7 @@ def outcomes(programme_id: int) -> ResponseReturnValue:
         comments=comments,
         percent=page.percent,
         decimal=page.decimal,
-        exports=list(EXPORT_ACTIONS),
+        exports=[k for k in EXPORT_ACTIONS if contacts_shown() or k not in CONTACT_EXPORTS],
         kind_name=kind_label,
     )
 
@@ -132,7 +135,8 @@ def export(programme_id: int, kind: str, fmt: str) -> Response:
     """One export as CSV (Finnish Excel) or XLSX; logged in the audit log."""
     facilitator = facilitator_or_not_found()
     db = get_db()
-    programme = outcomes_programme(db, facilitator, programme_id)
+    needs = Capability.CONTACT_DETAILS if kind in CONTACT_EXPORTS else None
+    programme = outcomes_programme(db, facilitator, programme_id, capability=needs)
     if kind not in EXPORT_ACTIONS or fmt not in FORMATS:
         raise NotFound(_("No such export."))
     sheet = _sheet(db, programme, kind)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
+from companion.accounts.access import contacts_shown
 from companion.accounts.identity import require_facilitator
 from companion.accounts.operations import is_shared_with, visible_programmes
 from companion.core.api import api_view
@@ -37,9 +38,11 @@ def _group_out(group: Group) -> GroupOut:
 
 
 def _participant_out(participant: Participant) -> ParticipantOut:
+    hidden = () if contacts_shown() else ("email", "phone")
     return ParticipantOut.model_validate(
         {
             **{k: getattr(participant, k) for k in ParticipantOut.model_fields if k != "group_ids"},
+            **dict.fromkeys(hidden),
             "group_ids": [m.group_id for m in participant.memberships],
         }
     )

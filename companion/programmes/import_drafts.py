@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from companion.accounts.models import Facilitator
+from companion.accounts.roles import Capability
 from companion.core.db import Db, utcnow
 from companion.core.errors import Invalid, NotFound
 from companion.core.jobs import periodic
@@ -75,7 +76,9 @@ def get_import_draft(db: Db, facilitator: Facilitator, token: str) -> ImportDraf
         or draft.created_at < utcnow() - DRAFT_LIFETIME
     ):
         raise NotFound(_("This import has expired. Please upload the file again."))
-    get_programme(db, facilitator, draft.programme_id)
+    # The draft is the uploaded list of people with their addresses: not for an observer
+    # (say, an owner since made one).
+    get_programme(db, facilitator, draft.programme_id, capability=Capability.CONTACT_DETAILS)
     return draft
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from companion.accounts.access import require_programme
 from companion.accounts.models import Facilitator, Organisation
 from companion.accounts.operations import grant_programme
+from companion.accounts.roles import Capability
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from companion.needs.schemas import NEEDS_FIELDS
@@ -69,31 +70,46 @@ def possible_token(token: str) -> bool:
     return _TOKEN.fullmatch(token) is not None
 
 
-def get_programme(db: Db, facilitator: Facilitator, programme_id: int) -> Programme:
-    """The programme if the facilitator's role in it allows the request (see
-    `companion.accounts.access`)."""
+def get_programme(
+    db: Db, facilitator: Facilitator, programme_id: int, *, capability: Capability | None = None
+) -> Programme:
+    """The programme if the facilitator's role in it allows the request (and `capability`,
+    if given; see `companion.accounts.access`)."""
     programme = db.get(Programme, programme_id) if _possible_id(programme_id) else None
     if programme is None:
         raise NotFound(_("No such programme."))
-    require_programme(facilitator, programme)
+    require_programme(facilitator, programme, capability=capability)
     return programme
 
 
-def get_group(db: Db, facilitator: Facilitator, group_id: int) -> Group:
-    """The group if the facilitator's role in its programme allows the request."""
+def get_group(
+    db: Db, facilitator: Facilitator, group_id: int, *, capability: Capability | None = None
+) -> Group:
+    """The group if the facilitator's role in its programme allows the request (and
+    `capability`, if given)."""
     group = db.get(Group, group_id) if _possible_id(group_id) else None
     if group is None:
         raise NotFound(_("No such group."))
-    require_programme(facilitator, group.programme, missing=lambda: _("No such group."))
+    require_programme(
+        facilitator, group.programme, capability=capability, missing=lambda: _("No such group.")
+    )
     return group
 
 
-def get_participant(db: Db, facilitator: Facilitator, participant_id: int) -> Participant:
-    """The participant if the facilitator's role in their programme allows the request."""
+def get_participant(
+    db: Db, facilitator: Facilitator, participant_id: int, *, capability: Capability | None = None
+) -> Participant:
+    """The participant if the facilitator's role in their programme allows the request (and
+    `capability`, if given)."""
     participant = db.get(Participant, participant_id) if _possible_id(participant_id) else None
     if participant is None or participant.is_erased:
         raise NotFound(_("No such participant."))
-    require_programme(facilitator, participant.programme, missing=lambda: _("No such participant."))
+    require_programme(
+        facilitator,
+        participant.programme,
+        capability=capability,
+        missing=lambda: _("No such participant."),
+    )
     return participant
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
+from companion.accounts.access import hide_contacts, observes_only
 from companion.accounts.identity import require_facilitator
 from companion.core.db import get_db
 from companion.core.security import limiter, rate_limited
@@ -83,6 +84,8 @@ def interest_list() -> str:
     """Interest-form answers for the facilitator's organisation."""
     facilitator = require_facilitator()
     db = get_db()
+    if observes_only(facilitator):
+        hide_contacts()
     submissions = ops.interest_submissions(db, facilitator)
     record_audit(
         db,

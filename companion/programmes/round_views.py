@@ -23,6 +23,7 @@ from companion.accounts.identity import (
     require_facilitator,
 )
 from companion.accounts.operations import can_delete_programme, visible_programmes
+from companion.accounts.roles import Capability
 from companion.config import Config
 from companion.core.db import Db, get_db
 from companion.core.errors import Conflict, Invalid
@@ -200,7 +201,10 @@ def invite_interested() -> ResponseReturnValue:
     try:
         if chosen.group_id is None:
             raise Invalid(errors={"group_id": _("Choose the group to invite them to.")})
-        group = ops.get_group(db, facilitator, chosen.group_id)
+        # The invitations are mail to people, shown with their addresses: not for observers.
+        group = ops.get_group(
+            db, facilitator, chosen.group_id, capability=Capability.CONTACT_DETAILS
+        )
         plan = rounds.plan_invitations(db, facilitator, chosen.submission, group)
     except (Invalid, Conflict) as exc:
         errors = exc.errors if isinstance(exc, Invalid) else {}

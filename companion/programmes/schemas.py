@@ -231,8 +231,9 @@ class ParticipantOut(BaseModel):
     id: int
     programme_id: int
     name: str
-    email: str
-    phone: str
+    #: Contact details: null for a role that may not see them (an observer).
+    email: str | None
+    phone: str | None
     company: str
     industry: str
     region: str

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from companion.accounts.access import may
+from companion.accounts.access import contacts_shown, may
 from companion.accounts.identity import require_facilitator
 from companion.accounts.operations import is_shared_with, visible_programmes
 from companion.accounts.roles import Capability
@@ -247,7 +247,7 @@ def participants(programme_id: int) -> str:
             p
             for p in people
             if search in p.name.lower()
-            or search in p.email.lower()
+            or (search in p.email.lower() and contacts_shown())
             or search in p.company.lower()
             or search in p.industry.lower()
         ]
@@ -293,6 +293,10 @@ def _participant_form(programme: Programme, participant: Participant | None) -> 
             if key not in ("group_ids",)
         }
         defaults["group_ids"] = [m.group_id for m in participant.memberships]
+        if not contacts_shown():
+            # Never into the page, not even in a hidden field.
+            defaults.pop("email")
+            defaults.pop("phone")
     values, errors, response = submit_form(
         ParticipantIn, save, lists=("group_ids",), defaults=defaults
     )
@@ -346,7 +350,9 @@ def participant_data(participant_id: int) -> ResponseReturnValue:
     """Everything held about a participant, for answering their request by other means."""
     facilitator = require_facilitator()
     db = get_db()
-    participant = ops.get_participant(db, facilitator, participant_id)
+    participant = ops.get_participant(
+        db, facilitator, participant_id, capability=Capability.CONTACT_DETAILS
+    )
     document = export_json(export_participant(db, participant))
     record_audit(
         db,

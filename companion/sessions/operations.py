@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from companion.accounts.access import require_programme
 from companion.accounts.identity import Actor
 from companion.accounts.models import Facilitator
+from companion.accounts.roles import Capability
 from companion.config import Config
 from companion.core.db import Db, utcnow
 from companion.core.errors import Conflict, Invalid, NotFound
@@ -43,13 +44,20 @@ DEFAULT_AGENDA: tuple[tuple[AgendaKind, object, int], ...] = (
 # --- access -----------------------------------------------------------------------------
 
 
-def get_session(db: Db, facilitator: Facilitator, session_id: int) -> Session:
-    """The session if the facilitator's role in its programme allows the request (see
-    `companion.accounts.access`)."""
+def get_session(
+    db: Db, facilitator: Facilitator, session_id: int, *, capability: Capability | None = None
+) -> Session:
+    """The session if the facilitator's role in its programme allows the request (and
+    `capability`, if given; see `companion.accounts.access`)."""
     session = db.get(Session, session_id)
     if session is None:
         raise NotFound(_("No such session."))
-    require_programme(facilitator, session.group.programme, missing=lambda: _("No such session."))
+    require_programme(
+        facilitator,
+        session.group.programme,
+        capability=capability,
+        missing=lambda: _("No such session."),
+    )
     return session
 
 

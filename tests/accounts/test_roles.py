@@ -28,7 +28,15 @@ def test_stored_values_and_the_legacy_facilitator() -> None:
     ("role", "granted"),
     [
         (Role.OWNER, set(Capability)),
-        (Role.CO_FACILITATOR, {Capability.VIEW, Capability.RUN, Capability.READ_OUTCOMES}),
+        (
+            Role.CO_FACILITATOR,
+            {
+                Capability.VIEW,
+                Capability.RUN,
+                Capability.READ_OUTCOMES,
+                Capability.CONTACT_DETAILS,
+            },
+        ),
         (Role.OBSERVER, {Capability.VIEW, Capability.READ_OUTCOMES}),
         (None, set()),
     ],

@@ -4,7 +4,10 @@ Each cell is a fresh programme (with a group of four, a session and its board) o
 organisation A; the person of the row signs in and does the action of the column once. `ok`
 means the action's own success answer, `403` a refusal that admits the programme exists (their
 own organisation's, or a role that may not do this), `404` one that does not (another
-organisation's programme they hold no role in).
+organisation's programme they hold no role in). The contact-details columns (a participant's
+email address on the participants page and in the API, the mail in the outbox, the people
+export) also check what the answer shows: `ok` shows the address, `hidden` answers 200 with
+the person's name (where it names people) but without the address.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from companion.accounts.models import Facilitator, ProgrammeRole
 from companion.accounts.operations import grant_programme
 from companion.accounts.roles import Role
 from companion.core.db import Db, utcnow
+from companion.core.mail import queue_mail
 from companion.programmes.models import Programme
 from tests.conftest import _Client
 
@@ -36,20 +40,35 @@ ACTIONS = (
     "read_outcomes",
     "manage_team",
     "delete",
+    "participants_page",
+    "participant_api",
+    "outbox_list",
+    "outbox_message",
+    "export_people",
 )
 
 # fmt: off
 #: role: the answer to each action, in the order of ACTIONS.
 MATRIX: dict[str, tuple[str, ...]] = {
     #                       view  team   edit   session board  breakout outcomes manage delete
-    "owner":               ("ok", "ok",  "ok",  "ok",   "ok",  "ok",    "ok",    "ok",  "ok"),
-    "co_facilitator":      ("ok", "ok",  "ok",  "ok",   "ok",  "ok",    "ok",    "403", "403"),
-    "observer":            ("ok", "ok",  "403", "403",  "403", "403",   "ok",    "403", "403"),
-    "shared_co_facilitator": ("ok", "ok", "ok", "ok",   "ok",  "ok",    "ok",    "403", "403"),
-    "shared_observer":     ("ok", "ok",  "403", "403",  "403", "403",   "ok",    "403", "403"),
-    "org_admin":           ("ok", "ok",  "ok",  "ok",   "ok",  "ok",    "ok",    "ok",  "ok"),
-    "colleague_without_role": ("403", "403", "403", "403", "403", "403", "403", "403", "403"),
-    "other_organisation":  ("404", "404", "404", "404", "404", "404",   "404",   "404", "404"),
+    #                       people    api       outbox    message export
+    "owner":               ("ok", "ok",  "ok",  "ok",   "ok",  "ok",    "ok",    "ok",  "ok",
+                            "ok",     "ok",     "ok",     "ok",   "ok"),
+    "co_facilitator":      ("ok", "ok",  "ok",  "ok",   "ok",  "ok",    "ok",    "403", "403",
+                            "ok",     "ok",     "ok",     "ok",   "ok"),
+    "observer":            ("ok", "ok",  "403", "403",  "403", "403",   "ok",    "403", "403",
+                            "hidden", "hidden", "hidden", "403",  "403"),
+    "shared_co_facilitator": ("ok", "ok", "ok", "ok",   "ok",  "ok",    "ok",    "403", "403",
+                            "ok",     "ok",     "ok",     "ok",   "ok"),
+    "shared_observer":     ("ok", "ok",  "403", "403",  "403", "403",   "ok",    "403", "403",
+                            "hidden", "hidden", "hidden", "403",  "403"),
+    "org_admin":           ("ok", "ok",  "ok",  "ok",   "ok",  "ok",    "ok",    "ok",  "ok",
+                            "ok",     "ok",     "ok",     "ok",   "ok"),
+    # The outbox lists the mail of one's own programmes only: another's message is not found.
+    "colleague_without_role": ("403", "403", "403", "403", "403", "403", "403", "403", "403",
+                            "403",    "403",    "hidden", "404",  "403"),
+    "other_organisation":  ("404", "404", "404", "404", "404", "404",   "404",   "404", "404",
+                            "404",    "404",    "hidden", "404",  "404"),
 }
 # fmt: on
 
@@ -64,7 +83,16 @@ SUCCESS = {
     "read_outcomes": 200,
     "manage_team": 303,
     "delete": 303,
+    "participants_page": 200,
+    "participant_api": 200,
+    "outbox_list": 200,
+    "outbox_message": 200,
+    "export_people": 200,
 }
+#: The contact-details actions: their answer shows the participant's address or not.
+CONTACT_ACTIONS = frozenset(
+    {"participants_page", "participant_api", "outbox_list", "outbox_message", "export_people"}
+)
 
 
 @dataclass
@@ -77,6 +105,10 @@ class World:
     session_id: int
     board_id: int
     people: dict[str, Facilitator]
+    #: Aino's id and email address, and the id of a message sent to her.
+    participant_id: int
+    participant_email: str
+    message_id: int
 
 
 @pytest.fixture()
@@ -94,7 +126,8 @@ def world(
     organisation = owner.organisation
     programme = make_programme(facilitator=owner, name="Spring mentoring")
     group = programme.groups[0]
-    for name in ("Aino Aalto", "Bea Berg", "Cai Cedar", "Dan Dahl"):
+    aino = make_participant(programme, group=group, name="Aino Aalto", email="aino.a@example.fi")
+    for name in ("Bea Berg", "Cai Cedar", "Dan Dahl"):
         make_participant(programme, group=group, name=name)
     # Over already, so that deleting is not held back by coming sessions.
     session = make_session(group, starts_at=utcnow() - timedelta(days=2))
@@ -119,6 +152,16 @@ def world(
             ("shared_observer", Role.OBSERVER),
         ):
             grant_programme(db, db.merge(people[key]), held, role)
+        message = queue_mail(
+            db,
+            to_address=aino.email,
+            to_name="Aino Aalto",
+            subject="Welcome to Spring mentoring",
+            text_body="Dear Aino, your personal link follows.",
+            programme_id=programme.id,
+        )
+        assert message is not None
+        message_id = message.id
         db.commit()
     browser = _browser(app, db, sign_in, owner)
     board = browser.get(f"/api/v1/sessions/{session.id}/board").get_json()
@@ -129,6 +172,9 @@ def world(
         session_id=session.id,
         board_id=board["board"]["id"],
         people=people,
+        participant_id=aino.id,
+        participant_email=aino.email,
+        message_id=message_id,
     )
 
 
@@ -185,7 +231,32 @@ def act(browser: FlaskClient, world: World, action: str) -> Any:
         return browser.post(
             f"/programmes/{pid}/delete", data={"confirm_name": world.programme_name}
         )
+    if action == "participants_page":
+        return browser.get(f"/programmes/{pid}/participants")
+    if action == "participant_api":
+        return browser.get(f"/api/v1/participants/{world.participant_id}")
+    if action == "outbox_list":
+        return browser.get("/outbox")
+    if action == "outbox_message":
+        return browser.get(f"/outbox/{world.message_id}")
+    if action == "export_people":
+        return browser.get(f"/programmes/{pid}/outcomes/participants.csv")
     raise AssertionError(action)
+
+
+def check_contact_details(response: Any, world: World, action: str, expected: str) -> None:
+    """The answer shows Aino's address exactly when the cell says `ok`; a `hidden` page
+    still names her where it is about people."""
+    body = response.get_data(as_text=True)
+    assert (world.participant_email in body) == (expected == "ok"), body[:300]
+    if action == "participant_api" and expected in ("ok", "hidden"):
+        shown = response.get_json()
+        assert shown["name"] == "Aino Aalto"
+        assert shown["email"] == (world.participant_email if expected == "ok" else None)
+    if action == "participants_page" and expected in ("ok", "hidden"):
+        assert "Aino Aalto" in body
+        # The note says why, once, and only where something was left out.
+        assert body.count("contacts-hidden") == (1 if expected == "hidden" else 0)
 
 
 CELLS = [
@@ -208,8 +279,10 @@ def test_role_may_or_may_not(
     """The person of the row gets the matrix's answer to the action of the column."""
     browser = _browser(app, db, sign_in, world.people[role])
     response = act(browser, world, action)
-    want = SUCCESS[action] if expected == "ok" else int(expected)
+    want = SUCCESS[action] if expected in ("ok", "hidden") else int(expected)
     assert response.status_code == want, response.get_data(as_text=True)[:300]
+    if action in CONTACT_ACTIONS:
+        check_contact_details(response, world, action, expected)
     programme = db.get(Programme, world.programme_id)
     if action == "delete":
         assert (programme is None) == (expected == "ok")

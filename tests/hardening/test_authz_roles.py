@@ -8,9 +8,10 @@ Their expected class is derived from the matrix's reviewed columns, so that a ro
 there is covered here without a second table:
 
 - the observer reads what the site's admin reads: a GET a colleague without a role is
-  refused is answered to the observer as to the admin; every other request the colleague is
-  refused is refused to the observer too (F or N, or V: the body refused before any access
-  check); elsewhere the observer is a colleague (that column);
+  refused is answered to the observer as to the admin, except the pages of people's contact
+  details and the mail sent to them (`CONTACT_DETAILS_ONLY`: F); every other request the
+  colleague is refused is refused to the observer too (F or N, or V: the body refused before
+  any access check); elsewhere the observer is a colleague (that column);
 - the shared co-facilitator does in the site's programme what the admin does (same class)
   where another organisation's facilitator finds nothing (N), except what only owners may
   (`OWNER_ONLY`: F, or V); elsewhere they are another organisation's facilitator.
@@ -55,6 +56,21 @@ OWNER_ONLY = frozenset(
         "POST /programmes/<int:programme_id>/team/<int:facilitator_id>",
         "POST /programmes/<int:programme_id>/team/<int:facilitator_id>/remove",
         "POST /programmes/<int:programme_id>/delete",
+    }
+)
+#: Reads of the mail sent to people or of a person's whole data (Capability.CONTACT_DETAILS):
+#: refused to an observer (403) where the admin is answered. (Pages that only show people
+#: answer the observer without the addresses: tests/accounts/test_contact_details.py.)
+CONTACT_DETAILS_ONLY = frozenset(
+    {
+        "GET /outbox/<int:message_id>",
+        "GET /outbox/<int:message_id>.eml",
+        "GET /outbox/<int:message_id>/html",
+        "GET /participants/<int:participant_id>/data.json",
+        "GET /programmes/<int:programme_id>/survey/send",
+        "GET /sessions/<int:session_id>/digest",
+        "GET /sessions/<int:session_id>/digest/preview.html",
+        "GET /sessions/<int:session_id>/digest/send",
     }
 )
 #: Refusals: 403, 404, or the body refused before the access check (which says nothing).
@@ -103,6 +119,8 @@ def expected_classes(key: str) -> tuple[frozenset[str], frozenset[str]]:
     outsider = _column(key, "other_organisation")
     if colleague not in ("F", "N"):
         observer = frozenset(colleague)  # not a programme's page: a colleague's answer
+    elif key in CONTACT_DETAILS_ONLY:
+        observer = frozenset("F")
     elif method == "GET":
         observer = frozenset(admin)
     else:
